@@ -1,0 +1,48 @@
+"""fieldsales: the Flask app factory."""
+import importlib
+import os
+
+from flask import Flask, request
+
+from config import CONFIGS
+from fieldsales.database import configure_engine
+from fieldsales.extensions import api, db, migrate
+
+# Each domain package registers its routes (blueprint `blp`) and, where it has any, CLI
+# commands (`cli` group). Models are imported through them, so the metadata is complete.
+DOMAINS = (
+    "health", "auth", "users", "customers", "products", "tasks", "orders",
+    "sync", "scoring", "reports", "demo",
+)
+
+
+def create_app(config: str | object | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=False)
+    if config is None:
+        config = os.environ.get("FIELDSALES_CONFIG", "development")
+    app.config.from_object(CONFIGS[config] if isinstance(config, str) else config)
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        os.makedirs(os.path.dirname(app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///"):])
+                    or ".", exist_ok=True)
+
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
+    api.init_app(app)
+
+    for name in DOMAINS:
+        module = importlib.import_module(f"fieldsales.{name}.routes")
+        if getattr(module, "blp", None) is not None:
+            api.register_blueprint(module.blp)
+        for command in getattr(module, "commands", ()):
+            app.cli.add_command(command)
+
+    @app.before_request
+    def _reads_begin_deferred():
+        # SQLite: only writing requests take the write lock when they begin.
+        if request.method in ("GET", "HEAD", "OPTIONS") and db.engine.dialect.name == "sqlite":
+            db.session.connection(execution_options={"sqlite_deferred": True})
+
+    return app

@@ -1,0 +1,26 @@
+from flask import request
+from flask_smorest import Blueprint
+
+from fieldsales.auth import service
+from fieldsales.auth.schemas import LoginSchema, TokenSchema
+from fieldsales.extensions import db
+
+blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Sign in.")
+
+
+@blp.route("/token", methods=["POST"])
+@blp.doc(security=[])
+@blp.arguments(LoginSchema)
+@blp.response(200, TokenSchema)
+def token(credentials):
+    """Exchange email and password for a bearer token.
+
+    Failed attempts are throttled per email and per client address (429 with Retry-After);
+    successful sign-ins never are.
+    """
+    user = service.authenticate(email=credentials["email"], password=credentials["password"],
+                                address=request.remote_addr or "unknown")
+    access_token, ttl = service.issue_token(user=user)
+    db.session.commit()
+    return {"access_token": access_token, "token_type": "Bearer", "expires_in": ttl,
+            "user": user}

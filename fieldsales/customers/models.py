@@ -1,0 +1,26 @@
+from sqlalchemy import Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from fieldsales.common import SyncedMixin, id_column
+from fieldsales.extensions import db
+
+CUSTOMER_KINDS = ("prospect", "account")
+
+
+class Customer(SyncedMixin, db.Model):
+    __tablename__ = "customers"
+
+    id: Mapped[str] = id_column()
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(Text)
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+    geofence_radius_m: Mapped[float] = mapped_column(Float, default=100)
+    segment: Mapped[str | None] = mapped_column(String(50))
+    phone: Mapped[str | None] = mapped_column(String(50), index=True)
+    kind: Mapped[str] = mapped_column(String(10), default="prospect")
+    # The team owns the customer; the rep works it. Managers act on their team's customers.
+    team_id: Mapped[str | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    assigned_rep_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), index=True)
+    merged_into_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id"))
+    visit_cadence_days: Mapped[int | None] = mapped_column(Integer)

@@ -1,0 +1,4 @@
+"""Routes of the customers domain (to be built)."""
+from fieldsales.customers import models  # noqa: F401  (registers the tables)
+
+blp = None

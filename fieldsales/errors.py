@@ -1,0 +1,107 @@
+"""One JSON error shape for every failure: `{"error": {"code", "message", "details"}}`."""
+import logging
+import re
+
+import marshmallow as ma
+from flask import jsonify
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+
+# Werkzeug names that read badly as slugs.
+_CODE_OVERRIDES = {
+    413: "payload_too_large",
+    422: "validation_error",
+    429: "too_many_requests",
+    500: "internal_error",
+}
+
+
+class ApiError(Exception):
+    """Raised by services and routes for an error the client can act on."""
+
+    def __init__(self, status: int, code: str, message: str, details: dict | None = None,
+                 headers: dict | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.details = details or {}
+        self.headers = headers or {}
+
+
+def error_response(status: int, code: str, message: str, details: dict | None = None,
+                   headers: dict | None = None):
+    response = jsonify({"error": {"code": code, "message": message, "details": details or {}}})
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _slug(error: HTTPException) -> str:
+    return _CODE_OVERRIDES.get(error.code) or re.sub(r"[^a-z0-9]+", "_", error.name.lower()).strip("_")
+
+
+def _message(error: HTTPException, details: dict) -> str:
+    if error.code == 422 and details:
+        fields = ", ".join(sorted(_field_names(details)))
+        return f"The request is invalid: check {fields}."
+    return error.description or error.name
+
+
+def _field_names(messages: dict, prefix: str = "") -> list[str]:
+    """Flatten webargs' {location: {field: [...]}} into readable field paths."""
+    names = []
+    for key, value in messages.items():
+        if key in ("json", "query", "form", "headers", "path", "view_args") and not prefix:
+            names += _field_names(value, "") if isinstance(value, dict) else [key]
+        elif isinstance(value, dict):
+            names += _field_names(value, f"{prefix}{key}.")
+        else:
+            names.append(f"{prefix}{key}")
+    return names
+
+
+def http_error(error: HTTPException):
+    data = getattr(error, "data", None) or {}
+    details = data.get("errors") or data.get("messages") or {}
+    message = data.get("message") or _message(error, details)
+    headers = dict(data.get("headers") or {})
+    if error.code == 405 and error.valid_methods:
+        headers["Allow"] = ", ".join(error.valid_methods)
+    return error_response(error.code or 500, _slug(error), message, details, headers)
+
+
+class ErrorSchema(ma.Schema):
+    """Documents the error body; responses are built by `error_response`."""
+
+    class Inner(ma.Schema):
+        code = ma.fields.String(required=True)
+        message = ma.fields.String(required=True)
+        details = ma.fields.Dict(required=True)
+
+    error = ma.fields.Nested(Inner, required=True)
+
+
+class ErrorHandlingMixin:
+    """Plugs our handlers into flask-smorest's Api."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def _register_error_handlers(self):
+        self._app.register_error_handler(HTTPException, http_error)
+        self._app.register_error_handler(ApiError, api_error)
+        self._app.register_error_handler(Exception, unexpected_error)
+
+    def handle_http_exception(self, error):  # kept for flask-smorest internals
+        return http_error(error)
+
+
+def api_error(error: ApiError):
+    return error_response(error.status, error.code, error.message, error.details, error.headers)
+
+
+def unexpected_error(error: Exception):
+    if isinstance(error, HTTPException):
+        return http_error(error)
+    log.exception("Unhandled error", exc_info=error)
+    return http_error(InternalServerError())

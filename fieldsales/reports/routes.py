@@ -1,0 +1,2 @@
+"""Routes of the reports domain (to be built)."""
+blp = None

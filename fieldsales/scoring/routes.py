@@ -1,0 +1,2 @@
+"""Routes of the scoring domain (to be built)."""
+blp = None

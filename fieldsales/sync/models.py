@@ -1,0 +1,73 @@
+from sqlalchemy import JSON, BigInteger, Boolean, DDL, ForeignKey, Index, Integer, String, event
+from sqlalchemy.orm import Mapped, mapped_column
+
+from fieldsales.common import now_ms
+from fieldsales.extensions import db
+
+
+class SyncClock(db.Model):
+    """The one row whose lock orders every change stamp (see fieldsales/sync/clock.py)."""
+
+    __tablename__ = "sync_clock"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_stamp: Mapped[int] = mapped_column(BigInteger)
+
+
+event.listen(
+    SyncClock.__table__, "after_create",
+    DDL("INSERT INTO sync_clock (id, last_stamp) VALUES (1, 0)"),
+)
+
+
+class AccessChange(db.Model):
+    """A rep gained or lost sight of a row (a customer or task reassigned).
+
+    Lost access reaches the old rep's next pull as a deletion; gained access reaches the new
+    rep's next pull as a creation.
+    """
+
+    __tablename__ = "sync_access_changes"
+    __table_args__ = (Index("ix_sync_access_changes_user_stamp", "user_id", "stamp"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    table_name: Mapped[str] = mapped_column(String(32))
+    record_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    granted: Mapped[bool] = mapped_column(Boolean)
+    stamp: Mapped[int] = mapped_column(BigInteger)
+
+
+class QuarantinedRecord(db.Model):
+    """A pushed record that failed validation, kept whole with its reasons."""
+
+    __tablename__ = "sync_quarantine"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    table_name: Mapped[str] = mapped_column(String(64))
+    record_id: Mapped[str | None] = mapped_column(String(200))
+    operation: Mapped[str] = mapped_column(String(10))  # created / updated / deleted
+    payload: Mapped[dict] = mapped_column(JSON)
+    errors: Mapped[dict] = mapped_column(JSON)
+    received_at: Mapped[int] = mapped_column(BigInteger, default=now_ms, index=True)
+    status: Mapped[str] = mapped_column(String(12), default="pending", index=True)
+    resolved_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class SyncLog(db.Model):
+    """One row per push or pull, so support can read a rep's sync history."""
+
+    __tablename__ = "sync_log"
+    __table_args__ = (Index("ix_sync_log_user_started", "user_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    device_id: Mapped[str | None] = mapped_column(String(128))
+    direction: Mapped[str] = mapped_column(String(4))  # push / pull
+    started_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+    outcome: Mapped[str] = mapped_column(String(32))  # ok / conflict / bad_request / error
+    last_pulled_at: Mapped[int | None] = mapped_column(BigInteger)
+    counts: Mapped[dict] = mapped_column(JSON, default=dict)
+    quarantined: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,26 @@
+from sqlalchemy import BigInteger, Float, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from fieldsales.common import SyncedMixin, id_column
+from fieldsales.extensions import db
+
+TASK_CATEGORIES = ("selling", "admin")
+TASK_STATUSES = ("open", "done", "cancelled")
+
+
+class Task(SyncedMixin, db.Model):
+    __tablename__ = "tasks"
+
+    id: Mapped[str] = id_column()
+    assigned_rep_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    customer_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(10), default="selling")
+    due_at: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    completed_at: Mapped[int | None] = mapped_column(BigInteger)
+    completion_note: Mapped[str | None] = mapped_column(Text)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    created_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))

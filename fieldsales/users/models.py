@@ -1,0 +1,42 @@
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from fieldsales.common import id_column, now_ms
+from fieldsales.extensions import db
+
+SELLING_STYLES = ("hunter", "farmer")
+
+
+class Team(db.Model):
+    """A manager's team of reps."""
+
+    __tablename__ = "teams"
+
+    id: Mapped[str] = id_column()
+    name: Mapped[str] = mapped_column(String(200))
+    manager_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", use_alter=True), unique=True
+    )
+    # How often each customer should be visited, for territory balance.
+    visit_cadence_days: Mapped[int] = mapped_column(Integer, default=14)
+    created_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
+
+    manager: Mapped["User | None"] = relationship(foreign_keys=[manager_id])
+
+
+class User(db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[str] = id_column()
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20), index=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    # Reps: the team they sell in. Managers: the team they lead.
+    team_id: Mapped[str | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    selling_style: Mapped[str | None] = mapped_column(String(10))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
+    deleted_at: Mapped[int | None] = mapped_column(BigInteger)
+
+    team: Mapped[Team | None] = relationship(foreign_keys=[team_id])

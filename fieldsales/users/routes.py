@@ -1,0 +1,141 @@
+import click
+from flask.cli import AppGroup
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from fieldsales.auth.guard import current_user, require
+from fieldsales.auth.service import revoke_tokens
+from fieldsales.common import ROLES
+from fieldsales.errors import ApiError
+from fieldsales.extensions import db
+from fieldsales.pagination import paginate
+from fieldsales.users import service
+from fieldsales.users.models import SELLING_STYLES, Team, User
+from fieldsales.users.schemas import (
+    RevokedSchema, TeamSchema, UserCreateSchema, UserListArgs, UserPageSchema, UserSchema,
+    UserUpdateSchema,
+)
+
+blp = Blueprint("users", __name__, url_prefix="/api/v1", description="Users, teams and roles.")
+
+
+@blp.route("/users/me")
+@blp.response(200, UserSchema)
+@require()
+def me():
+    """The signed-in user."""
+    return current_user()
+
+
+@blp.route("/users")
+class Users(MethodView):
+    @require("admin", "manager")
+    @blp.arguments(UserListArgs, location="query")
+    @blp.response(200, UserPageSchema)
+    def get(self, args):
+        """Users: all for admins, their own team for managers."""
+        query = service.visible_users(current_user())
+        if args.get("role"):
+            query = query.where(User.role == args["role"])
+        if args.get("team_id"):
+            query = query.where(User.team_id == args["team_id"])
+        return paginate(query, id_column=User.id, limit=args["limit"], cursor=args["cursor"])
+
+    @require("admin")
+    @blp.arguments(UserCreateSchema)
+    @blp.response(201, UserSchema)
+    def post(self, data):
+        """Create a user (admin). A rep joins the team of `manager_id`."""
+        manager = db.session.get(User, data["manager_id"]) if data.get("manager_id") else None
+        if data.get("manager_id") and manager is None:
+            raise ApiError(422, "validation_error", "No such manager.",
+                           {"manager_id": ["No such user."]})
+        user = service.create(email=data["email"], password=data["password"], name=data["name"],
+                              role=data["role"], manager=manager,
+                              selling_style=data.get("selling_style"))
+        db.session.commit()
+        return user
+
+
+@blp.route("/users/<user_id>")
+class UserById(MethodView):
+    @require("admin", "manager")
+    @blp.response(200, UserSchema)
+    def get(self, user_id):
+        """One user; managers see their own team."""
+        return service.get_visible(viewer=current_user(), user_id=user_id)
+
+    @require("admin")
+    @blp.arguments(UserUpdateSchema)
+    @blp.response(200, UserSchema)
+    def patch(self, data, user_id):
+        """Change a user (admin). A new password or deactivation revokes their tokens."""
+        user = service.update(user=service.get_visible(viewer=current_user(), user_id=user_id),
+                              changes=data)
+        db.session.commit()
+        return user
+
+    @require("admin")
+    @blp.response(204)
+    def delete(self, user_id):
+        """Deactivate a user (admin); their tokens stop working at once."""
+        user = service.get_visible(viewer=current_user(), user_id=user_id)
+        if user.id == current_user().id:
+            raise ApiError(409, "cannot_remove_self", "Admins cannot remove themselves.")
+        service.remove(user=user)
+        db.session.commit()
+
+
+@blp.route("/users/<user_id>/revoke-tokens", methods=["POST"])
+@blp.response(200, RevokedSchema)
+@require("admin", "manager")
+def revoke(user_id):
+    """Revoke all of a user's tokens (a lost phone). Admins, or the rep's manager."""
+    viewer = current_user()
+    user = service.get_visible(viewer=viewer, user_id=user_id)
+    if viewer.role == "manager" and not service.manages(viewer, user):
+        raise ApiError(403, "forbidden", "Managers revoke tokens of their own reps only.")
+    count = revoke_tokens(user=user)
+    db.session.commit()
+    return {"revoked": count}
+
+
+@blp.route("/teams")
+@blp.response(200, TeamSchema(many=True))
+@require("admin", "manager")
+def teams():
+    """Teams: all for admins, their own for managers."""
+    query = select(Team).order_by(Team.name)
+    if current_user().role == "manager":
+        query = query.where(Team.id == current_user().team_id)
+    return db.session.scalars(query).all()
+
+
+users_cli = AppGroup("users", help="Manage users.")
+
+
+@users_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+@click.option("--name", required=True)
+@click.option("--role", required=True, help=f"One of: {', '.join(ROLES)}.")
+@click.option("--manager-email", default=None, help="For a rep: the manager whose team they join.")
+@click.option("--selling-style", type=click.Choice(SELLING_STYLES), default=None)
+def create_user_command(email, password, name, role, manager_email, selling_style):
+    """Create a user."""
+    manager = None
+    if manager_email:
+        manager = service.get_by_email(manager_email)
+        if manager is None:
+            raise click.ClickException(f"No user with email '{manager_email}'.")
+    try:
+        user = service.create(email=email, password=password, name=name, role=role,
+                              manager=manager, selling_style=selling_style)
+    except ApiError as error:
+        raise click.ClickException(error.message) from None
+    db.session.commit()
+    click.echo(f"Created {user.role} {user.email} (id {user.id}).")
+
+
+commands = (users_cli,)

@@ -1,0 +1,63 @@
+import marshmallow as ma
+from marshmallow import validate
+
+from fieldsales.common import ROLES
+from fieldsales.schemas import IdField, PageArgs, StrictSchema
+from fieldsales.users.models import SELLING_STYLES
+
+
+class UserSchema(ma.Schema):
+    id = ma.fields.String(dump_only=True)
+    email = ma.fields.String()
+    name = ma.fields.String()
+    role = ma.fields.String()
+    team_id = ma.fields.String(allow_none=True)
+    selling_style = ma.fields.String(allow_none=True)
+    active = ma.fields.Boolean()
+    created_at = ma.fields.Integer()
+
+
+class UserBriefSchema(ma.Schema):
+    id = ma.fields.String()
+    name = ma.fields.String()
+    role = ma.fields.String()
+
+
+class UserCreateSchema(StrictSchema):
+    email = ma.fields.Email(required=True, validate=validate.Length(max=320))
+    password = ma.fields.String(required=True, load_only=True, validate=validate.Length(8, 200))
+    name = ma.fields.String(required=True, validate=validate.Length(1, 200))
+    role = ma.fields.String(required=True, validate=validate.OneOf(ROLES))
+    manager_id = IdField(load_default=None, allow_none=True)
+    selling_style = ma.fields.String(load_default=None, allow_none=True,
+                                     validate=validate.OneOf(SELLING_STYLES))
+
+
+class UserUpdateSchema(StrictSchema):
+    email = ma.fields.Email(validate=validate.Length(max=320))
+    password = ma.fields.String(load_only=True, validate=validate.Length(8, 200))
+    name = ma.fields.String(validate=validate.Length(1, 200))
+    team_id = IdField(allow_none=True)
+    selling_style = ma.fields.String(validate=validate.OneOf(SELLING_STYLES))
+    active = ma.fields.Boolean()
+
+
+class UserListArgs(PageArgs):
+    role = ma.fields.String(validate=validate.OneOf(ROLES))
+    team_id = IdField()
+
+
+class UserPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(UserSchema))
+    next_cursor = ma.fields.String(allow_none=True)
+
+
+class TeamSchema(ma.Schema):
+    id = ma.fields.String()
+    name = ma.fields.String()
+    manager_id = ma.fields.String(allow_none=True)
+    visit_cadence_days = ma.fields.Integer()
+
+
+class RevokedSchema(ma.Schema):
+    revoked = ma.fields.Integer(metadata={"description": "How many live tokens were revoked."})

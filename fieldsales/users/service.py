@@ -1,0 +1,105 @@
+"""Users and teams: creation rules and who may see whom."""
+from sqlalchemy import Select, select
+
+from fieldsales.auth.service import hash_password, revoke_tokens
+from fieldsales.common import ROLES, now_ms
+from fieldsales.errors import ApiError
+from fieldsales.extensions import db
+from fieldsales.users.models import Team, User
+
+
+def get_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def create(*, email: str, password: str, name: str, role: str,
+           manager: User | None = None, selling_style: str | None = None) -> User:
+    """A new user; a manager gets a team of their own, a rep joins their manager's team."""
+    if role not in ROLES:
+        raise ApiError(422, "validation_error", f"Unknown role '{role}'.",
+                       {"role": [f"Must be one of: {', '.join(ROLES)}."]})
+    if get_by_email(email) is not None:
+        raise ApiError(409, "duplicate_email", f"A user with email '{email}' already exists.",
+                       {"email": ["Already in use."]})
+    if manager is not None and manager.role != "manager":
+        raise ApiError(422, "validation_error", "The manager named is not a manager.",
+                       {"manager": ["Must be a user with the role 'manager'."]})
+    if role != "rep" and selling_style:
+        raise ApiError(422, "validation_error", "Only reps have a selling style.",
+                       {"selling_style": ["Only for reps."]})
+    user = User(email=email.strip().lower(), password_hash=hash_password(password), name=name,
+                role=role)
+    if role == "rep":
+        user.selling_style = selling_style or "farmer"
+        if manager is not None:
+            user.team_id = manager.team_id
+    db.session.add(user)
+    if role == "manager":
+        db.session.flush()
+        team = Team(name=f"{name}'s team", manager_id=user.id)
+        db.session.add(team)
+        db.session.flush()
+        user.team_id = team.id
+    return user
+
+
+def update(*, user: User, changes: dict) -> User:
+    if "email" in changes:
+        other = get_by_email(changes["email"])
+        if other is not None and other.id != user.id:
+            raise ApiError(409, "duplicate_email", "That email is already in use.",
+                           {"email": ["Already in use."]})
+        user.email = changes["email"].strip().lower()
+    if "password" in changes:
+        user.password_hash = hash_password(changes["password"])
+        revoke_tokens(user=user)
+    if "team_id" in changes:
+        if user.role != "rep":
+            raise ApiError(422, "validation_error", "Only reps move between teams.",
+                           {"team_id": ["Only for reps."]})
+        if changes["team_id"] is not None and db.session.get(Team, changes["team_id"]) is None:
+            raise ApiError(422, "validation_error", "No such team.", {"team_id": ["No such team."]})
+        user.team_id = changes["team_id"]
+    if "selling_style" in changes:
+        if user.role != "rep":
+            raise ApiError(422, "validation_error", "Only reps have a selling style.",
+                           {"selling_style": ["Only for reps."]})
+        user.selling_style = changes["selling_style"]
+    for field in ("name", "active"):
+        if field in changes:
+            setattr(user, field, changes[field])
+    if changes.get("active") is False:
+        revoke_tokens(user=user)
+    return user
+
+
+def remove(*, user: User) -> None:
+    user.active = False
+    user.deleted_at = now_ms()
+    revoke_tokens(user=user)
+
+
+def visible_users(viewer: User) -> Select:
+    """Admins see everyone; managers their team; others only themselves."""
+    query = select(User).where(User.deleted_at.is_(None))
+    if viewer.role == "admin":
+        return query
+    if viewer.role == "manager":
+        return query.where(User.team_id == viewer.team_id)
+    return query.where(User.id == viewer.id)
+
+
+def get_visible(*, viewer: User, user_id: str) -> User:
+    user = db.session.scalar(visible_users(viewer).where(User.id == user_id))
+    if user is None:
+        raise ApiError(404, "not_found", "No such user.")
+    return user
+
+
+def manages(manager: User, user: User) -> bool:
+    return manager.role == "manager" and user.role == "rep" and user.team_id == manager.team_id
+
+
+def team_rep_ids(manager: User) -> Select:
+    return select(User.id).where(User.team_id == manager.team_id, User.role == "rep")
+
