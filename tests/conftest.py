@@ -80,7 +80,6 @@ def _clean_tables(request):
         _db.session.rollback()
         _db.session.remove()
         with _db.engine.begin() as conn:
-            conn.execute(sa.text("UPDATE teams SET manager_id = NULL"))
             for table in reversed(_db.metadata.sorted_tables):
                 if table.name != "sync_clock":
                     conn.execute(table.delete())

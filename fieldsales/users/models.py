@@ -8,20 +8,15 @@ SELLING_STYLES = ("hunter", "farmer")
 
 
 class Team(db.Model):
-    """A manager's team of reps."""
+    """A manager's team of reps. Its manager is the user with role manager and this team_id."""
 
     __tablename__ = "teams"
 
     id: Mapped[str] = id_column()
     name: Mapped[str] = mapped_column(String(200))
-    manager_id: Mapped[str | None] = mapped_column(
-        ForeignKey("users.id", use_alter=True), unique=True
-    )
     # How often each customer should be visited, for territory balance.
     visit_cadence_days: Mapped[int] = mapped_column(Integer, default=14)
     created_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
-
-    manager: Mapped["User | None"] = relationship(foreign_keys=[manager_id])
 
 
 class User(db.Model):
@@ -39,4 +34,4 @@ class User(db.Model):
     created_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
     deleted_at: Mapped[int | None] = mapped_column(BigInteger)
 
-    team: Mapped[Team | None] = relationship(foreign_keys=[team_id])
+    team: Mapped[Team | None] = relationship()

@@ -55,7 +55,6 @@ class UserPageSchema(ma.Schema):
 class TeamSchema(ma.Schema):
     id = ma.fields.String()
     name = ma.fields.String()
-    manager_id = ma.fields.String(allow_none=True)
     visit_cadence_days = ma.fields.Integer()
 
 

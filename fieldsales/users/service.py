@@ -35,8 +35,7 @@ def create(*, email: str, password: str, name: str, role: str,
             user.team_id = manager.team_id
     db.session.add(user)
     if role == "manager":
-        db.session.flush()
-        team = Team(name=f"{name}'s team", manager_id=user.id)
+        team = Team(name=f"{name}'s team")
         db.session.add(team)
         db.session.flush()
         user.team_id = team.id

@@ -1,0 +1,150 @@
+"""Sign-in, bearer tokens, expiry, revocation and login throttling."""
+import pytest
+
+from fieldsales.auth.models import AuthToken
+from fieldsales.common import now_ms
+from fieldsales.extensions import db
+from tests.conftest import PASSWORD
+
+LOGIN = "/api/v1/auth/token"
+ME = "/api/v1/users/me"
+
+
+def test_sign_in_returns_a_bearer_token_shaped_as_the_spec_says(client, make_user, app):
+    rep = make_user("rep")
+    response = client.post(LOGIN, json={"email": rep.email, "password": PASSWORD})
+    assert response.status_code == 200
+    body = response.json
+    assert body["token_type"] == "Bearer"
+    assert body["expires_in"] == app.config["TOKEN_TTL_SECONDS"]
+    assert body["user"] == {"id": rep.id, "name": rep.name, "role": "rep"}
+    me = client.get(ME, headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert me.status_code == 200 and me.json["email"] == rep.email
+
+
+def test_email_is_matched_case_insensitively(client, make_user):
+    rep = make_user("rep", email="Mixed.Case@Example.com")
+    response = client.post(LOGIN, json={"email": "MIXED.case@example.COM", "password": PASSWORD})
+    assert response.status_code == 200, response.json
+
+
+@pytest.mark.parametrize("email_suffix, password", [("", "wrong password"), ("x", PASSWORD)])
+def test_wrong_credentials_get_401_without_saying_which_part_was_wrong(
+        client, make_user, email_suffix, password):
+    rep = make_user("rep")
+    response = client.post(LOGIN, json={"email": rep.email + email_suffix, "password": password})
+    assert response.status_code == 401
+    assert response.json["error"]["code"] == "invalid_credentials"
+
+
+def test_passwords_are_stored_hashed(make_user, app):
+    rep = make_user("rep")
+    assert PASSWORD not in rep.password_hash
+    assert rep.password_hash.startswith("pbkdf2:sha256")  # testing config; scrypt elsewhere
+    assert app.config["PASSWORD_HASH_METHOD"] != "plain"
+
+
+def test_production_hashes_with_scrypt():
+    from config import ProductionConfig
+
+    assert ProductionConfig.PASSWORD_HASH_METHOD == "scrypt"
+
+
+@pytest.mark.parametrize("header", [None, "Bearer", "Bearer nonsense", "Basic abc", "token"])
+def test_missing_or_bad_tokens_get_401_json(client, header):
+    headers = {"Authorization": header} if header else {}
+    response = client.get(ME, headers=headers)
+    assert response.status_code == 401
+    assert set(response.json["error"]) == {"code", "message", "details"}
+
+
+def test_an_expired_token_gets_401(client, make_user, login, app):
+    headers = login(make_user("rep"))
+    with app.app_context():
+        db.session.execute(db.update(AuthToken).values(expires_at=now_ms() - 1))
+        db.session.commit()
+    response = client.get(ME, headers=headers)
+    assert response.status_code == 401
+    assert response.json["error"]["code"] == "invalid_token"
+
+
+def test_tokens_expire_after_the_configured_ttl(client, make_user, app, monkeypatch):
+    monkeypatch.setitem(app.config, "TOKEN_TTL_SECONDS", 60)
+    rep = make_user("rep")
+    before = now_ms()
+    body = client.post(LOGIN, json={"email": rep.email, "password": PASSWORD}).json
+    assert body["expires_in"] == 60
+    with app.app_context():
+        token = db.session.scalar(db.select(AuthToken).where(AuthToken.user_id == rep.id))
+        assert before + 60_000 <= token.expires_at <= now_ms() + 60_000
+
+
+def test_admin_revokes_all_of_a_users_tokens_effective_on_the_next_request(client, team, login):
+    phone, tablet = team.headers["rep"], login(team.rep)
+    response = client.post(f"/api/v1/users/{team.rep.id}/revoke-tokens",
+                           headers=team.headers["admin"])
+    assert response.status_code == 200 and response.json["revoked"] == 2
+    for headers in (phone, tablet):
+        assert client.get(ME, headers=headers).status_code == 401
+    assert client.get(ME, headers=login(team.rep)).status_code == 200  # signing in again works
+
+
+def test_the_reps_manager_may_revoke_but_another_manager_may_not(client, team):
+    url = f"/api/v1/users/{team.rep.id}/revoke-tokens"
+    assert client.post(url, headers=team.headers["other_manager"]).status_code == 404
+    assert client.post(url, headers=team.headers["rep2"]).status_code == 403
+    assert client.post(url, headers=team.headers["procurement"]).status_code == 403
+    assert client.get(ME, headers=team.headers["rep"]).status_code == 200
+    assert client.post(url, headers=team.headers["manager"]).status_code == 200
+    assert client.get(ME, headers=team.headers["rep"]).status_code == 401
+
+
+def test_deactivated_users_lose_access_at_once(client, team):
+    response = client.patch(f"/api/v1/users/{team.rep.id}", json={"active": False},
+                            headers=team.headers["admin"])
+    assert response.status_code == 200
+    assert client.get(ME, headers=team.headers["rep"]).status_code == 401
+    login = client.post(LOGIN, json={"email": team.rep.email, "password": PASSWORD})
+    assert login.status_code == 401
+
+
+class TestThrottling:
+    def test_failures_per_email_lock_that_email_with_429_and_retry_after(
+            self, client, make_user, app, monkeypatch):
+        monkeypatch.setitem(app.config, "LOGIN_MAX_FAILURES_PER_EMAIL", 3)
+        rep = make_user("rep")
+        for _ in range(3):
+            assert client.post(LOGIN, json={"email": rep.email, "password": "bad"}).status_code == 401
+        locked = client.post(LOGIN, json={"email": rep.email, "password": PASSWORD})
+        assert locked.status_code == 429
+        assert locked.json["error"]["code"] == "too_many_requests"
+        assert int(locked.headers["Retry-After"]) > 0
+        # Another user from the same address is unaffected.
+        other = make_user("rep")
+        assert client.post(LOGIN, json={"email": other.email, "password": PASSWORD}).status_code == 200
+
+    def test_failures_per_address_lock_that_address(self, client, make_user, app, monkeypatch):
+        monkeypatch.setitem(app.config, "LOGIN_MAX_FAILURES_PER_ADDRESS", 4)
+        rep = make_user("rep")
+        for n in range(4):
+            client.post(LOGIN, json={"email": f"nobody{n}@example.com", "password": "bad"})
+        response = client.post(LOGIN, json={"email": rep.email, "password": PASSWORD})
+        assert response.status_code == 429
+        other_address = client.post(LOGIN, json={"email": rep.email, "password": PASSWORD},
+                                    environ_base={"REMOTE_ADDR": "10.9.9.9"})
+        assert other_address.status_code == 200
+
+    def test_successful_sign_ins_are_never_throttled(self, client, make_user, app, monkeypatch):
+        monkeypatch.setitem(app.config, "LOGIN_MAX_FAILURES_PER_ADDRESS", 2)
+        reps = [make_user("rep") for _ in range(6)]
+        for rep in reps:  # a whole team signing in from one office address
+            assert client.post(LOGIN, json={"email": rep.email, "password": PASSWORD}).status_code == 200
+
+    def test_the_lock_lifts_when_the_window_has_passed(self, client, make_user, app, monkeypatch):
+        monkeypatch.setitem(app.config, "LOGIN_MAX_FAILURES_PER_EMAIL", 2)
+        rep = make_user("rep")
+        for _ in range(2):
+            client.post(LOGIN, json={"email": rep.email, "password": "bad"})
+        assert client.post(LOGIN, json={"email": rep.email, "password": PASSWORD}).status_code == 429
+        monkeypatch.setitem(app.config, "LOGIN_FAILURE_WINDOW_SECONDS", 0)
+        assert client.post(LOGIN, json={"email": rep.email, "password": PASSWORD}).status_code == 200
