@@ -1,0 +1,127 @@
+"""Users, teams and roles over the REST API, and the `users create` CLI."""
+from fieldsales.extensions import db
+from fieldsales.users.models import User
+
+USERS = "/api/v1/users"
+
+
+def new_user(**overrides):
+    return {"email": "new.rep@example.com", "password": "long enough pw", "name": "New Rep",
+            "role": "rep", **overrides}
+
+
+class TestMe:
+    def test_every_role_reads_itself(self, client, team):
+        for name in ("admin", "procurement", "manager", "rep"):
+            body = client.get(f"{USERS}/me", headers=team.headers[name]).json
+            assert body["id"] == getattr(team, name).id
+            assert "password_hash" not in body and "password" not in body
+
+    def test_a_rep_carries_team_and_selling_style(self, client, team):
+        body = client.get(f"{USERS}/me", headers=team.headers["rep"]).json
+        assert body["team_id"] == team.manager.team_id
+        assert body["selling_style"] == "hunter"
+
+
+class TestAdminManagesUsers:
+    def test_admin_creates_a_rep_in_a_managers_team(self, client, team):
+        response = client.post(USERS, json=new_user(manager_id=team.manager.id,
+                                                    selling_style="hunter"),
+                               headers=team.headers["admin"])
+        assert response.status_code == 201
+        assert response.json["team_id"] == team.manager.team_id
+        assert response.json["email"] == "new.rep@example.com"
+
+    def test_a_new_manager_gets_a_team_of_their_own(self, client, team):
+        response = client.post(USERS, json=new_user(role="manager", email="m@example.com"),
+                               headers=team.headers["admin"])
+        assert response.status_code == 201
+        assert response.json["team_id"] not in (None, team.manager.team_id)
+
+    def test_only_admins_create_users(self, client, team):
+        for name in ("manager", "procurement", "rep"):
+            assert client.post(USERS, json=new_user(), headers=team.headers[name]).status_code == 403
+
+    def test_unknown_manager_is_a_validation_error(self, client, team):
+        response = client.post(USERS, json=new_user(manager_id="nobody"),
+                               headers=team.headers["admin"])
+        assert response.status_code == 422
+        assert "manager_id" in response.json["error"]["details"]
+
+    def test_admin_updates_and_removes(self, client, team):
+        url = f"{USERS}/{team.rep2.id}"
+        response = client.patch(url, json={"name": "Renamed", "selling_style": "hunter"},
+                                headers=team.headers["admin"])
+        assert response.status_code == 200 and response.json["name"] == "Renamed"
+        assert client.delete(url, headers=team.headers["admin"]).status_code == 204
+        assert client.get(url, headers=team.headers["admin"]).status_code == 404
+        assert client.get(f"{USERS}/me", headers=team.headers["rep2"]).status_code == 401
+
+    def test_admin_cannot_remove_themselves(self, client, team):
+        response = client.delete(f"{USERS}/{team.admin.id}", headers=team.headers["admin"])
+        assert response.status_code == 409
+
+    def test_only_admins_change_users(self, client, team):
+        url = f"{USERS}/{team.rep.id}"
+        assert client.patch(url, json={"name": "x"}, headers=team.headers["manager"]).status_code == 403
+        assert client.delete(url, headers=team.headers["manager"]).status_code == 403
+
+
+class TestManagersSeeTheirTeam:
+    def test_manager_lists_only_their_team(self, client, team):
+        body = client.get(USERS, headers=team.headers["manager"]).json
+        ids = {user["id"] for user in body["items"]}
+        assert ids == {team.manager.id, team.rep.id, team.rep2.id}
+
+    def test_manager_cannot_read_another_teams_rep(self, client, team):
+        response = client.get(f"{USERS}/{team.other_rep.id}", headers=team.headers["manager"])
+        assert response.status_code == 404
+
+    def test_admin_lists_everyone_filtered_by_role(self, client, team):
+        body = client.get(f"{USERS}?role=rep", headers=team.headers["admin"]).json
+        assert {user["id"] for user in body["items"]} == {team.rep.id, team.rep2.id, team.other_rep.id}
+
+    def test_reps_and_procurement_cannot_list_users(self, client, team):
+        for name in ("rep", "procurement"):
+            assert client.get(USERS, headers=team.headers[name]).status_code == 403
+
+    def test_pagination_walks_every_user_once(self, client, team):
+        seen, cursor = [], None
+        while True:
+            query = f"{USERS}?limit=2" + (f"&cursor={cursor}" if cursor else "")
+            page = client.get(query, headers=team.headers["admin"]).json
+            seen += [user["id"] for user in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        assert len(seen) == len(set(seen)) == 7
+
+    def test_teams_are_scoped(self, client, team):
+        assert [t["id"] for t in client.get("/api/v1/teams", headers=team.headers["manager"]).json] \
+            == [team.manager.team_id]
+        assert len(client.get("/api/v1/teams", headers=team.headers["admin"]).json) == 2
+        assert client.get("/api/v1/teams", headers=team.headers["rep"]).status_code == 403
+
+
+class TestCli:
+    def test_users_create_makes_a_rep_in_the_managers_team(self, app, make_user):
+        manager = make_user("manager", email="boss@example.com")
+        result = app.test_cli_runner().invoke(args=[
+            "users", "create", "--email", "cli.rep@example.com", "--password", "pw-123456",
+            "--name", "Cli Rep", "--role", "rep", "--manager-email", "boss@example.com"])
+        assert result.exit_code == 0, result.output
+        with app.app_context():
+            rep = db.session.scalar(db.select(User).where(User.email == "cli.rep@example.com"))
+            assert rep.team_id == manager.team_id and rep.role == "rep"
+
+    def test_duplicate_email_and_unknown_role_exit_non_zero_with_a_message(self, app, make_user):
+        make_user("rep", email="taken@example.com")
+        runner = app.test_cli_runner()
+        base = ["users", "create", "--password", "pw-123456", "--name", "X"]
+        duplicate = runner.invoke(args=[*base, "--email", "taken@example.com", "--role", "rep"])
+        assert duplicate.exit_code != 0 and "already exists" in duplicate.output
+        unknown = runner.invoke(args=[*base, "--email", "x@example.com", "--role", "wizard"])
+        assert unknown.exit_code != 0 and "Unknown role" in unknown.output
+        missing = runner.invoke(args=[*base, "--email", "y@example.com", "--role", "rep",
+                                      "--manager-email", "nobody@example.com"])
+        assert missing.exit_code != 0 and "No user" in missing.output
