@@ -1,4 +1,81 @@
-"""Routes of the customers domain (to be built)."""
-from fieldsales.customers import models  # noqa: F401  (registers the tables)
+"""Customers REST: admins and managers keep them; reps and procurement read them."""
+from flask.views import MethodView
+from flask_smorest import Blueprint
 
-blp = None
+from fieldsales.auth.guard import current_user, require
+from fieldsales.customers import models  # noqa: F401  (registers the tables)
+from fieldsales.customers import service
+from fieldsales.customers.models import Customer
+from fieldsales.customers.schemas import (
+    CustomerCreateSchema, CustomerListArgs, CustomerPageSchema, CustomerSchema,
+    CustomerUpdateSchema,
+)
+from fieldsales.extensions import db
+from fieldsales.pagination import paginate
+
+blp = Blueprint("customers", __name__, url_prefix="/api/v1",
+                description="Customers: outlets with a position, a geofence and an assigned rep.")
+
+
+@blp.route("/customers")
+class Customers(MethodView):
+    @require()
+    @blp.arguments(CustomerListArgs, location="query", unknown=None)
+    @blp.response(200, CustomerPageSchema)
+    def get(self, args):
+        """List customers.
+
+        Admins and procurement see all, managers their team's, reps those assigned to them.
+        Removed customers are left out. Pass `next_cursor` back as `cursor` until it is null.
+        """
+        query = service.search(viewer=current_user(), filters=args)
+        return paginate(query, id_column=Customer.id, limit=args["limit"], cursor=args["cursor"])
+
+    @require("admin", "manager")
+    @blp.arguments(CustomerCreateSchema)
+    @blp.response(201, CustomerSchema)
+    def post(self, data):
+        """Create a customer (admin, manager).
+
+        Managers create customers in their own team and assign reps of their team only.
+        For admins the team is `team_id` if given, else the assigned rep's team.
+        An `id` already in use is 409.
+        """
+        customer = service.create(viewer=current_user(), data=data)
+        db.session.commit()
+        return customer
+
+
+@blp.route("/customers/<customer_id>")
+class CustomerById(MethodView):
+    @require()
+    @blp.response(200, CustomerSchema)
+    def get(self, customer_id):
+        """One customer, if the caller may see it (404 otherwise)."""
+        return service.get(viewer=current_user(), customer_id=customer_id)
+
+    @require("admin", "manager")
+    @blp.arguments(CustomerUpdateSchema)
+    @blp.response(200, CustomerSchema)
+    def patch(self, changes, customer_id):
+        """Change a customer (admin, manager).
+
+        A new `assigned_rep_id` moves the customer from the old rep's phone to the new rep's
+        on their next sync.
+        """
+        viewer = current_user()
+        customer = service.update(viewer=viewer, changes=changes,
+                                  customer=service.get(viewer=viewer, customer_id=customer_id))
+        db.session.commit()
+        return customer
+
+    @require("admin", "manager")
+    @blp.response(204)
+    def delete(self, customer_id):
+        """Remove a customer (admin, manager).
+
+        The removal is soft: the customer answers 404 from now on and reaches the rep's next
+        pull as a deleted id.
+        """
+        service.remove(customer=service.get(viewer=current_user(), customer_id=customer_id))
+        db.session.commit()

@@ -1,0 +1,70 @@
+"""Customer payloads: what the API accepts and what it answers."""
+import marshmallow as ma
+from marshmallow import validate
+
+from fieldsales.customers.models import CUSTOMER_KINDS
+from fieldsales.schemas import IdField, Latitude, Longitude, PageArgs, StrictSchema, Text
+
+_RADIUS = validate.Range(1, 50_000, error="Must be between 1 and 50000 metres.")
+
+
+class CustomerSchema(ma.Schema):
+    """A customer as stored."""
+
+    id = ma.fields.String()
+    name = ma.fields.String()
+    address = ma.fields.String(allow_none=True)
+    latitude = ma.fields.Float()
+    longitude = ma.fields.Float()
+    geofence_radius_m = ma.fields.Float(metadata={"description": "Geofence radius in metres."})
+    segment = ma.fields.String(allow_none=True)
+    phone = ma.fields.String(allow_none=True)
+    kind = ma.fields.String(metadata={"description": "prospect or account."})
+    team_id = ma.fields.String(allow_none=True)
+    assigned_rep_id = ma.fields.String(allow_none=True)
+    visit_cadence_days = ma.fields.Integer(allow_none=True)
+    merged_into_id = ma.fields.String(
+        allow_none=True, metadata={"description": "Set when merged into another customer."})
+    deleted_at = ma.fields.Integer(allow_none=True,
+                                   metadata={"description": "Removal time (ms); null if live."})
+
+
+class CustomerUpdateSchema(StrictSchema):
+    """The fields a PATCH may change; omitted fields stay as they are."""
+
+    name = ma.fields.String(validate=validate.Length(1, 200))
+    address = Text(1000, allow_none=True)
+    latitude = Latitude()
+    longitude = Longitude()
+    geofence_radius_m = ma.fields.Float(validate=_RADIUS)
+    segment = Text(50, allow_none=True)
+    phone = Text(50, allow_none=True)
+    kind = ma.fields.String(validate=validate.OneOf(CUSTOMER_KINDS))
+    assigned_rep_id = IdField(allow_none=True, metadata={
+        "description": "The rep who works the customer (managers: a rep of their team)."})
+    team_id = IdField(allow_none=True, metadata={
+        "description": "Admins only; defaults to the assigned rep's team."})
+    visit_cadence_days = ma.fields.Integer(strict=True, allow_none=True,
+                                           validate=validate.Range(1, 365))
+
+
+class CustomerCreateSchema(CustomerUpdateSchema):
+    id = IdField(metadata={"description": "Optional client-made id; the server makes one if absent."})
+    name = ma.fields.String(required=True, validate=validate.Length(1, 200))
+    latitude = Latitude(required=True)
+    longitude = Longitude(required=True)
+    geofence_radius_m = ma.fields.Float(load_default=100, validate=_RADIUS)
+    kind = ma.fields.String(load_default="prospect", validate=validate.OneOf(CUSTOMER_KINDS))
+
+
+class CustomerListArgs(PageArgs):
+    assigned_rep_id = IdField()
+    kind = ma.fields.String(validate=validate.OneOf(CUSTOMER_KINDS))
+    segment = ma.fields.String(validate=validate.Length(max=50))
+    q = ma.fields.String(validate=validate.Length(1, 200),
+                         metadata={"description": "Part of the name, any case."})
+
+
+class CustomerPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(CustomerSchema))
+    next_cursor = ma.fields.String(allow_none=True)

@@ -1,0 +1,140 @@
+"""Customers: who may see and change which, and who may be assigned to them."""
+from sqlalchemy import Select, false, func, select
+from sqlalchemy.exc import IntegrityError
+
+from fieldsales.common import now_ms
+from fieldsales.customers.models import Customer
+from fieldsales.errors import ApiError
+from fieldsales.extensions import db
+from fieldsales.sync.access import reassigned
+from fieldsales.users.models import Team, User
+
+_FIELDS = ("name", "address", "latitude", "longitude", "geofence_radius_m", "segment", "phone",
+           "kind", "visit_cadence_days")
+
+
+def invalid(field: str, message: str) -> ApiError:
+    return ApiError(422, "validation_error", f"The request is invalid: check {field}.",
+                    {field: [message]})
+
+
+def flush_new(row, *, what: str) -> None:
+    """Flush a new row; a clashing id (or unique column) is the client's 409, not a 500."""
+    db.session.add(row)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise ApiError(409, "duplicate", f"That {what} already exists.") from None
+
+
+def visible(*, viewer: User) -> Select:
+    """Live customers the viewer may read: admins and procurement all, managers their team's,
+    reps those assigned to them."""
+    query = select(Customer).where(Customer.deleted_at.is_(None))
+    if viewer.role in ("admin", "procurement"):
+        return query
+    if viewer.role == "manager":
+        if viewer.team_id is None:
+            return query.where(false())
+        return query.where(Customer.team_id == viewer.team_id)
+    return query.where(Customer.assigned_rep_id == viewer.id)
+
+
+def get(*, viewer: User, customer_id: str) -> Customer:
+    customer = db.session.scalar(visible(viewer=viewer).where(Customer.id == customer_id))
+    if customer is None:
+        raise ApiError(404, "not_found", "No such customer.")
+    return customer
+
+
+def get_referenced(*, viewer: User, customer_id: str, field: str = "customer_id") -> Customer:
+    """A customer named in a payload: missing or not visible is the payload's fault (422)."""
+    customer = db.session.scalar(visible(viewer=viewer).where(Customer.id == customer_id))
+    if customer is None:
+        raise invalid(field, "No such customer (or not visible to you).")
+    return customer
+
+
+def search(*, viewer: User, filters: dict) -> Select:
+    query = visible(viewer=viewer)
+    for name in ("assigned_rep_id", "kind", "segment"):
+        if filters.get(name) is not None:
+            query = query.where(getattr(Customer, name) == filters[name])
+    if filters.get("q"):
+        query = query.where(func.lower(Customer.name).contains(filters["q"].lower(),
+                                                               autoescape=True))
+    return query
+
+
+def assignable_rep(*, viewer: User, rep_id: str, field: str = "assigned_rep_id") -> User:
+    """An active rep the viewer may give work to: any for admins, their own team's for managers.
+
+    The same answer for an unknown id and another team's rep, so ids from a payload reveal
+    nothing and grant nothing.
+    """
+    rep = db.session.get(User, rep_id)
+    usable = (rep is not None and rep.role == "rep" and rep.active and rep.deleted_at is None)
+    if usable and viewer.role == "manager":
+        usable = viewer.team_id is not None and rep.team_id == viewer.team_id
+    if not usable:
+        scope = "in your team" if viewer.role == "manager" else ""
+        raise invalid(field, f"No active rep with this id {scope}".strip() + ".")
+    return rep
+
+
+def _team_id(*, viewer: User, rep: User | None, changes: dict, current: str | None) -> str | None:
+    """The team that owns the customer: the manager's own, or for admins the explicit team,
+    else the assigned rep's."""
+    if viewer.role == "manager":
+        if changes.get("team_id", viewer.team_id) != viewer.team_id:
+            raise invalid("team_id", "Managers keep customers in their own team.")
+        return viewer.team_id
+    if "team_id" in changes:
+        team_id = changes["team_id"]
+        if team_id is not None and db.session.get(Team, team_id) is None:
+            raise invalid("team_id", "No such team.")
+    else:
+        team_id = rep.team_id if rep is not None else current
+    if rep is not None and team_id is not None and rep.team_id != team_id:
+        raise invalid("team_id", "The assigned rep is not in this team.")
+    return team_id
+
+
+def create(*, viewer: User, data: dict) -> Customer:
+    rep = (assignable_rep(viewer=viewer, rep_id=data["assigned_rep_id"])
+           if data.get("assigned_rep_id") else None)
+    customer = Customer(id=data.get("id"), **{k: data[k] for k in _FIELDS if k in data})
+    customer.assigned_rep_id = rep.id if rep else None
+    customer.team_id = _team_id(viewer=viewer, rep=rep, changes=data, current=None)
+    if customer.id and db.session.get(Customer, customer.id) is not None:
+        raise ApiError(409, "duplicate_id", "A customer with this id already exists.",
+                       {"id": ["Already in use."]})
+    flush_new(customer, what="customer id")
+    return customer
+
+
+def update(*, viewer: User, customer: Customer, changes: dict) -> Customer:
+    """Change a customer; a new assigned rep makes it leave the old rep's phone and reach
+    the new rep's on their next pulls."""
+    rep_id = changes.get("assigned_rep_id", customer.assigned_rep_id)
+    if "assigned_rep_id" in changes and rep_id is not None:
+        rep = assignable_rep(viewer=viewer, rep_id=rep_id)
+    else:
+        rep = db.session.get(User, rep_id) if rep_id else None
+    if "assigned_rep_id" in changes or "team_id" in changes:
+        customer.team_id = _team_id(viewer=viewer, rep=rep, changes=changes,
+                                    current=customer.team_id)
+    if rep_id != customer.assigned_rep_id:
+        reassigned(db.session, table_name="customers", record_id=customer.id,
+                   old_rep_id=customer.assigned_rep_id, new_rep_id=rep_id)
+        customer.assigned_rep_id = rep_id
+    for name in _FIELDS:
+        if name in changes:
+            setattr(customer, name, changes[name])
+    return customer
+
+
+def remove(*, customer: Customer) -> None:
+    """Soft removal: the tombstone reaches the rep's next pull as a deleted id."""
+    customer.deleted_at = now_ms()
