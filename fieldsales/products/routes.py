@@ -1,4 +1,74 @@
-"""Routes of the products domain (to be built)."""
-from fieldsales.products import models  # noqa: F401  (registers the tables)
+"""Products REST: everyone signed in reads the catalogue; admins and procurement keep it."""
+from flask.views import MethodView
+from flask_smorest import Blueprint
 
-blp = None
+from fieldsales.auth.guard import require
+from fieldsales.extensions import db
+from fieldsales.pagination import paginate
+from fieldsales.products import models  # noqa: F401  (registers the tables)
+from fieldsales.products import service
+from fieldsales.products.models import Product
+from fieldsales.products.schemas import (
+    ProductCreateSchema, ProductListArgs, ProductPageSchema, ProductSchema, ProductUpdateSchema,
+)
+
+blp = Blueprint("products", __name__, url_prefix="/api/v1",
+                description="Products: sku, price, stock on hand and lead time.")
+
+
+@blp.route("/products")
+class Products(MethodView):
+    @require()
+    @blp.arguments(ProductListArgs, location="query", unknown=None)
+    @blp.response(200, ProductPageSchema)
+    def get(self, args):
+        """List live products (any signed-in user).
+
+        Pass `next_cursor` back as `cursor` until it is null.
+        """
+        return paginate(service.search(filters=args), id_column=Product.id,
+                        limit=args["limit"], cursor=args["cursor"])
+
+    @require("admin", "procurement")
+    @blp.arguments(ProductCreateSchema)
+    @blp.response(201, ProductSchema)
+    def post(self, data):
+        """Create a product (admin, procurement).
+
+        A `sku` or `id` already in use, even by a removed product, is 409.
+        """
+        product = service.create(data=data)
+        db.session.commit()
+        return product
+
+
+@blp.route("/products/<product_id>")
+class ProductById(MethodView):
+    @require()
+    @blp.response(200, ProductSchema)
+    def get(self, product_id):
+        """One live product."""
+        return service.get(product_id=product_id)
+
+    @require("admin", "procurement")
+    @blp.arguments(ProductUpdateSchema)
+    @blp.response(200, ProductSchema)
+    def patch(self, changes, product_id):
+        """Change a product (admin, procurement).
+
+        Stock moves by setting `stock_on_hand`; reps' phones see the change on their next pull.
+        """
+        product = service.update(product=service.get(product_id=product_id), changes=changes)
+        db.session.commit()
+        return product
+
+    @require("admin", "procurement")
+    @blp.response(204)
+    def delete(self, product_id):
+        """Remove a product (admin, procurement).
+
+        The removal is soft: the product answers 404 from now on, leaves reps' phones on their
+        next pull, and stays on the orders that name it.
+        """
+        service.remove(product=service.get(product_id=product_id))
+        db.session.commit()
