@@ -12,7 +12,7 @@ from fieldsales.extensions import api, db, migrate
 # commands (`cli` group). Models are imported through them, so the metadata is complete.
 DOMAINS = (
     "health", "auth", "users", "customers", "products", "tasks", "orders",
-    "sync", "scoring", "reports", "demo",
+    "sync", "scoring", "targets", "reports", "demo",
 )
 
 

@@ -1,0 +1,247 @@
+"""The one way lists paginate, sort, filter and export as CSV.
+
+Every list endpoint declares a `Listing`: the fields it may be sorted by (an allow-list),
+its filters, and the schema of one item. The same `Listing` then answers a JSON page and a
+CSV export, so both always carry the same rows for the same filters.
+
+- Pagination is keyset on (sort key, id): the opaque `next_cursor` holds the last row's sort
+  key and id, and the next page starts strictly after it. Rows added meanwhile never shift
+  a page, so a walk through the list loses and repeats nothing.
+- `sort=field` ascending, `sort=-field` descending; ties always break on the id, ascending.
+- CSV (`?format=csv` or `Accept: text/csv`): every matching row (limit and cursor are ignored),
+  the columns of the item schema, nested objects flattened to `a.b` columns, and cells that a
+  spreadsheet would read as a formula (starting with = + - @ tab or CR) prefixed with `'`.
+
+A list comes from SQL (`Listing.respond(query=...)`) or, where the last step of the work is in
+Python (e.g. fuzzy name matching), from a list of dicts (`Listing.respond(items=...)`); the
+cursor, sort and CSV behave the same.
+"""
+import base64
+import binascii
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Callable
+
+import marshmallow as ma
+from flask import Response, request
+from marshmallow import validate
+from sqlalchemy import Select, and_, or_
+
+from fieldsales.errors import ApiError
+from fieldsales.extensions import db
+from fieldsales.schemas import PageArgs
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+CSV_CHUNK = 1000
+_SORT_KEY, _SORT_ID = "_listing_sort_key", "_listing_sort_id"
+
+
+class ListArgs(PageArgs):
+    """Query arguments every list takes: `limit`, `cursor`, `sort`, `format`."""
+
+    format = ma.fields.String(load_default="json", validate=validate.OneOf(("json", "csv")),
+                              metadata={"description": "`csv` exports every matching row "
+                                        "(same as `Accept: text/csv`)."})
+
+
+def sort_field(*names: str, default: str) -> ma.fields.String:
+    """The `sort` argument: one allowed field name, `-name` for descending."""
+    choices = [*names, *(f"-{name}" for name in names)]
+    return ma.fields.String(load_default=default, validate=validate.OneOf(choices),
+                            metadata={"description": "Sort field; prefix `-` for descending. "
+                                      "Ties break on id."})
+
+
+def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
+    """`{"items": [...], "next_cursor": ...}` for an item schema."""
+    return ma.Schema.from_dict({
+        "items": ma.fields.List(ma.fields.Nested(item_schema)),
+        "next_cursor": ma.fields.String(allow_none=True, metadata={
+            "description": "Pass back as `cursor` for the next page; null on the last page."}),
+    }, name=name)
+
+
+CSV_DOC = {"responses": {200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}}
+
+
+def wants_csv(args: dict) -> bool:
+    if args.get("format") == "csv":
+        return True
+    return request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv"
+
+
+@dataclass
+class Listing:
+    """How one list sorts, filters and exports.
+
+    `sorts` maps public names to SQL expressions (query lists) or item keys (Python lists);
+    sort expressions must never be NULL (wrap in coalesce). `filters` maps argument names to
+    a function of the value returning a WHERE clause (query lists) or a predicate on an item
+    (Python lists).
+    """
+
+    name: str
+    item_schema: type[ma.Schema]
+    sorts: dict[str, Any]
+    id_key: Any
+    filters: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
+
+    # --- entry point -------------------------------------------------------------------
+    def respond(self, *, args: dict, query: Select | None = None,
+                items: list[dict] | None = None, decorate: Callable | None = None):
+        """A JSON page (a dict for `@blp.response`) or a CSV response of every row.
+
+        `decorate(rows)` runs on each fetched page (e.g. to add figures computed per page
+        with one set-based query) before the rows are dumped.
+        """
+        if wants_csv(args):
+            return self._csv(args=args, query=query, items=items, decorate=decorate)
+        page = self.page(args=args, query=query, items=items)
+        if decorate is not None:
+            page["items"] = decorate(page["items"])
+        return page
+
+    def page(self, *, args: dict, query: Select | None = None,
+             items: list[dict] | None = None) -> dict:
+        sort_name, descending = _parse_sort(args.get("sort"), self.sorts)
+        after = self._decode(args.get("cursor"), sort_name)
+        limit = args["limit"]
+        if query is not None:
+            rows, keys = self._query_page(query, args, sort_name, descending, after, limit)
+        else:
+            rows, keys = self._items_page(items or [], args, sort_name, descending, after, limit)
+        next_cursor = self._encode(sort_name, keys[-1]) if len(rows) > limit else None
+        return {"items": rows[:limit], "next_cursor": next_cursor}
+
+    # --- SQL lists ---------------------------------------------------------------------
+    def _query_page(self, query, args, sort_name, descending, after, limit):
+        sort_expr = self.sorts[sort_name]
+        query = self._filter_query(query, args)
+        query = query.add_columns(sort_expr.label(_SORT_KEY), self.id_key.label(_SORT_ID))
+        if after is not None:
+            value, last_id = after
+            beyond = sort_expr < value if descending else sort_expr > value
+            query = query.where(or_(beyond, and_(sort_expr == value, self.id_key > last_id)))
+        query = query.order_by(sort_expr.desc() if descending else sort_expr.asc(),
+                               self.id_key.asc()).limit(limit + 1)
+        result = db.session.execute(query)
+        width = len(result.keys()) - 2
+        rows, keys = [], []
+        for row in result:
+            rows.append(row[0] if width == 1 else {k: v for k, v in row._mapping.items()
+                                                   if k not in (_SORT_KEY, _SORT_ID)})
+            keys.append((_jsonable(row._mapping[_SORT_KEY]), row._mapping[_SORT_ID]))
+        return rows, keys[:limit]
+
+    def _filter_query(self, query, args):
+        for name, make_clause in self.filters.items():
+            if args.get(name) is not None:
+                query = query.where(make_clause(args[name]))
+        return query
+
+    # --- Python lists ------------------------------------------------------------------
+    def _items_page(self, items, args, sort_name, descending, after, limit):
+        key_name = self.sorts[sort_name]
+        for name, predicate in self.filters.items():
+            if args.get(name) is not None:
+                items = [item for item in items if predicate(args[name])(item)]
+        ordered = sorted(items, key=lambda item: item[self.id_key])
+        ordered.sort(key=lambda item: item[key_name], reverse=descending)
+        if after is not None:
+            value, last_id = after
+            ordered = [item for item in ordered
+                       if (item[key_name] < value if descending else item[key_name] > value)
+                       or (item[key_name] == value and item[self.id_key] > last_id)]
+        page = ordered[:limit + 1]
+        return page, [(item[key_name], item[self.id_key]) for item in page[:limit]]
+
+    # --- cursor ------------------------------------------------------------------------
+    def _encode(self, sort_name: str, key: tuple) -> str:
+        raw = json.dumps([self.name, sort_name, key[0], key[1]], separators=(",", ":"))
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    def _decode(self, cursor: str | None, sort_name: str):
+        if not cursor:
+            return None
+        try:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+            name, cursor_sort, value, last_id = json.loads(raw)
+        except (binascii.Error, ValueError, TypeError):
+            raise ApiError(400, "invalid_cursor", "The cursor is not one this list gave out.",
+                           {"cursor": ["Pass back next_cursor unchanged."]}) from None
+        if name != self.name or cursor_sort != sort_name:
+            raise ApiError(400, "invalid_cursor",
+                           "The cursor belongs to another list or another sort order.",
+                           {"cursor": ["Keep the same sort while paging."]})
+        return value, last_id
+
+    # --- CSV ---------------------------------------------------------------------------
+    def _csv(self, *, args, query, items, decorate):
+        schema = self.item_schema()
+        columns = _columns(schema)
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(columns)
+        walk = {**args, "limit": CSV_CHUNK, "cursor": None}
+        while True:
+            page = self.page(args=walk, query=query, items=items)
+            rows = decorate(page["items"]) if decorate is not None else page["items"]
+            for item in schema.dump(rows, many=True):
+                flat = _flatten(item)
+                writer.writerow([csv_cell(flat.get(column)) for column in columns])
+            if not page["next_cursor"]:
+                break
+            walk["cursor"] = page["next_cursor"]
+        return Response(out.getvalue(), mimetype="text/csv", headers={
+            "Content-Disposition": f'attachment; filename="{self.name}.csv"'})
+
+
+def csv_cell(value) -> str:
+    """A CSV cell that a spreadsheet shows as text, never runs as a formula."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, (list, dict)):
+        text = json.dumps(value, separators=(",", ":"))
+    else:
+        text = str(value)
+    if text.startswith(FORMULA_PREFIXES):
+        text = "'" + text
+    return text
+
+
+def _columns(schema: ma.Schema, prefix: str = "") -> list[str]:
+    columns = []
+    for name, schema_field in schema.dump_fields.items():
+        key = schema_field.data_key or name
+        if isinstance(schema_field, ma.fields.Nested) and not schema_field.many:
+            columns += _columns(schema_field.schema, f"{prefix}{key}.")
+        else:
+            columns.append(f"{prefix}{key}")
+    return columns
+
+
+def _flatten(item: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in item.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _parse_sort(sort: str | None, sorts: dict) -> tuple[str, bool]:
+    name = (sort or next(iter(sorts))).lstrip("-")
+    if name not in sorts:
+        raise ApiError(422, "validation_error", f"Cannot sort by '{name}'.",
+                       {"sort": [f"One of: {', '.join(sorts)}."]})
+    return name, bool(sort and sort.startswith("-"))
+
+
+def _jsonable(value):
+    return float(value) if isinstance(value, Decimal) else value
