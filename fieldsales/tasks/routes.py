@@ -1,4 +1,81 @@
-"""Routes of the tasks domain (to be built)."""
-from fieldsales.tasks import models  # noqa: F401  (registers the tables)
+"""Tasks REST: managers plan their reps' work; reps read and complete their own tasks."""
+from flask.views import MethodView
+from flask_smorest import Blueprint
 
-blp = None
+from fieldsales.auth.guard import current_user, require
+from fieldsales.extensions import db
+from fieldsales.pagination import paginate
+from fieldsales.tasks import models  # noqa: F401  (registers the tables)
+from fieldsales.tasks import service
+from fieldsales.tasks.models import Task
+from fieldsales.tasks.schemas import (
+    TaskCreateSchema, TaskListArgs, TaskPageSchema, TaskSchema, TaskUpdateSchema,
+)
+
+blp = Blueprint("tasks", __name__, url_prefix="/api/v1",
+                description="Tasks: selling and admin work given to reps.")
+
+
+@blp.route("/tasks")
+class Tasks(MethodView):
+    @require("admin", "manager", "rep")
+    @blp.arguments(TaskListArgs, location="query", unknown=None)
+    @blp.response(200, TaskPageSchema)
+    def get(self, args):
+        """List tasks: all for admins, their reps' for managers, their own for reps.
+
+        Removed tasks are left out. `due_from` is inclusive, `due_to` exclusive.
+        Pass `next_cursor` back as `cursor` until it is null.
+        """
+        query = service.search(viewer=current_user(), filters=args)
+        return paginate(query, id_column=Task.id, limit=args["limit"], cursor=args["cursor"])
+
+    @require("admin", "manager")
+    @blp.arguments(TaskCreateSchema)
+    @blp.response(201, TaskSchema)
+    def post(self, data):
+        """Create a task for a rep (admin, manager).
+
+        Managers assign reps of their own team, at customers of their team. An `id` already
+        in use is 409. `status` done without `completed_at` is completed now.
+        """
+        task = service.create(viewer=current_user(), data=data)
+        db.session.commit()
+        return task
+
+
+@blp.route("/tasks/<task_id>")
+class TaskById(MethodView):
+    @require("admin", "manager", "rep")
+    @blp.response(200, TaskSchema)
+    def get(self, task_id):
+        """One task, if the caller may see it (404 otherwise)."""
+        return service.get(viewer=current_user(), task_id=task_id)
+
+    @require("admin", "manager", "rep")
+    @blp.arguments(TaskUpdateSchema)
+    @blp.response(200, TaskSchema)
+    def patch(self, changes, task_id):
+        """Change a task.
+
+        Admins and managers change any field (managers within their team); a new
+        `assigned_rep_id` moves the task between the reps' phones on their next sync. Reps
+        change only `status`, `completed_at` and `completion_note` of their own tasks (403
+        for other fields).
+        """
+        viewer = current_user()
+        task = service.update(viewer=viewer, changes=changes,
+                              task=service.get(viewer=viewer, task_id=task_id))
+        db.session.commit()
+        return task
+
+    @require("admin", "manager")
+    @blp.response(204)
+    def delete(self, task_id):
+        """Remove a task (admin, manager).
+
+        The removal is soft: the task answers 404 from now on and reaches the rep's next
+        pull as a deleted id.
+        """
+        service.remove(task=service.get(viewer=current_user(), task_id=task_id))
+        db.session.commit()

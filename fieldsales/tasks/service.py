@@ -1,0 +1,101 @@
+"""Tasks: managers give them to reps of their team; reps read and complete their own."""
+from sqlalchemy import Select, false, select
+
+from fieldsales.common import now_ms
+from fieldsales.customers.service import assignable_rep, flush_new, get_referenced
+from fieldsales.errors import ApiError
+from fieldsales.extensions import db
+from fieldsales.sync.access import reassigned
+from fieldsales.tasks.models import Task
+from fieldsales.users.models import User
+from fieldsales.users.service import team_rep_ids
+
+_FIELDS = ("title", "description", "category", "due_at", "status", "completed_at",
+           "completion_note", "latitude", "longitude")
+REP_FIELDS = frozenset({"status", "completed_at", "completion_note"})
+
+
+def visible(*, viewer: User) -> Select:
+    """Live tasks the viewer may read: admins all, managers those of their team's reps,
+    reps their own."""
+    query = select(Task).where(Task.deleted_at.is_(None))
+    if viewer.role == "admin":
+        return query
+    if viewer.role == "manager" and viewer.team_id is not None:
+        return query.where(Task.assigned_rep_id.in_(team_rep_ids(viewer)))
+    if viewer.role == "rep":
+        return query.where(Task.assigned_rep_id == viewer.id)
+    return query.where(false())
+
+
+def get(*, viewer: User, task_id: str) -> Task:
+    task = db.session.scalar(visible(viewer=viewer).where(Task.id == task_id))
+    if task is None:
+        raise ApiError(404, "not_found", "No such task.")
+    return task
+
+
+def search(*, viewer: User, filters: dict) -> Select:
+    query = visible(viewer=viewer)
+    for name in ("assigned_rep_id", "customer_id", "status", "category"):
+        if filters.get(name) is not None:
+            query = query.where(getattr(Task, name) == filters[name])
+    if filters.get("due_from") is not None:
+        query = query.where(Task.due_at >= filters["due_from"])
+    if filters.get("due_to") is not None:
+        query = query.where(Task.due_at < filters["due_to"])
+    return query
+
+
+def _apply(task: Task, changes: dict) -> None:
+    """Copy fields; `done` without a completion time is done now, reopening clears it."""
+    for name in _FIELDS:
+        if name in changes:
+            setattr(task, name, changes[name])
+    if "status" in changes and "completed_at" not in changes:
+        if task.status == "done" and task.completed_at is None:
+            task.completed_at = now_ms()
+        elif task.status == "open":
+            task.completed_at = None
+
+
+def create(*, viewer: User, data: dict) -> Task:
+    rep = assignable_rep(viewer=viewer, rep_id=data["assigned_rep_id"])
+    customer = (get_referenced(viewer=viewer, customer_id=data["customer_id"])
+                if data.get("customer_id") else None)
+    if data.get("id") and db.session.get(Task, data["id"]) is not None:
+        raise ApiError(409, "duplicate_id", "A task with this id already exists.",
+                       {"id": ["Already in use."]})
+    task = Task(id=data.get("id"), assigned_rep_id=rep.id, created_by_id=viewer.id,
+                customer_id=customer.id if customer else None)
+    _apply(task, data)
+    flush_new(task, what="task id")
+    return task
+
+
+def update(*, viewer: User, task: Task, changes: dict) -> Task:
+    """Change a task; a new assigned rep makes it leave the old rep's phone and reach the
+    new rep's on their next pulls."""
+    if viewer.role == "rep":
+        refused = sorted(set(changes) - REP_FIELDS)
+        if refused:
+            raise ApiError(403, "read_only_field",
+                           "Reps may change only status, completed_at and completion_note.",
+                           {name: ["Reps may not change this field."] for name in refused})
+    if changes.get("customer_id") is not None:
+        get_referenced(viewer=viewer, customer_id=changes["customer_id"])
+    if "customer_id" in changes:
+        task.customer_id = changes["customer_id"]
+    if "assigned_rep_id" in changes:
+        rep = assignable_rep(viewer=viewer, rep_id=changes["assigned_rep_id"])
+        if rep.id != task.assigned_rep_id:
+            reassigned(db.session, table_name="tasks", record_id=task.id,
+                       old_rep_id=task.assigned_rep_id, new_rep_id=rep.id)
+            task.assigned_rep_id = rep.id
+    _apply(task, changes)
+    return task
+
+
+def remove(*, task: Task) -> None:
+    """Soft removal: the tombstone reaches the rep's next pull as a deleted id."""
+    task.deleted_at = now_ms()
