@@ -107,13 +107,14 @@ class Listing:
     def page(self, *, args: dict, query: Select | None = None,
              items: list[dict] | None = None) -> dict:
         sort_name, descending = _parse_sort(args.get("sort"), self.sorts)
-        after = self._decode(args.get("cursor"), sort_name)
+        sort_spec = f"-{sort_name}" if descending else sort_name
+        after = self._decode(args.get("cursor"), sort_spec)
         limit = args["limit"]
         if query is not None:
             rows, keys = self._query_page(query, args, sort_name, descending, after, limit)
         else:
             rows, keys = self._items_page(items or [], args, sort_name, descending, after, limit)
-        next_cursor = self._encode(sort_name, keys[-1]) if len(rows) > limit else None
+        next_cursor = self._encode(sort_spec, keys[-1]) if len(rows) > limit else None
         return {"items": rows[:limit], "next_cursor": next_cursor}
 
     # --- SQL lists ---------------------------------------------------------------------
@@ -159,11 +160,11 @@ class Listing:
         return page, [(item[key_name], item[self.id_key]) for item in page[:limit]]
 
     # --- cursor ------------------------------------------------------------------------
-    def _encode(self, sort_name: str, key: tuple) -> str:
-        raw = json.dumps([self.name, sort_name, key[0], key[1]], separators=(",", ":"))
+    def _encode(self, sort_spec: str, key: tuple) -> str:
+        raw = json.dumps([self.name, sort_spec, key[0], key[1]], separators=(",", ":"))
         return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
-    def _decode(self, cursor: str | None, sort_name: str):
+    def _decode(self, cursor: str | None, sort_spec: str):
         if not cursor:
             return None
         try:
@@ -172,7 +173,7 @@ class Listing:
         except (binascii.Error, ValueError, TypeError):
             raise ApiError(400, "invalid_cursor", "The cursor is not one this list gave out.",
                            {"cursor": ["Pass back next_cursor unchanged."]}) from None
-        if name != self.name or cursor_sort != sort_name:
+        if name != self.name or cursor_sort != sort_spec:
             raise ApiError(400, "invalid_cursor",
                            "The cursor belongs to another list or another sort order.",
                            {"cursor": ["Keep the same sort while paging."]})

@@ -37,7 +37,7 @@ LISTING = Listing(
 @blp.route("/targets")
 class Targets(MethodView):
     @require("admin", "manager", "rep")
-    @blp.arguments(TargetListArgs, location="query")
+    @blp.arguments(TargetListArgs, location="query", unknown=None)
     @blp.response(200, TargetPageSchema)
     @blp.doc(**CSV_DOC)
     def get(self, args):

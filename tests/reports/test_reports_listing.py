@@ -1,0 +1,86 @@
+"""The one list behaviour: keyset pages, allow-listed sorts, clear cursor errors, safe CSV."""
+import itertools
+
+import pytest
+
+from fieldsales.reports.listing import csv_cell
+from fieldsales.targets.models import Target
+from tests.reports.conftest import at
+
+DAYS = (f"2024-01-{day:02d}" for day in itertools.count(1))
+
+
+@pytest.fixture
+def add_target(world, team):
+    days = (f"2024-{month:02d}-{day:02d}" for month in range(1, 13) for day in range(1, 29))
+
+    def add(goal):
+        day = next(days)
+        return world.add(Target, team_id=team.manager.team_id, metric="visits", period="day",
+                         period_start=at(day), period_end=at(day) + 86_400_000, goal=goal)
+
+    return add
+
+
+@pytest.mark.parametrize("sort", ["goal", "-goal", "period_start", "-created_at"])
+def test_a_walk_loses_and_repeats_nothing_while_rows_are_added(client, team, add_target, sort):
+    original = {add_target(goal) for goal in [3, 1, 2, 3, 3, 5, 4, 1, 2, 2, 5, 4, 3, 1]}
+    seen, keys, cursor = [], [], None
+    field = sort.lstrip("-")
+    while True:
+        query = {"sort": sort, "limit": 4, **({"cursor": cursor} if cursor else {})}
+        page = client.get("/api/v1/targets", query_string=query, headers=team.headers["manager"])
+        assert page.status_code == 200, page.json
+        seen += [item["id"] for item in page.json["items"]]
+        keys += [(item[field] if field != "period_start" else item["starts_at"], item["id"])
+                 for item in page.json["items"]]
+        # Rows arrive meanwhile, sorting both before and after the cursor.
+        add_target(0.5)
+        add_target(9)
+        cursor = page.json["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == len(set(seen)), "a row was repeated"
+    assert original <= set(seen), "a row was lost"
+    values = [key[0] for key in keys]
+    assert values == sorted(values, reverse=sort.startswith("-"))
+    for (v1, id1), (v2, id2) in zip(keys, keys[1:]):
+        if v1 == v2:
+            assert id1 < id2, "ties break on the id"
+
+
+def test_cursors_belong_to_one_list_and_one_sort(client, team, add_target):
+    for goal in range(5):
+        add_target(goal + 1)
+    page = client.get("/api/v1/targets?sort=goal&limit=2", headers=team.headers["manager"]).json
+    other_sort = client.get(f"/api/v1/targets?sort=-goal&cursor={page['next_cursor']}",
+                            headers=team.headers["manager"])
+    assert other_sort.status_code == 400
+    assert other_sort.json["error"]["code"] == "invalid_cursor"
+    garbage = client.get("/api/v1/targets?cursor=not-a-cursor!!", headers=team.headers["manager"])
+    assert garbage.status_code == 400 and garbage.json["error"]["code"] == "invalid_cursor"
+
+
+def test_only_allow_listed_fields_sort(client, team):
+    response = client.get("/api/v1/targets?sort=team_id", headers=team.headers["manager"])
+    assert response.status_code == 422
+    assert "sort" in response.json["error"]["details"]["query"]
+    unknown = client.get("/api/v1/targets?colour=red", headers=team.headers["manager"])
+    assert unknown.status_code == 422
+
+
+@pytest.mark.parametrize("raw, cell", [
+    ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+    ("+1 555", "'+1 555"),
+    ("-2", "'-2"),
+    ("@SUM(A1)", "'@SUM(A1)"),
+    ("\tx", "'\tx"),
+    ("\rx", "'\rx"),
+    ("Plain name", "Plain name"),
+    (None, ""),
+    (True, "true"),
+    (2.5, "2.5"),
+    ({"a": 1}, '{"a":1}'),
+])
+def test_csv_cells_never_run_as_formulas(raw, cell):
+    assert csv_cell(raw) == cell
