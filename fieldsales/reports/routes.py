@@ -1,2 +1,60 @@
-"""Routes of the reports domain (to be built)."""
-blp = None
+"""What managers and procurement see: rep days, feedback, territories, data quality, backlog
+and demand. Every report is scoped by the caller's role (see fieldsales/reports/scope.py)."""
+from datetime import date, timedelta
+
+from flask_smorest import Blueprint
+from sqlalchemy import and_, select
+
+from fieldsales.auth.guard import current_user, require
+from fieldsales.common import DAY_MS
+from fieldsales.errors import ApiError
+from fieldsales.feedback.models import Feedback
+from fieldsales.reports import feedback_summary, scope
+from fieldsales.reports.schemas import FeedbackSummaryArgs, FeedbackSummarySchema
+from fieldsales.targets.periods import day_ms
+from fieldsales.users.models import User
+
+blp = Blueprint("reports", __name__, url_prefix="/api/v1",
+                description="Reports for managers and procurement: rep days, feedback, "
+                            "territories, duplicates, backlog and demand.")
+
+
+def _date_range(args: dict, default_days: int = 30) -> tuple[int, int]:
+    """[start, end) in epoch ms from the inclusive days `from` and `to`."""
+    to = args.get("to") or date.today()
+    start = args.get("from_") or to - timedelta(days=default_days - 1)
+    if (to - start).days > 366 * 2:
+        raise ApiError(422, "validation_error", "The range is at most two years.",
+                       {"from": ["At most two years before `to`."]})
+    return day_ms(start), day_ms(to) + DAY_MS
+
+
+def _rep_filter(viewer: User, rep_column, args: dict):
+    """The caller's scope over a rep column, narrowed by `team_id` and `rep_id` arguments."""
+    clause = scope.rep_clause(viewer, rep_column)
+    if args.get("team_id"):
+        if viewer.role in ("manager", "rep") and args["team_id"] != viewer.team_id:
+            raise ApiError(404, "not_found", "No such team.")
+        clause = and_(clause, rep_column.in_(
+            select(User.id).where(User.team_id == args["team_id"], User.role == "rep")))
+    if args.get("rep_id"):
+        if viewer.role != "procurement":
+            scope.visible_rep(viewer=viewer, rep_id=args["rep_id"])
+        clause = and_(clause, rep_column == args["rep_id"])
+    return clause
+
+
+@blp.route("/feedback/summary")
+@require("admin", "manager", "procurement", "rep")
+@blp.arguments(FeedbackSummaryArgs, location="query", unknown=None)
+@blp.response(200, FeedbackSummarySchema)
+def feedback_summary_view(args):
+    """Feedback over a period: by category, weekly rating trend, most requested and most
+    praised products, customers with repeated complaints.
+
+    `from`/`to` are inclusive UTC days (default: the last 30 days). Admins and procurement
+    see all feedback, managers their team's, reps their own.
+    """
+    start, end = _date_range(args)
+    return feedback_summary.get(scope=_rep_filter(current_user(), Feedback.rep_id, args),
+                                start=start, end=end, top=args["top"])

@@ -1,0 +1,75 @@
+"""Arguments and answers of the report endpoints."""
+import marshmallow as ma
+from marshmallow import validate
+
+from fieldsales.reports.listing import ListArgs, page_schema, sort_field
+from fieldsales.schemas import IdField, StrictSchema
+
+
+class DateRangeArgs(StrictSchema):
+    from_ = ma.fields.Date(data_key="from", load_default=None, metadata={
+        "description": "First day (UTC), YYYY-MM-DD; default 29 days before `to`."})
+    to = ma.fields.Date(load_default=None, metadata={
+        "description": "Last day (UTC), inclusive; default today."})
+
+    @ma.validates_schema
+    def _ordered(self, data, **_kwargs):
+        if data.get("from_") and data.get("to") and data["from_"] > data["to"]:
+            raise ma.ValidationError("Must not be after `to`.", "from")
+
+
+# --- feedback summary ---------------------------------------------------------------------
+class FeedbackSummaryArgs(DateRangeArgs):
+    team_id = IdField(metadata={"description": "Admins and procurement: one team's reps."})
+    rep_id = IdField(metadata={"description": "One rep's feedback (within your scope)."})
+    top = ma.fields.Integer(load_default=10, validate=validate.Range(1, 100),
+                            metadata={"description": "Length of the product lists."})
+
+
+class _CategorySchema(ma.Schema):
+    category = ma.fields.String()
+    count = ma.fields.Integer()
+    rated = ma.fields.Integer(metadata={"description": "How many carried a rating."})
+    average_rating = ma.fields.Float(allow_none=True)
+
+
+class _WeekSchema(ma.Schema):
+    week_start_ms = ma.fields.Integer(metadata={"description": "Monday 00:00 UTC, epoch ms."})
+    rated = ma.fields.Integer()
+    average_rating = ma.fields.Float()
+
+
+class _RequestedSchema(ma.Schema):
+    product_id = ma.fields.String()
+    sku = ma.fields.String()
+    name = ma.fields.String()
+    requested_quantity = ma.fields.Float()
+    requests = ma.fields.Integer()
+
+
+class _PraisedSchema(ma.Schema):
+    product_id = ma.fields.String()
+    sku = ma.fields.String()
+    name = ma.fields.String()
+    praises = ma.fields.Integer(metadata={"description": "Feedback rated 4 or 5."})
+    average_rating = ma.fields.Float()
+
+
+class _ComplaintSchema(ma.Schema):
+    customer_id = ma.fields.String()
+    name = ma.fields.String()
+    complaints = ma.fields.Integer(metadata={"description": "Feedback rated 1 or 2."})
+    lowest_rating = ma.fields.Integer()
+    last_complaint_at = ma.fields.Integer()
+
+
+class FeedbackSummarySchema(ma.Schema):
+    from_ms = ma.fields.Integer()
+    to_ms = ma.fields.Integer(metadata={"description": "Exclusive."})
+    total = ma.fields.Integer()
+    average_rating = ma.fields.Float(allow_none=True)
+    by_category = ma.fields.List(ma.fields.Nested(_CategorySchema))
+    rating_trend = ma.fields.List(ma.fields.Nested(_WeekSchema))
+    most_requested_products = ma.fields.List(ma.fields.Nested(_RequestedSchema))
+    most_praised_products = ma.fields.List(ma.fields.Nested(_PraisedSchema))
+    repeated_complaints = ma.fields.List(ma.fields.Nested(_ComplaintSchema))
