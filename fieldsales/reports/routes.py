@@ -7,10 +7,17 @@ from sqlalchemy import and_, select
 
 from fieldsales.auth.guard import current_user, require
 from fieldsales.common import DAY_MS
+from fieldsales.customers import service as customers_service
+from fieldsales.customers.models import Customer
 from fieldsales.errors import ApiError
+from fieldsales.extensions import db
 from fieldsales.feedback.models import Feedback
-from fieldsales.reports import feedback_summary, scope
-from fieldsales.reports.schemas import FeedbackSummaryArgs, FeedbackSummarySchema
+from fieldsales.reports import duplicates, feedback_summary, scope
+from fieldsales.reports.listing import CSV_DOC, Listing
+from fieldsales.reports.schemas import (
+    DuplicateArgs, DuplicatePageSchema, DuplicateSchema, FeedbackSummaryArgs,
+    FeedbackSummarySchema, MergeResultSchema, MergeSchema,
+)
 from fieldsales.targets.periods import day_ms
 from fieldsales.users.models import User
 
@@ -58,3 +65,45 @@ def feedback_summary_view(args):
     start, end = _date_range(args)
     return feedback_summary.get(scope=_rep_filter(current_user(), Feedback.rep_id, args),
                                 start=start, end=end, top=args["top"])
+
+
+DUPLICATES = Listing(
+    name="duplicates", item_schema=DuplicateSchema,
+    sorts={"name_similarity": "name_similarity", "distance_m": "distance_m"}, id_key="id",
+    filters={"reason": lambda reason: lambda pair: reason in pair["reasons"]},
+)
+
+
+@blp.route("/customers/duplicates")
+@require("admin", "manager")
+@blp.arguments(DuplicateArgs, location="query", unknown=None)
+@blp.response(200, DuplicatePageSchema)
+@blp.doc(**CSV_DOC)
+def customer_duplicates(args):
+    """Likely duplicate customers: the same phone, or alike names a short distance apart.
+
+    Each pair suggests which record to keep (the one with more visits and orders); merge the
+    other into it with `POST /customers/<id>/merge`. Managers see their team's customers,
+    admins all (or `team_id`). `?format=csv` exports every pair.
+    """
+    viewer = current_user()
+    query = customers_service.visible(viewer=viewer).where(
+        scope.team_clause(viewer, Customer.team_id, args.get("team_id")))
+    return DUPLICATES.respond(args=args, items=duplicates.find(customers_query=query),
+                              decorate=duplicates.add_activity)
+
+
+@blp.route("/customers/<customer_id>/merge", methods=["POST"])
+@require("admin", "manager")
+@blp.arguments(MergeSchema)
+@blp.response(200, MergeResultSchema)
+def customer_merge(data, customer_id):
+    """Merge this customer into `into_id`: its visits, orders, tasks and feedback move to the
+    kept customer, and it stays behind as a tombstone (`merged_into_id`) that phones pull as
+    a deletion. The kept customer takes over a phone, address or segment it lacked, and
+    becomes an account if either was one. Managers merge within their own team.
+    """
+    result = duplicates.merge(viewer=current_user(), customer_id=customer_id,
+                              into_id=data["into_id"])
+    db.session.commit()
+    return result

@@ -73,3 +73,70 @@ class FeedbackSummarySchema(ma.Schema):
     most_requested_products = ma.fields.List(ma.fields.Nested(_RequestedSchema))
     most_praised_products = ma.fields.List(ma.fields.Nested(_PraisedSchema))
     repeated_complaints = ma.fields.List(ma.fields.Nested(_ComplaintSchema))
+
+
+# --- duplicates ---------------------------------------------------------------------------
+DUPLICATE_REASONS = ("same_phone", "similar_name_nearby")
+
+
+class DuplicateArgs(ListArgs):
+    sort = sort_field("name_similarity", "distance_m", default="-name_similarity")
+    team_id = IdField(metadata={"description": "Admins: one team's customers."})
+    reason = ma.fields.String(validate=validate.OneOf(DUPLICATE_REASONS))
+
+
+class _DuplicateSideSchema(ma.Schema):
+    class Meta:
+        ordered = True
+
+    id = ma.fields.String()
+    name = ma.fields.String()
+    phone = ma.fields.String(allow_none=True)
+    address = ma.fields.String(allow_none=True)
+    kind = ma.fields.String()
+    latitude = ma.fields.Float()
+    longitude = ma.fields.Float()
+    team_id = ma.fields.String(allow_none=True)
+    assigned_rep_id = ma.fields.String(allow_none=True)
+    activity = ma.fields.Integer(metadata={"description": "Visits and orders on record."})
+
+
+class DuplicateSchema(ma.Schema):
+    class Meta:
+        ordered = True
+
+    id = ma.fields.String(metadata={"description": "The pair: '<customer id>:<duplicate id>'."})
+    reasons = ma.fields.List(ma.fields.String(validate=validate.OneOf(DUPLICATE_REASONS)))
+    distance_m = ma.fields.Float()
+    name_similarity = ma.fields.Float(metadata={"description": "0..1, difflib ratio."})
+    suggested_into_id = ma.fields.String(metadata={
+        "description": "Keep this one (more history); merge the other into it."})
+    customer = ma.fields.Nested(_DuplicateSideSchema)
+    duplicate = ma.fields.Nested(_DuplicateSideSchema)
+
+
+DuplicatePageSchema = page_schema(DuplicateSchema, "DuplicatePage")
+
+
+class MergeSchema(StrictSchema):
+    into_id = IdField(required=True, metadata={"description": "The customer to keep."})
+
+
+class _KeptSchema(ma.Schema):
+    id = ma.fields.String()
+    name = ma.fields.String()
+    kind = ma.fields.String()
+    phone = ma.fields.String(allow_none=True)
+
+
+class _MovedSchema(ma.Schema):
+    visits = ma.fields.Integer()
+    orders = ma.fields.Integer()
+    tasks = ma.fields.Integer()
+    feedback = ma.fields.Integer()
+
+
+class MergeResultSchema(ma.Schema):
+    kept = ma.fields.Nested(_KeptSchema)
+    merged_id = ma.fields.String()
+    moved = ma.fields.Nested(_MovedSchema)

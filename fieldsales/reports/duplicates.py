@@ -1,0 +1,187 @@
+"""Likely duplicate customers, and merging one into another.
+
+Finding: the database pairs the candidates, so the work grows with the number of close or
+same-phone pairs, not with the square of the customers:
+- same phone: a self-join on the phone with separators removed (at least 6 digits left);
+- close by: each customer falls in a grid cell of about 220 m (0.002 deg latitude by
+  0.004 deg longitude, i.e. about 220 m at 60 deg latitude); pairs come from equal or
+  neighbouring cells (an equi-join against the 9 neighbour offsets).
+Python then keeps the close pairs whose geodesic distance is within DUPLICATE_DISTANCE_M and
+whose names are alike (difflib ratio of the normalized names, or of their sorted tokens, at
+least DUPLICATE_NAME_RATIO).
+
+Merging moves the visits, orders, tasks and feedback of one customer to the other with bulk
+UPDATEs that take the sync stamp, and leaves the merged one as a tombstone
+(`deleted_at`, `merged_into_id`) that phones pull as a deletion.
+"""
+import difflib
+import re
+import unicodedata
+
+from flask import current_app
+from geopy.distance import geodesic
+from sqlalchemy import (
+    Integer, Select, and_, cast, func, literal, select, true, union_all, update,
+)
+
+from fieldsales.common import now_ms
+from fieldsales.customers import service as customers
+from fieldsales.customers.models import Customer
+from fieldsales.errors import ApiError
+from fieldsales.extensions import db
+from fieldsales.feedback.models import Feedback
+from fieldsales.orders.models import Order
+from fieldsales.sync.clock import take_stamp
+from fieldsales.tasks.models import Task
+from fieldsales.users.models import User
+from fieldsales.visits.models import Visit
+
+CELL_LAT, CELL_LON = 0.002, 0.004
+PHONE_SEPARATORS = (" ", "-", "(", ")", ".", "/", "+")
+MIN_PHONE_DIGITS = 6
+NAME_NOISE = {"the", "ltd", "limited", "inc", "llc", "co", "company", "corp", "gmbh", "plc",
+              "sa", "srl", "and"}
+
+
+def find(*, customers_query: Select) -> list[dict]:
+    """Likely duplicate pairs among the customers `customers_query` selects."""
+    max_distance = current_app.config.get("DUPLICATE_DISTANCE_M", 200)
+    min_ratio = current_app.config.get("DUPLICATE_NAME_RATIO", 0.8)
+    base = customers_query.with_only_columns(
+        Customer.id.label("id"), _phone_key(Customer.phone).label("phone_key"),
+        cast((Customer.latitude + 90) / CELL_LAT, Integer).label("cy"),
+        cast((Customer.longitude + 180) / CELL_LON, Integer).label("cx"),
+    ).subquery("base")
+    a, b = base.alias("a"), base.alias("b")
+    same_phone = select(a.c.id, b.c.id).join(b, and_(
+        a.c.phone_key == b.c.phone_key, a.c.id < b.c.id)).where(
+        func.length(a.c.phone_key) >= MIN_PHONE_DIGITS)
+    offsets = union_all(*(select(literal(dy, Integer).label("dy"), literal(dx, Integer).label("dx"))
+                          for dy in (-1, 0, 1) for dx in (-1, 0, 1))).subquery("offsets")
+    shifted = select(b.c.id, (b.c.cy + offsets.c.dy).label("cy"),
+                     (b.c.cx + offsets.c.dx).label("cx")).select_from(b).join(
+        offsets, true()).subquery("shifted")
+    nearby = select(a.c.id, shifted.c.id).join(shifted, and_(
+        a.c.cy == shifted.c.cy, a.c.cx == shifted.c.cx, a.c.id < shifted.c.id))
+
+    phone_pairs = set(db.session.execute(same_phone).tuples())
+    near_pairs = set(db.session.execute(nearby).tuples())
+    pairs = phone_pairs | near_pairs
+    if not pairs:
+        return []
+    ids = {customer_id for pair in pairs for customer_id in pair}
+    rows = {c.id: c for c in _load(ids)}
+
+    found = []
+    for first, second in pairs:
+        x, y = rows[first], rows[second]
+        distance = geodesic((x.latitude, x.longitude), (y.latitude, y.longitude)).meters
+        similarity = name_similarity(x.name, y.name)
+        reasons = []
+        if (first, second) in phone_pairs:
+            reasons.append("same_phone")
+        if distance <= max_distance and similarity >= min_ratio:
+            reasons.append("similar_name_nearby")
+        if reasons:
+            found.append({"id": f"{first}:{second}", "reasons": reasons,
+                          "distance_m": round(distance, 1),
+                          "name_similarity": round(similarity, 3),
+                          "customer": _brief(x), "duplicate": _brief(y)})
+    return found
+
+
+def add_activity(pairs: list[dict]) -> list[dict]:
+    """Each side's visits and orders, and the side to keep: the one with more history."""
+    ids = {p[side]["id"] for p in pairs for side in ("customer", "duplicate")}
+    counts = {customer_id: 0 for customer_id in ids}
+    for model in (Visit, Order):
+        for customer_id, count in db.session.execute(
+                select(model.customer_id, func.count(model.id))
+                .where(model.customer_id.in_(ids), model.deleted_at.is_(None))
+                .group_by(model.customer_id)).tuples():
+            counts[customer_id] += count
+    out = []
+    for pair in pairs:
+        first, second = pair["customer"]["id"], pair["duplicate"]["id"]
+        keep = first if counts[first] >= counts[second] else second
+        out.append({**pair,
+                    "customer": {**pair["customer"], "activity": counts[first]},
+                    "duplicate": {**pair["duplicate"], "activity": counts[second]},
+                    "suggested_into_id": keep})
+    return out
+
+
+def name_similarity(first: str, second: str) -> float:
+    """0..1: how alike two names read, ignoring case, accents, punctuation, legal suffixes
+    and word order."""
+    x, y = _name_tokens(first), _name_tokens(second)
+    plain = difflib.SequenceMatcher(None, " ".join(x), " ".join(y)).ratio()
+    ordered = difflib.SequenceMatcher(None, " ".join(sorted(x)), " ".join(sorted(y))).ratio()
+    return max(plain, ordered)
+
+
+def merge(*, viewer: User, customer_id: str, into_id: str) -> dict:
+    """Move everything of `customer_id` to `into_id` and leave a tombstone behind."""
+    if customer_id == into_id:
+        raise ApiError(422, "validation_error", "A customer cannot be merged into itself.",
+                       {"into_id": ["Must be another customer."]})
+    merged = customers.get(viewer=viewer, customer_id=customer_id)
+    kept = customers.get_referenced(viewer=viewer, customer_id=into_id, field="into_id")
+    # Lock both rows (PostgreSQL) in a fixed order, then make sure neither went away.
+    db.session.execute(select(Customer).where(Customer.id.in_(sorted((merged.id, kept.id))))
+                       .order_by(Customer.id).with_for_update()
+                       .execution_options(populate_existing=True)).all()
+    if merged.deleted_at is not None or kept.deleted_at is not None:
+        raise ApiError(409, "conflict", "One of the customers was removed or merged meanwhile.")
+
+    stamp = take_stamp(db.session)
+    moved = {}
+    for name, model in (("visits", Visit), ("orders", Order), ("tasks", Task),
+                        ("feedback", Feedback)):
+        result = db.session.execute(
+            update(model).where(model.customer_id == merged.id)
+            .values(customer_id=kept.id, changed_seq=stamp)
+            .execution_options(synchronize_session=False))
+        moved[name] = result.rowcount
+    # Tombstones that pointed at the merged customer now point at the kept one.
+    db.session.execute(
+        update(Customer).where(Customer.merged_into_id == merged.id)
+        .values(merged_into_id=kept.id, changed_seq=stamp)
+        .execution_options(synchronize_session=False))
+
+    for name in ("phone", "address", "segment", "visit_cadence_days"):
+        if getattr(kept, name) is None and getattr(merged, name) is not None:
+            setattr(kept, name, getattr(merged, name))
+    if merged.kind == "account":
+        kept.kind = "account"
+    merged.deleted_at = now_ms()
+    merged.merged_into_id = kept.id
+    db.session.flush()
+    return {"kept": kept, "merged_id": merged.id, "moved": moved}
+
+
+def _phone_key(phone_column):
+    expression = func.coalesce(phone_column, "")
+    for separator in PHONE_SEPARATORS:
+        expression = func.replace(expression, separator, "")
+    return expression
+
+
+def _load(ids: set[str]) -> list[Customer]:
+    ids = sorted(ids)
+    rows = []
+    for start in range(0, len(ids), 500):
+        rows += db.session.scalars(select(Customer).where(Customer.id.in_(ids[start:start + 500])))
+    return rows
+
+
+def _brief(customer: Customer) -> dict:
+    return {name: getattr(customer, name) for name in (
+        "id", "name", "phone", "address", "kind", "latitude", "longitude", "team_id",
+        "assigned_rep_id")}
+
+
+def _name_tokens(name: str) -> list[str]:
+    text = unicodedata.normalize("NFKD", name or "").encode("ascii", "ignore").decode().lower()
+    text = text.replace("&", " and ").replace("'", "")
+    return [token for token in re.split(r"[^a-z0-9]+", text) if token and token not in NAME_NOISE]
