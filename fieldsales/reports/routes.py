@@ -12,11 +12,12 @@ from fieldsales.customers.models import Customer
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
 from fieldsales.feedback.models import Feedback
-from fieldsales.reports import duplicates, feedback_summary, scope
+from fieldsales.reports import duplicates, feedback_summary, scope, territory
 from fieldsales.reports.listing import CSV_DOC, Listing
 from fieldsales.reports.schemas import (
     DuplicateArgs, DuplicatePageSchema, DuplicateSchema, FeedbackSummaryArgs,
-    FeedbackSummarySchema, MergeResultSchema, MergeSchema,
+    FeedbackSummarySchema, MergeResultSchema, MergeSchema, TerritoryArgs, TerritoryPageSchema,
+    TerritorySchema,
 )
 from fieldsales.targets.periods import day_ms
 from fieldsales.users.models import User
@@ -107,3 +108,30 @@ def customer_merge(data, customer_id):
                               into_id=data["into_id"])
     db.session.commit()
     return result
+
+
+TERRITORIES = Listing(
+    name="territories", item_schema=TerritorySchema,
+    sorts={"load": "load", "rep_name": "rep_name", "customers": "customers",
+           "revenue_90d": "revenue_90d"},
+    id_key="rep_id",
+    filters={"flag": lambda flag: lambda row: row["flag"] == flag},
+)
+
+
+@blp.route("/territories/balance")
+@require("admin", "manager")
+@blp.arguments(TerritoryArgs, location="query", unknown=None)
+@blp.response(200, TerritoryPageSchema)
+@blp.doc(**CSV_DOC)
+def territory_balance(args):
+    """Territory balance per rep: customers (accounts / prospects), trailing 90-day revenue,
+    visits needed at the visit cadence vs visits possible, and a flag.
+
+    Overloaded reps list the teammates who could take over customers, nearest first.
+    Managers see their team, admins all (or `team_id`). `?format=csv` exports every rep.
+    """
+    viewer = current_user()
+    rows = territory.balance(team_clause=scope.team_clause(viewer, User.team_id,
+                                                           args.get("team_id")))
+    return TERRITORIES.respond(args=args, items=rows)
