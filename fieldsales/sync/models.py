@@ -53,6 +53,9 @@ class QuarantinedRecord(db.Model):
     received_at: Mapped[int] = mapped_column(BigInteger, default=now_ms, index=True)
     status: Mapped[str] = mapped_column(String(12), default="pending", index=True)
     resolved_at: Mapped[int | None] = mapped_column(BigInteger)
+    # Replays: who replayed it, and the record applied when the admin sent a fixed one.
+    resolved_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    replayed_record: Mapped[dict | None] = mapped_column(JSON)
 
 
 class SyncLog(db.Model):

@@ -1,4 +1,216 @@
-"""Routes of the sync domain (to be built)."""
-from fieldsales.sync import models  # noqa: F401  (registers the tables)
+"""Sync routes: the WatermelonDB pull and push for reps, and support tools for admins."""
+import time
 
-blp = None
+from flask import jsonify, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from fieldsales.auth.guard import current_user, require
+from fieldsales.common import now_ms
+from fieldsales.errors import ApiError
+from fieldsales.extensions import db
+from fieldsales.sync import clock, history, pull, push, quarantine
+from fieldsales.sync import models  # noqa: F401  (registers the tables)
+from fieldsales.sync.models import QuarantinedRecord, SyncLog
+from fieldsales.sync.schemas import (
+    PullSchema, PushResultSchema, QuarantineListArgs, QuarantinePageSchema, QuarantineSchema,
+    ReplaySchema, SyncLogArgs, SyncLogPageSchema,
+)
+
+blp = Blueprint("sync", __name__, url_prefix="/api/v1",
+                description="Offline sync for reps' phones (WatermelonDB sync protocol), "
+                            "and the quarantine and sync log for support.")
+
+SCHEMA_VERSION = 1
+_LAST_PULLED_AT = {"name": "last_pulled_at", "in": "query", "required": False,
+                   "schema": {"type": "string"},
+                   "description": "The `timestamp` of the previous pull (ms), or `null` / "
+                                  "absent if this phone never pulled."}
+
+
+def _last_pulled_at() -> int | None:
+    value = request.args.get("last_pulled_at")
+    if value is None or value == "null":
+        return None
+    if value.isascii() and value.isdigit() and len(value) <= 16:
+        return int(value)
+    raise ApiError(400, "bad_request",
+                   "last_pulled_at must be a time in milliseconds or null.",
+                   {"last_pulled_at": ["Must be an integer number of milliseconds, or null."]})
+
+
+def _outcome(error: Exception) -> str:
+    if isinstance(error, RequestEntityTooLarge):
+        return "too_large"
+    if isinstance(error, ApiError):
+        return {"sync_conflict": "conflict"}.get(error.code, error.code)
+    return "error"
+
+
+class _Logged:
+    """Times a sync call and writes its log row, also when it fails."""
+
+    def __init__(self, direction: str):
+        self.direction = direction
+        self.started_at = now_ms()
+        self.clock = time.perf_counter()
+        self.last_pulled_at = None
+
+    def write(self, outcome: str, **fields) -> None:
+        history.record(user_id=current_user().id, direction=self.direction,
+                       device_id=request.headers.get("X-Device-Id"),
+                       started_at=self.started_at,
+                       duration_ms=round((time.perf_counter() - self.clock) * 1000),
+                       outcome=outcome, last_pulled_at=self.last_pulled_at, **fields)
+
+    def failed(self, error: Exception) -> None:
+        db.session.rollback()
+        try:
+            self.write(_outcome(error))
+            db.session.commit()
+        except Exception:  # the log never hides the real error
+            db.session.rollback()
+
+
+@blp.route("/sync")
+class Sync(MethodView):
+    @require("rep")
+    @blp.doc(parameters=[
+        _LAST_PULLED_AT,
+        {"name": "schema_version", "in": "query", "required": False,
+         "schema": {"type": "integer"}, "description": "Must be 1 (the default)."},
+        {"name": "migration", "in": "query", "required": False, "schema": {"type": "string"},
+         "description": "WatermelonDB's migration info; accepted and ignored."},
+    ])
+    @blp.response(200, PullSchema)
+    def get(self):
+        """Pull: what changed for the signed-in rep since `last_pulled_at` (reps only).
+
+        Returns `{"changes": {...}, "timestamp": <ms>}` with every table of the sync
+        contract. Records come with exact JSON types and without `_status`/`_changed`;
+        removed records, and records the rep lost access to, come as ids in `deleted`.
+        Send `timestamp` back as `last_pulled_at` next time. `null` or absent: everything the
+        rep may see, as created. An unsupported `schema_version` is 400 `unsupported_schema`.
+        """
+        log = _Logged("pull")
+        try:
+            log.last_pulled_at = _last_pulled_at()
+            version = request.args.get("schema_version")
+            if version is not None and version.strip() != str(SCHEMA_VERSION):
+                raise ApiError(400, "unsupported_schema",
+                               f"Schema version {version[:20]!r} is not supported; "
+                               f"this server speaks version {SCHEMA_VERSION}.",
+                               {"supported": [SCHEMA_VERSION]})
+            timestamp = clock.advance(db.session)
+            # Read in a deferred transaction (SQLite): pulls never queue behind pushes.
+            db.session.connection(execution_options={"sqlite_deferred": True})
+            changes = pull.get_changes(user_id=current_user().id,
+                                       last_pulled_at=log.last_pulled_at,
+                                       timestamp=timestamp, now=now_ms())
+            db.session.commit()
+        except Exception as error:
+            log.failed(error)
+            raise
+        counts = {name: {kind: len(items) for kind, items in table.items()}
+                  for name, table in changes.items() if any(table.values())}
+        log.write("ok", counts=counts)
+        db.session.commit()
+        return jsonify({"changes": changes, "timestamp": timestamp})
+
+    @require("rep")
+    @blp.doc(parameters=[_LAST_PULLED_AT], requestBody={
+        "required": True,
+        "description": "The bare changes object: `{\"<table>\": {\"created\": [...], "
+                       "\"updated\": [...], \"deleted\": [\"id\", ...]}}`. Parsed as JSON "
+                       "whatever the Content-Type.",
+        "content": {"application/json": {"schema": {"type": "object"}},
+                    "text/plain": {"schema": {"type": "string"}}}})
+    @blp.response(200, PushResultSchema)
+    @blp.alt_response(409, description="`sync_conflict`: records changed on the server since "
+                                       "`last_pulled_at`; nothing was stored. Pull, then push again.")
+    def post(self):
+        """Push: the phone's changes, stored in one transaction (reps only).
+
+        Records are upserted by their id, so a retried push never duplicates. The owner is
+        always the signed-in rep. An `updated` record changed on the server since
+        `last_pulled_at` makes the whole push 409 `sync_conflict`. A record that fails
+        validation (or names another user's id, or a table phones may not change) is kept in
+        the quarantine and listed under `quarantined`; the rest is stored. A body that is not a
+        changes object is 400; one above the size limit, 413. Send `X-Device-Id` to have the
+        device in the sync log.
+        """
+        log = _Logged("push")
+        try:
+            log.last_pulled_at = _last_pulled_at()
+            changes = push.parse(request.get_data(cache=False))
+            outcome = push.apply(user_id=current_user().id, changes=changes,
+                                 last_pulled_at=log.last_pulled_at)
+        except Exception as error:
+            log.failed(error)
+            raise
+        log.write("ok", counts={k: v for k, v in outcome.accepted.items() if v},
+                  quarantined=len(outcome.quarantined))
+        db.session.commit()
+        return jsonify(outcome.body())
+
+
+@blp.route("/sync/quarantine")
+class Quarantine(MethodView):
+    @require("admin")
+    @blp.arguments(QuarantineListArgs, location="query")
+    @blp.response(200, QuarantinePageSchema)
+    def get(self, args):
+        """Quarantined records, newest first (admin). Filter by status, user_id, table."""
+        return history.newest_first(quarantine.search(filters=args), id_column=QuarantinedRecord.id,
+                                    limit=args["limit"], cursor=args["cursor"])
+
+
+@blp.route("/sync/quarantine/<quarantine_id>")
+class QuarantineById(MethodView):
+    @require("admin")
+    @blp.response(200, QuarantineSchema)
+    def get(self, quarantine_id):
+        """One quarantined record (admin)."""
+        return quarantine.get(quarantine_id=quarantine_id)
+
+
+@blp.route("/sync/quarantine/<quarantine_id>/replay")
+class QuarantineReplay(MethodView):
+    @require("admin")
+    @blp.arguments(ReplaySchema, required=False)
+    @blp.response(200, QuarantineSchema)
+    def post(self, data, quarantine_id):
+        """Apply a quarantined record again (admin), optionally with a fixed `record`.
+
+        It is validated as a push from the original rep would be; still invalid: 422 with
+        the reasons, and the record stays pending. Already replayed or discarded: 409.
+        """
+        entry = quarantine.replay(entry=quarantine.get(quarantine_id=quarantine_id),
+                                  record=(data or {}).get("record"), admin=current_user())
+        db.session.commit()
+        return entry
+
+
+@blp.route("/sync/quarantine/<quarantine_id>/discard")
+class QuarantineDiscard(MethodView):
+    @require("admin")
+    @blp.response(200, QuarantineSchema)
+    def post(self, quarantine_id):
+        """Close a quarantined record without applying it (admin); it is kept, as discarded."""
+        entry = quarantine.discard(entry=quarantine.get(quarantine_id=quarantine_id),
+                                   admin=current_user())
+        db.session.commit()
+        return entry
+
+
+@blp.route("/sync/log")
+class Log(MethodView):
+    @require("admin", "manager")
+    @blp.arguments(SyncLogArgs, location="query")
+    @blp.response(200, SyncLogPageSchema)
+    def get(self, args):
+        """Sync history, newest first: every rep for admins, their team's for managers."""
+        return history.newest_first(history.visible_entries(viewer=current_user(), filters=args),
+                                    id_column=SyncLog.id, limit=args["limit"],
+                                    cursor=args["cursor"])

@@ -1,0 +1,66 @@
+"""The pull: what changed for a rep in the window (last_pulled_at, timestamp].
+
+`timestamp` comes from `clock.advance` (the caller gets it first): every change stamp up to it
+is committed, so reading the window misses nothing and returns nothing twice (pull rules 1-2).
+
+Per table, for the rows the rep may see now (`SyncTable.visible`):
+- created: created after `last_pulled_at`, or the rep gained access to them in the window
+  (a customer reassigned to them);
+- updated: changed in the window, created before it;
+- deleted: removed in the window among the rows the rep could see (`SyncTable.tombstones`),
+  and rows whose access the rep lost in the window and cannot see now.
+A first pull (`last_pulled_at` null) sends everything visible as created and nothing deleted.
+"""
+from sqlalchemy import or_, select
+
+from fieldsales.extensions import db
+from fieldsales.sync.models import AccessChange
+from fieldsales.sync.tables import TABLES, SyncTable
+
+
+def get_changes(*, user_id: str, last_pulled_at: int | None, timestamp: int, now: int) -> dict:
+    """The `changes` object of a pull: every table of the contract, empty lists included."""
+    return {name: _table_changes(table, user_id=user_id, since=last_pulled_at,
+                                 until=timestamp, now=now)
+            for name, table in TABLES.items()}
+
+
+def _access(table: SyncTable, *, user_id: str, granted: bool, since: int, until: int):
+    return select(AccessChange.record_id).where(
+        AccessChange.user_id == user_id, AccessChange.table_name == table.name,
+        AccessChange.granted.is_(granted), AccessChange.stamp > since,
+        AccessChange.stamp <= until)
+
+
+def _table_changes(table: SyncTable, *, user_id: str, since: int | None, until: int,
+                   now: int) -> dict:
+    changes = {"created": [], "updated": [], "deleted": []}
+    if not table.pulled:
+        return changes
+    t = table.table
+    serialize = table.serializer()
+    columns = [t.c.id, *(t.c[col.name] for col in table.columns), t.c.created_seq]
+    visible = table.visible(user_id, now)
+    if since is None:
+        query = select(*columns).where(visible, t.c.changed_seq <= until).order_by(t.c.id)
+        changes["created"] = [serialize(row) for row in db.session.execute(query)]
+        return changes
+
+    gained = _access(table, user_id=user_id, granted=True, since=since, until=until)
+    granted = set(db.session.scalars(gained))
+    in_window = (t.c.changed_seq > since) & (t.c.changed_seq <= until)
+    if granted:
+        in_window = or_(in_window, t.c.id.in_(gained))
+    for row in db.session.execute(select(*columns).where(visible, in_window).order_by(t.c.id)):
+        kind = "created" if row.created_seq > since or row.id in granted else "updated"
+        changes[kind].append(serialize(row))
+
+    deleted = set(db.session.scalars(select(t.c.id).where(
+        table.tombstones(user_id, now), t.c.changed_seq > since, t.c.changed_seq <= until)))
+    lost = _access(table, user_id=user_id, granted=False, since=since, until=until)
+    revoked = set(db.session.scalars(lost))
+    if revoked:
+        still_visible = set(db.session.scalars(select(t.c.id).where(visible, t.c.id.in_(lost))))
+        deleted |= revoked - still_visible
+    changes["deleted"] = sorted(deleted)
+    return changes

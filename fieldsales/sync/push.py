@@ -1,0 +1,465 @@
+"""The push: a phone's changes, stored in one transaction (sync contract, push rules 1-8).
+
+Order of work, all inside the caller's transaction:
+1. take the sync stamp first: it locks the clock, so pushes (and REST writes to synced rows)
+   are serialized and every row written here carries one stamp;
+2. load the rows the pushed ids already name, and clean every record against its columns;
+3. the conflict check (rule 4): an `updated` record whose row changed on the server after
+   `last_pulled_at` stops the whole push with 409, unless it only repeats what is stored
+   (a retry of an update that was applied but whose answer was lost);
+4. per record: ownership, what the table lets a phone do, required columns and foreign keys;
+   a record that fails goes to the quarantine, whole, with its reasons (rule 5);
+5. facts the server owns (visit verification, ping flags), then bulk writes: one upsert per
+   table, one insert for the quarantine.
+"""
+import json
+from dataclasses import dataclass, field
+
+from flask import current_app
+from sqlalchemy import and_, bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from fieldsales.common import DAY_MS, ID_RE, now_ms
+from fieldsales.customers.models import Customer
+from fieldsales.errors import ApiError
+from fieldsales.extensions import db
+from fieldsales.locations import flags as ping_flags
+from fieldsales.locations.models import LocationPing
+from fieldsales.orders.models import Order, OrderLine
+from fieldsales.products.models import Product
+from fieldsales.sync.clock import take_stamp
+from fieldsales.sync.models import AccessChange, QuarantinedRecord
+from fieldsales.sync.tables import TABLES, Invalid, SyncTable, _product_active
+from fieldsales.visits import facts as visit_facts
+from fieldsales.visits.models import Visit
+
+OPERATIONS = ("created", "updated", "deleted")
+_CHUNK = 900  # ids per IN (...) list
+
+
+def bad_request(message: str, details: dict | None = None) -> ApiError:
+    return ApiError(400, "bad_request", message, details)
+
+
+def parse(body: bytes) -> dict:
+    """The changes object from a raw body, whatever its content type, or 400 saying why not."""
+    try:
+        data = json.loads(body, parse_constant=_not_json, parse_float=_finite)
+    except (ValueError, RecursionError) as error:
+        raise bad_request(f"The body is not valid JSON: {error}.") from None
+    if not isinstance(data, dict):
+        raise bad_request("The body must be a changes object: "
+                          '{"<table>": {"created": [...], "updated": [...], "deleted": [...]}}.')
+    for name, table_changes in data.items():
+        if name not in TABLES:
+            raise bad_request(f"Unknown table '{name}'.",
+                              {"table": name, "known_tables": list(TABLES)})
+        if not isinstance(table_changes, dict):
+            raise bad_request(f"'{name}' must be an object of created, updated and deleted lists.",
+                              {"table": name})
+        unknown = sorted(set(table_changes) - set(OPERATIONS))
+        if unknown:
+            raise bad_request(f"'{name}' has unknown keys: {', '.join(unknown)}; "
+                              "expected created, updated and deleted.", {"table": name})
+        for operation in OPERATIONS:
+            items = table_changes.get(operation, [])
+            where = f"{name}.{operation}"
+            if not isinstance(items, list):
+                raise bad_request(f"'{where}' must be a list.", {"path": where})
+            wanted = str if operation == "deleted" else dict
+            for index, item in enumerate(items):
+                if not isinstance(item, wanted):
+                    kind = "an id string" if wanted is str else "a record object"
+                    raise bad_request(f"'{where}[{index}]' must be {kind}.",
+                                      {"path": f"{where}[{index}]"})
+    return data
+
+
+def _not_json(name: str):
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"the number {text[:40]} is out of range")
+    return value
+
+
+@dataclass
+class Outcome:
+    accepted: dict[str, int] = field(default_factory=dict)
+    quarantined: list[dict] = field(default_factory=list)
+
+    def body(self) -> dict:
+        return {"accepted": self.accepted,
+                "quarantined": [{"table": q["table"], "id": q["id"], "errors": q["errors"]}
+                                for q in self.quarantined]}
+
+
+def apply(*, user_id: str, changes: dict, last_pulled_at: int | None,
+          check_conflicts: bool = True, keep_quarantined: bool = True) -> Outcome:
+    """Store a parsed changes object for the rep `user_id`; the caller commits.
+
+    Raises 409 `sync_conflict` (nothing written) when rule 4 applies. `keep_quarantined=False`
+    reports refused records without storing them (used by a replay).
+    """
+    return _Push(user_id=user_id, last_pulled_at=last_pulled_at).run(
+        changes, check_conflicts=check_conflicts, keep_quarantined=keep_quarantined)
+
+
+def _chunks(values: list, size: int = _CHUNK):
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def _dialect_insert(table):
+    dialect = db.session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+class _Push:
+    def __init__(self, *, user_id: str, last_pulled_at: int | None):
+        self.user_id = user_id
+        self.last_pulled_at = last_pulled_at
+        self.now = now_ms()
+        self.config = current_app.config
+        self.outcome = Outcome()
+        self.existing: dict[str, dict[str, dict]] = {}  # table -> id -> stored row
+        self.rows: dict[str, dict[str, dict]] = {}  # table -> id -> row to write
+        self.deletes: dict[str, list[str]] = {}
+        self.refs: dict[str, dict[str, object]] = {}  # referenced rows by kind
+
+    # -- the steps ---------------------------------------------------------------------------
+
+    def run(self, changes: dict, *, check_conflicts: bool, keep_quarantined: bool) -> Outcome:
+        self.stamp = take_stamp(db.session)
+        records = self._clean(changes)
+        if check_conflicts:
+            self._check_conflicts(records)
+        self._load_refs(records)
+        for name, table in TABLES.items():
+            self.outcome.accepted[name] = 0
+            self.rows[name] = {}
+            for operation, raw, record_id, values, errors in records.get(name, ()):
+                if operation == "deleted":
+                    self._delete(table, raw, errors)
+                else:
+                    self._upsert(table, operation, raw, record_id, values, errors)
+        self._flag_pings()
+        self._write()
+        if keep_quarantined and self.outcome.quarantined:
+            db.session.execute(insert(QuarantinedRecord), [
+                {"user_id": self.user_id, "table_name": q["table"],
+                 "record_id": q["id"][:200] if isinstance(q["id"], str) else None,
+                 "operation": q["operation"], "payload": q["payload"], "errors": q["errors"],
+                 "received_at": self.now, "status": "pending"}
+                for q in self.outcome.quarantined])
+        return self.outcome
+
+    def _clean(self, changes: dict) -> dict[str, list]:
+        """Per table: (operation, raw, id, cleaned values, errors), and the stored rows."""
+        records: dict[str, list] = {}
+        for name, table in TABLES.items():
+            table_changes = changes.get(name) or {}
+            items = []
+            for operation in OPERATIONS:
+                for raw in table_changes.get(operation, ()):
+                    if operation == "deleted":
+                        errors = {} if ID_RE.match(raw) else {"id": ["Not a valid id."]}
+                        items.append((operation, raw, raw, {}, errors))
+                        continue
+                    record_id = raw.get("id")
+                    errors = {}
+                    if not isinstance(record_id, str) or not ID_RE.match(record_id):
+                        errors["id"] = ["Must be an id of 1-64 characters of A-Z a-z 0-9 _ - ."]
+                    values = {}
+                    for col in table.writable:
+                        if col.name in raw:
+                            try:
+                                values[col.name] = col.clean(raw[col.name])
+                            except Invalid as error:
+                                errors[col.name] = [str(error)]
+                    items.append((operation, raw, record_id, values, errors))
+            if items:
+                records[name] = items
+                ids = {item[2] for item in items if not item[4].get("id")}
+                self.existing[name] = self._load_existing(table, list(ids))
+        return records
+
+    def _load_existing(self, table: SyncTable, ids: list[str]) -> dict[str, dict]:
+        t = table.table
+        columns = [t.c.id, *(t.c[c.name] for c in table.writable)]
+        if "changed_seq" in t.c:
+            columns += [t.c.changed_seq, t.c.deleted_at]
+        if table.name == "order_lines":
+            owner = Order.rep_id.label("_owner")
+            base = select(*columns, owner).join(Order, Order.id == OrderLine.order_id)
+        elif table.owner:
+            base = select(*columns, t.c[table.owner].label("_owner"))
+        else:
+            base = select(*columns)
+        found = {}
+        for chunk in _chunks(ids):
+            for row in db.session.execute(base.where(t.c.id.in_(chunk))):
+                found[row.id] = dict(row._mapping)
+        return found
+
+    def _check_conflicts(self, records: dict) -> None:
+        """Rule 4: `updated` rows changed on the server since the phone's last pull."""
+        since = -1 if self.last_pulled_at is None else self.last_pulled_at
+        conflicts = []
+        for name, items in records.items():
+            table = TABLES[name]
+            if table.append_only or not table.ops:
+                continue
+            ids = []
+            for operation, _raw, record_id, values, errors in items:
+                row = self.existing[name].get(record_id) if operation == "updated" else None
+                if (row is None or row.get("_owner") != self.user_id
+                        or row["changed_seq"] <= since):
+                    continue
+                if errors or not self._same(values, row):
+                    ids.append(record_id)
+            if ids:
+                conflicts.append({"table": name, "ids": sorted(set(ids))})
+        if conflicts:
+            raise ApiError(409, "sync_conflict",
+                           "Some records changed on the server since your last pull: "
+                           "pull, then push again.", {"conflicts": conflicts})
+
+    @staticmethod
+    def _same(values: dict, row: dict) -> bool:
+        return all(row.get(name) == value for name, value in values.items())
+
+    def _load_refs(self, records: dict) -> None:
+        """The rows pushed foreign keys point to, loaded once per kind."""
+        wanted: dict[str, set] = {"customers": set(), "products": set(), "visits": set(),
+                                  "orders": set()}
+        for name, items in records.items():
+            for ref_column, kind in TABLES[name].refs.items():
+                for _op, _raw, _id, values, _errors in items:
+                    if values.get(ref_column):
+                        wanted[kind].add(values[ref_column])
+        customers = list(wanted["customers"])
+        self.refs["customers"] = {}
+        if customers:
+            revoked = set()
+            since = self.now - self.config["SYNC_WINDOW_DAYS"] * DAY_MS
+            for chunk in _chunks(customers):
+                revoked |= set(db.session.scalars(select(AccessChange.record_id).where(
+                    AccessChange.user_id == self.user_id, AccessChange.table_name == "customers",
+                    AccessChange.granted.is_(False), AccessChange.stamp > since,
+                    AccessChange.record_id.in_(chunk))))
+                for row in db.session.execute(
+                        select(Customer.id, Customer.assigned_rep_id, Customer.latitude,
+                               Customer.longitude, Customer.geofence_radius_m, Customer.kind)
+                        .where(Customer.id.in_(chunk), Customer.deleted_at.is_(None))):
+                    # Assigned to the rep, or taken away from them within the sync window
+                    # (work done offline before a reassignment is still the rep's work).
+                    if row.assigned_rep_id == self.user_id or row.id in revoked:
+                        self.refs["customers"][row.id] = row
+        self.refs["products"] = {}
+        for chunk in _chunks(list(wanted["products"])):
+            for row in db.session.execute(select(Product.id).where(Product.id.in_(chunk),
+                                                                   _product_active())):
+                self.refs["products"][row.id] = row
+        for kind, model in (("visits", Visit), ("orders", Order)):
+            self.refs[kind] = {}
+            for chunk in _chunks(list(wanted[kind])):
+                for row in db.session.execute(select(model.id).where(
+                        model.id.in_(chunk), model.rep_id == self.user_id,
+                        model.deleted_at.is_(None))):
+                    self.refs[kind][row.id] = row
+
+    # -- one record --------------------------------------------------------------------------
+
+    def _refuse(self, table: SyncTable, operation: str, raw, record_id, errors: dict) -> None:
+        payload = {"id": raw} if operation == "deleted" else raw
+        self.outcome.quarantined.append({
+            "table": table.name, "id": record_id if isinstance(record_id, str) else None,
+            "operation": operation, "payload": payload, "errors": errors})
+
+    def _delete(self, table: SyncTable, record_id: str, errors: dict) -> None:
+        row = self.existing.get(table.name, {}).get(record_id)
+        if not errors and row is None and record_id not in self.rows[table.name]:
+            self.outcome.accepted[table.name] += 1  # rule 2: nothing to delete
+            return
+        if not errors:
+            if not table.ops:
+                errors = {"_schema": [f"Phones may not change {table.name}."]}
+            elif row is not None and row.get("_owner") != self.user_id:
+                errors = {"id": ["This id belongs to another user's record."]}
+            elif "delete" not in table.ops:
+                errors = {"_schema": [f"Phones may not delete {table.name}."]}
+        if errors:
+            self._refuse(table, "deleted", record_id, record_id, errors)
+            return
+        self.deletes.setdefault(table.name, []).append(record_id)
+        self.outcome.accepted[table.name] += 1
+
+    def _upsert(self, table: SyncTable, operation: str, raw: dict, record_id, values: dict,
+                errors: dict) -> None:
+        if not table.ops:
+            self._refuse(table, operation, raw, record_id,
+                         {"_schema": [f"Phones may not change {table.name}."]})
+            return
+        if errors.get("id"):
+            self._refuse(table, operation, raw, record_id, errors)
+            return
+        earlier = self.rows[table.name].get(record_id)
+        stored = self.existing[table.name].get(record_id)
+        current = earlier or stored
+        if current is not None and current.get("_owner") != self.user_id:
+            self._refuse(table, operation, raw, record_id,
+                         {"id": ["This id belongs to another user's record."]})
+            return
+        if errors:
+            self._refuse(table, operation, raw, record_id, errors)
+            return
+        if current is not None and self._same(values, current):
+            self.outcome.accepted[table.name] += 1  # a retry: already stored as sent
+            return
+        if current is not None and "update" not in table.ops:
+            self._refuse(table, operation, raw, record_id, {
+                "_schema": [f"{table.name} cannot be changed once created; "
+                            "this id already exists with other values."]})
+            return
+        if current is not None:
+            row = {**current, **values}
+        else:
+            row = {col.name: col.default for col in table.writable}
+            row.update(values)
+            row["_owner"] = self.user_id
+        missing = {col.name: ["Missing."] for col in table.writable
+                   if not col.nullable and row.get(col.name) is None}
+        errors = missing or self._check_refs(table, row)
+        if errors:
+            self._refuse(table, operation, raw, record_id, errors)
+            return
+        row["id"] = record_id
+        row["_new"] = stored is None
+        if table.name == "visits":
+            row.update(visit_facts.compute(
+                visit=row, customer=self.refs["customers"][row["customer_id"]],
+                accuracy_cap_m=self.config["GEOFENCE_ACCURACY_CAP_M"]))
+        self.rows[table.name][record_id] = row
+        self.outcome.accepted[table.name] += 1
+
+    def _check_refs(self, table: SyncTable, row: dict) -> dict:
+        errors = {}
+        messages = {
+            "customers": "No customer with this id is assigned to you.",
+            "products": "No active product with this id.",
+            "visits": "No visit of yours with this id.",
+            "orders": "No order of yours with this id.",
+        }
+        for column, kind in table.refs.items():
+            value = row.get(column)
+            if value is None:
+                continue
+            if value not in self.refs[kind] and value not in self.rows.get(kind, {}):
+                errors[column] = [messages[kind]]
+        return errors
+
+    # -- facts and writes --------------------------------------------------------------------
+
+    def _flag_pings(self) -> None:
+        new = [row for row in self.rows["location_pings"].values() if row["_new"]]
+        self.ping_updates = []
+        if not new:
+            return
+        first = min(p["recorded_at"] for p in new)
+        last = max(p["recorded_at"] for p in new)
+        t = LocationPing
+        columns = (t.id, t.recorded_at, t.latitude, t.longitude, t.flags,
+                   t.distance_from_previous_m, t.implied_speed_mps)
+        mine = t.rep_id == self.user_id
+        queries = [
+            select(*columns).where(mine, t.recorded_at.between(first, last)),
+            select(*columns).where(mine, t.recorded_at < first)
+            .order_by(t.recorded_at.desc(), t.id.desc()).limit(1),
+            select(*columns).where(mine, t.recorded_at > last)
+            .order_by(t.recorded_at, t.id).limit(1),
+        ]
+        stored = {}
+        for query in queries:
+            for row in db.session.execute(query):
+                stored[row.id] = dict(row._mapping)
+        self.ping_updates = ping_flags.flag(
+            new=new, stored=list(stored.values()), received_at=self.now,
+            limits=ping_flags.Limits.from_config(self.config))
+
+    def _write(self) -> None:
+        stamp, now = self.stamp, self.now
+        for name, rows in self.rows.items():
+            if not rows:
+                continue
+            table = TABLES[name]
+            t = table.table
+            writable = [col.name for col in table.writable]
+            payload = []
+            for row in rows.values():
+                item = {"id": row["id"], **{column: row[column] for column in writable}}
+                if table.owner:
+                    item[table.owner] = self.user_id
+                if "changed_seq" in t.c:
+                    item.update(created_seq=stamp, changed_seq=stamp, received_at=now)
+                payload.append(item)
+            extra_update = self._server_columns(name, rows, payload)
+            statement = _dialect_insert(t)
+            if name == "location_pings" or not any(not row["_new"] for row in rows.values()):
+                statement = statement.on_conflict_do_nothing(index_elements=["id"])
+            else:
+                columns = writable + extra_update + ["changed_seq"]
+                statement = statement.on_conflict_do_update(
+                    index_elements=["id"],
+                    set_={column: statement.excluded[column] for column in columns},
+                    where=t.c[table.owner] == statement.excluded[table.owner])
+            db.session.execute(statement, payload)
+        if self.ping_updates:
+            t = LocationPing.__table__
+            db.session.execute(
+                update(t).where(t.c.id == bindparam("_id")).values(
+                    flags=bindparam("flags"), flagged=bindparam("flagged"),
+                    distance_from_previous_m=bindparam("distance_from_previous_m"),
+                    implied_speed_mps=bindparam("implied_speed_mps")),
+                [{**u, "_id": u.pop("id")} for u in self.ping_updates])
+        for name, ids in self.deletes.items():
+            t = TABLES[name].table
+            for chunk in _chunks(ids):
+                db.session.execute(update(t).where(t.c.id.in_(chunk), t.c.deleted_at.is_(None))
+                                   .values(deleted_at=now, changed_seq=stamp))
+        self._promote_prospects()
+
+    def _server_columns(self, name: str, rows: dict, payload: list) -> list[str]:
+        """Fill in the columns the server owns; returns those an update rewrites too."""
+        if name == "tasks":
+            for item in payload:
+                item["created_by_id"] = self.user_id
+        elif name == "visits":
+            for item, row in zip(payload, rows.values()):
+                item.update(verified=row["verified"], distance_m=row["distance_m"],
+                            time_on_site_s=row["time_on_site_s"])
+            return ["verified", "distance_m", "time_on_site_s"]
+        elif name == "orders":
+            for item in payload:
+                item["status"] = "open"
+        elif name == "order_lines":
+            for item in payload:
+                item["delivered_quantity"] = 0.0
+        elif name == "location_pings":
+            for item, row in zip(payload, rows.values()):
+                item.update(received_at=self.now, flags=row["flags"], flagged=row["flagged"],
+                            distance_from_previous_m=row["distance_from_previous_m"],
+                            implied_speed_mps=row["implied_speed_mps"])
+        return []
+
+    def _promote_prospects(self) -> None:
+        """A prospect becomes an account with its first order (domain glossary)."""
+        customer_ids = sorted({row["customer_id"] for row in self.rows["orders"].values()
+                               if row["_new"]})
+        for chunk in _chunks(customer_ids):
+            db.session.execute(update(Customer.__table__).where(
+                and_(Customer.__table__.c.id.in_(chunk), Customer.__table__.c.kind == "prospect"))
+                .values(kind="account", changed_seq=self.stamp))

@@ -1,0 +1,74 @@
+"""The quarantine: pushed records that failed validation, kept whole until an admin acts."""
+from sqlalchemy import Select, select
+
+from fieldsales.common import now_ms
+from fieldsales.errors import ApiError
+from fieldsales.extensions import db
+from fieldsales.sync import push
+from fieldsales.sync.models import QuarantinedRecord
+from fieldsales.users.models import User
+
+
+def search(*, filters: dict) -> Select:
+    query = select(QuarantinedRecord)
+    if filters.get("status"):
+        query = query.where(QuarantinedRecord.status == filters["status"])
+    if filters.get("user_id"):
+        query = query.where(QuarantinedRecord.user_id == filters["user_id"])
+    if filters.get("table"):
+        query = query.where(QuarantinedRecord.table_name == filters["table"])
+    return query
+
+
+def get(*, quarantine_id: str) -> QuarantinedRecord:
+    entry = (db.session.get(QuarantinedRecord, int(quarantine_id))
+             if quarantine_id.isascii() and quarantine_id.isdigit() and len(quarantine_id) < 10
+             else None)
+    if entry is None:
+        raise ApiError(404, "not_found", "No such quarantined record.")
+    return entry
+
+
+def _pending(entry: QuarantinedRecord) -> None:
+    if entry.status != "pending":
+        raise ApiError(409, "already_resolved",
+                       f"This record was already {entry.status}.", {"status": entry.status})
+
+
+def replay(*, entry: QuarantinedRecord, record: dict | None, admin: User) -> QuarantinedRecord:
+    """Apply the record (or a fixed version of it) as its rep's push would have.
+
+    It is validated again exactly as a push from the original rep (ownership, foreign keys,
+    columns), without the conflict check: the admin decides. Still invalid: 422, nothing
+    changes.
+    """
+    _pending(entry)
+    raw = record if record is not None else entry.payload
+    if entry.operation == "deleted":
+        record_id = raw.get("id")
+        if not isinstance(record_id, str):
+            raise ApiError(422, "validation_error", "A deletion needs the record's id.",
+                           {"id": ["Must be an id string."]})
+        changes = {entry.table_name: {"deleted": [record_id]}}
+    else:
+        changes = {entry.table_name: {entry.operation: [raw]}}
+    outcome = push.apply(user_id=entry.user_id, changes=changes, last_pulled_at=None,
+                         check_conflicts=False, keep_quarantined=False)
+    if outcome.quarantined:
+        errors = outcome.quarantined[0]["errors"]
+        raise ApiError(422, "validation_error", "The record is still invalid: "
+                       f"check {', '.join(sorted(errors))}.", errors)
+    entry.status = "replayed"
+    entry.resolved_at = now_ms()
+    entry.resolved_by_id = admin.id
+    entry.replayed_record = record
+    return entry
+
+
+def discard(*, entry: QuarantinedRecord, admin: User) -> QuarantinedRecord:
+    """Close a record that should never be applied (kept, marked discarded)."""
+    _pending(entry)
+    entry.status = "discarded"
+    entry.resolved_at = now_ms()
+    entry.resolved_by_id = admin.id
+    return entry

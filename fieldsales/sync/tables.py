@@ -1,0 +1,341 @@
+"""The synced tables: columns, who may write what, and what each rep pulls.
+
+One entry per table of the sync contract (shared/spec/sync.md, "Tables"). Everything the pull
+and the push need to know about a table lives here, so the two cannot disagree:
+
+- `columns`: the contract's columns in order (beyond `id`), with their JSON type and checks.
+  `writable=False` marks read-only columns: sent in pulls, ignored in pushes.
+- `ops`: what a phone may push (`create`, `update`; `delete` for none today). A table with no
+  ops (customers, products) is never written by a push.
+- `append_only`: never a sync conflict (location_pings, feedback).
+- `owner`: the column naming the rep who owns a row (order lines: through their order).
+- `refs`: foreign keys checked on push, by the kind of row they must point to.
+- `visible(rep_id, now)` / `tombstones(rep_id, now)`: SQL conditions for the rows a rep pulls,
+  and for the removed rows the rep could have seen.
+"""
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from sqlalchemy import ColumnElement, and_, or_, select
+
+from fieldsales.common import DAY_MS, ID_RE
+from fieldsales.customers.models import CUSTOMER_KINDS, Customer
+from fieldsales.feedback.models import FEEDBACK_CATEGORIES, Feedback
+from fieldsales.locations.models import LocationPing
+from fieldsales.orders.models import ORDER_STATUSES, Order, OrderLine
+from fieldsales.products.models import Product
+from fieldsales.tasks.models import TASK_CATEGORIES, TASK_STATUSES, Task
+from fieldsales.visits.models import VISIT_OUTCOMES, Visit
+
+# Largest time accepted (ms): JavaScript's largest safe integer, far beyond any real date.
+MAX_MS = 2**53 - 1
+MAX_TEXT = 10_000
+# Orders that still wait for goods count as open for the pull ("open or changed in 30 days").
+OPEN_ORDER_STATUSES = ("open", "partially_delivered")
+WINDOW_MS = 30 * DAY_MS
+
+
+class Invalid(ValueError):
+    """A pushed value that does not fit its column; the message goes to the quarantine."""
+
+
+@dataclass(frozen=True)
+class Col:
+    """One column of the contract: its JSON type (`kind`) and what a pushed value must be.
+
+    kinds: id (a foreign key), str, enum, float, time (integer ms), int, money (2 decimals),
+    bool (read-only only).
+    """
+
+    name: str
+    kind: str
+    nullable: bool = True
+    writable: bool = True
+    max_length: int | None = None
+    choices: tuple[str, ...] = ()
+    min: float | None = None
+    max: float | None = None
+    default: Any = None  # used when a created record omits the column
+
+    def clean(self, value):
+        """The value to store, or Invalid with a message a person can act on."""
+        if value is None:
+            if self.nullable:
+                return None
+            raise Invalid("Must not be null.")
+        kind = self.kind
+        if kind in ("id", "str", "enum"):
+            if not isinstance(value, str):
+                raise Invalid("Must be a string.")
+            if value == "" and self.nullable and kind != "str":
+                return None  # WatermelonDB's empty relation / unset choice
+            if kind == "id":
+                if not ID_RE.match(value):
+                    raise Invalid("Must be an id of 1-64 characters of A-Z a-z 0-9 _ - .")
+                return value
+            if kind == "enum":
+                if value not in self.choices:
+                    raise Invalid(f"Must be one of: {', '.join(self.choices)}.")
+                return value
+            if len(value) > (self.max_length or MAX_TEXT):
+                raise Invalid(f"Must be at most {self.max_length or MAX_TEXT} characters.")
+            if "\x00" in value:
+                raise Invalid("Must not contain NUL characters.")
+            if not self.nullable and not value.strip():
+                raise Invalid("Must not be empty.")
+            return value
+        if type(value) not in (int, float):  # bool is an int subclass: refused here
+            raise Invalid("Must be a number.")
+        if type(value) is int and abs(value) > MAX_MS:
+            raise Invalid("Out of range.")
+        if not math.isfinite(value):
+            raise Invalid("Must be a finite number.")
+        if kind in ("time", "int"):
+            if isinstance(value, float):
+                if not value.is_integer():
+                    raise Invalid("Must be a whole number.")
+                value = int(value)
+            if kind == "time" and not 0 <= value <= MAX_MS:
+                raise Invalid("Must be a time in milliseconds since the Unix epoch.")
+        elif kind == "money":
+            if abs(round(value, 2) - value) > 1e-9:
+                raise Invalid("Must have at most 2 decimal places.")
+            value = round(float(value), 2)
+        else:
+            value = float(value)
+        if self.min is not None and value < self.min:
+            raise Invalid(f"Must be at least {self.min:g}.")
+        if self.max is not None and value > self.max:
+            raise Invalid(f"Must be at most {self.max:g}.")
+        return value
+
+
+def _to_json(kind: str) -> Callable:
+    """Exact JSON types for pulls: WatermelonDB turns a wrong type into null."""
+    if kind in ("float", "money"):
+        return lambda v: None if v is None else float(v)
+    if kind in ("time", "int"):
+        return lambda v: None if v is None else int(v)
+    if kind == "bool":
+        return lambda v: None if v is None else bool(v)
+    return lambda v: None if v is None else str(v)
+
+
+def _lat(name, **kw):
+    return Col(name, "float", min=-90, max=90, **kw)
+
+
+def _lng(name, **kw):
+    return Col(name, "float", min=-180, max=180, **kw)
+
+
+@dataclass(frozen=True)
+class SyncTable:
+    name: str
+    model: type
+    columns: tuple[Col, ...]
+    visible: Callable[[str, int], ColumnElement] | None
+    tombstones: Callable[[str, int], ColumnElement] | None
+    ops: frozenset = frozenset()
+    append_only: bool = False
+    owner: str | None = None
+    refs: dict = field(default_factory=dict)
+
+    @property
+    def table(self):
+        return self.model.__table__
+
+    @property
+    def writable(self) -> tuple[Col, ...]:
+        return tuple(c for c in self.columns if c.writable)
+
+    @property
+    def pulled(self) -> bool:
+        return self.visible is not None
+
+    def serializer(self) -> Callable[[Any], dict]:
+        """Row (with `id` and the contract's columns) -> the raw record phones get."""
+        names = [c.name for c in self.columns]
+        converters = [_to_json(c.kind) for c in self.columns]
+        pairs = list(zip(names, converters))
+
+        def serialize(row) -> dict:
+            mapping = row._mapping
+            record = {"id": str(mapping["id"])}
+            for name, convert in pairs:
+                record[name] = convert(mapping[name])
+            return record
+
+        return serialize
+
+
+def _product_active() -> ColumnElement:
+    # Products are "active" while not removed (and not switched off, should a flag appear).
+    condition = Product.deleted_at.is_(None)
+    if hasattr(Product, "active"):
+        condition = and_(condition, Product.active.is_(True))
+    return condition
+
+
+def _product_gone() -> ColumnElement:
+    condition = Product.deleted_at.is_not(None)
+    if hasattr(Product, "active"):
+        condition = or_(condition, Product.active.is_(False))
+    return condition
+
+
+def _orders_visible(rep_id: str, now: int) -> ColumnElement:
+    return and_(Order.rep_id == rep_id, Order.deleted_at.is_(None),
+                or_(Order.status.in_(OPEN_ORDER_STATUSES), Order.changed_seq > now - WINDOW_MS))
+
+
+CUSTOMERS = SyncTable(
+    name="customers", model=Customer,
+    columns=(
+        Col("name", "str", nullable=False, max_length=200),
+        Col("address", "str"),
+        _lat("latitude", nullable=False), _lng("longitude", nullable=False),
+        Col("geofence_radius_m", "float", nullable=False, min=0),
+        Col("segment", "str", max_length=50),
+        Col("phone", "str", max_length=50),
+        Col("kind", "enum", nullable=False, choices=CUSTOMER_KINDS),
+    ),
+    visible=lambda rep, now: and_(Customer.assigned_rep_id == rep, Customer.deleted_at.is_(None)),
+    tombstones=lambda rep, now: and_(Customer.assigned_rep_id == rep,
+                                     Customer.deleted_at.is_not(None)),
+)
+
+PRODUCTS = SyncTable(
+    name="products", model=Product,
+    columns=(
+        Col("sku", "str", nullable=False, max_length=64),
+        Col("name", "str", nullable=False, max_length=200),
+        Col("unit", "str", nullable=False, max_length=20),
+        Col("unit_price", "money", nullable=False, min=0),
+        Col("stock_on_hand", "float", nullable=False),
+    ),
+    visible=lambda rep, now: _product_active(),
+    tombstones=lambda rep, now: _product_gone(),
+)
+
+TASKS = SyncTable(
+    name="tasks", model=Task,
+    columns=(
+        Col("customer_id", "id"),
+        Col("title", "str", nullable=False, max_length=200),
+        Col("description", "str"),
+        Col("category", "enum", nullable=False, choices=TASK_CATEGORIES, default="selling"),
+        Col("due_at", "time"),
+        Col("status", "enum", nullable=False, choices=TASK_STATUSES, default="open"),
+        Col("completed_at", "time"),
+        Col("completion_note", "str"),
+        _lat("latitude"), _lng("longitude"),
+    ),
+    visible=lambda rep, now: and_(Task.assigned_rep_id == rep, Task.deleted_at.is_(None),
+                                  or_(Task.status == "open", Task.changed_seq > now - WINDOW_MS)),
+    tombstones=lambda rep, now: and_(Task.assigned_rep_id == rep, Task.deleted_at.is_not(None)),
+    ops=frozenset({"create", "update"}),
+    owner="assigned_rep_id",
+    refs={"customer_id": "customers"},
+)
+
+VISITS = SyncTable(
+    name="visits", model=Visit,
+    columns=(
+        Col("customer_id", "id", nullable=False),
+        Col("check_in_at", "time", nullable=False),
+        _lat("check_in_latitude", nullable=False), _lng("check_in_longitude", nullable=False),
+        Col("check_in_accuracy_m", "float", min=0),
+        Col("check_out_at", "time"),
+        _lat("check_out_latitude"), _lng("check_out_longitude"),
+        Col("outcome", "enum", choices=VISIT_OUTCOMES),
+        Col("notes", "str"),
+        Col("verified", "bool", writable=False),
+        Col("distance_m", "float", writable=False),
+    ),
+    visible=lambda rep, now: and_(Visit.rep_id == rep, Visit.deleted_at.is_(None),
+                                  Visit.check_in_at > now - WINDOW_MS),
+    tombstones=lambda rep, now: and_(Visit.rep_id == rep, Visit.deleted_at.is_not(None)),
+    ops=frozenset({"create", "update"}),
+    owner="rep_id",
+    refs={"customer_id": "customers"},
+)
+
+LOCATION_PINGS = SyncTable(
+    name="location_pings", model=LocationPing,
+    columns=(
+        Col("recorded_at", "time", nullable=False),
+        _lat("latitude", nullable=False), _lng("longitude", nullable=False),
+        Col("accuracy_m", "float", min=0),
+        Col("speed_mps", "float"),  # iOS reports -1 for "unknown": kept as sent
+        Col("battery_pct", "float", min=0, max=100),
+    ),
+    visible=None, tombstones=None,  # never pulled
+    ops=frozenset({"create"}),
+    append_only=True,
+    owner="rep_id",
+)
+
+FEEDBACK = SyncTable(
+    name="feedback", model=Feedback,
+    columns=(
+        Col("customer_id", "id", nullable=False),
+        Col("visit_id", "id"),
+        Col("recorded_at", "time", nullable=False),
+        Col("rating", "int", min=1, max=5),
+        Col("category", "enum", nullable=False, choices=FEEDBACK_CATEGORIES),
+        Col("product_id", "id"),
+        Col("requested_quantity", "float", min=0),
+        Col("comment", "str"),
+    ),
+    visible=lambda rep, now: and_(Feedback.rep_id == rep, Feedback.deleted_at.is_(None),
+                                  Feedback.recorded_at > now - WINDOW_MS),
+    tombstones=lambda rep, now: and_(Feedback.rep_id == rep, Feedback.deleted_at.is_not(None)),
+    ops=frozenset({"create"}),
+    append_only=True,
+    owner="rep_id",
+    refs={"customer_id": "customers", "visit_id": "visits", "product_id": "products"},
+)
+
+ORDERS = SyncTable(
+    name="orders", model=Order,
+    columns=(
+        Col("customer_id", "id", nullable=False),
+        Col("visit_id", "id"),
+        Col("ordered_at", "time", nullable=False),
+        Col("requested_delivery_at", "time"),
+        Col("notes", "str"),
+        Col("status", "enum", writable=False, choices=ORDER_STATUSES),
+        Col("promised_dispatch_at", "time", writable=False),
+    ),
+    visible=_orders_visible,
+    tombstones=lambda rep, now: and_(Order.rep_id == rep, Order.deleted_at.is_not(None)),
+    ops=frozenset({"create"}),
+    owner="rep_id",
+    refs={"customer_id": "customers", "visit_id": "visits"},
+)
+
+ORDER_LINES = SyncTable(
+    name="order_lines", model=OrderLine,
+    columns=(
+        Col("order_id", "id", nullable=False),
+        Col("product_id", "id", nullable=False),
+        Col("quantity", "float", nullable=False, min=0.000001),
+        Col("unit_price", "money", nullable=False, min=0, max=1e11),
+        Col("delivered_quantity", "float", writable=False),
+    ),
+    visible=lambda rep, now: and_(
+        OrderLine.deleted_at.is_(None),
+        OrderLine.order_id.in_(select(Order.id).where(_orders_visible(rep, now)))),
+    tombstones=lambda rep, now: and_(
+        OrderLine.deleted_at.is_not(None),
+        OrderLine.order_id.in_(select(Order.id).where(Order.rep_id == rep))),
+    ops=frozenset({"create"}),
+    owner=None,  # the order's rep
+    refs={"order_id": "orders", "product_id": "products"},
+)
+
+# In the order a push is applied: a row's parents come before it.
+TABLES: dict[str, SyncTable] = {t.name: t for t in (
+    CUSTOMERS, PRODUCTS, TASKS, VISITS, LOCATION_PINGS, FEEDBACK, ORDERS, ORDER_LINES)}
