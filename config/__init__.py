@@ -42,8 +42,20 @@ class Config:
     WORKDAY_START_HOUR = _env_int("WORKDAY_START_HOUR", 6)
     WORKDAY_END_HOUR = _env_int("WORKDAY_END_HOUR", 20)
 
+    # Reports: territory balance (capacity per rep over a horizon of working days, and the
+    # +-share of capacity that counts as balanced) and duplicate customers.
+    REP_VISITS_PER_DAY = float(os.environ.get("REP_VISITS_PER_DAY", 8))
+    TERRITORY_WORKING_DAYS = _env_int("TERRITORY_WORKING_DAYS", 20)
+    TERRITORY_TOLERANCE = float(os.environ.get("TERRITORY_TOLERANCE", 0.2))
+    DUPLICATE_DISTANCE_M = float(os.environ.get("DUPLICATE_DISTANCE_M", 200))
+    DUPLICATE_NAME_RATIO = float(os.environ.get("DUPLICATE_NAME_RATIO", 0.8))
+
     # Scheduler
     FIELDSALES_SCHEDULER = os.environ.get("FIELDSALES_SCHEDULER", "on")
+    # How often each scoring job runs (minutes); 0 leaves a job off the schedule.
+    SCORING_INTERVAL_MINUTES_PRODUCTIVITY = _env_int("SCORING_INTERVAL_MINUTES_PRODUCTIVITY", 60)
+    SCORING_INTERVAL_MINUTES_DEMAND = _env_int("SCORING_INTERVAL_MINUTES_DEMAND", 360)
+    SCORING_INTERVAL_MINUTES_BACKLOG = _env_int("SCORING_INTERVAL_MINUTES_BACKLOG", 15)
 
     # OpenAPI (flask-smorest)
     API_TITLE = "fieldsales"

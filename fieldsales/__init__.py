@@ -40,6 +40,9 @@ def create_app(config: str | object | None = None) -> Flask:
         for command in getattr(module, "commands", ()):
             app.cli.add_command(command)
 
+    from fieldsales.scoring.scheduler import init_scheduler
+    init_scheduler(app)
+
     @app.before_request
     def _reads_begin_deferred():
         # SQLite: only writing requests take the write lock when they begin.

@@ -1,2 +1,64 @@
-"""Routes of the scoring domain (to be built)."""
-blp = None
+"""Job runs over HTTP, and the `jobs` CLI group (`flask --app wsgi jobs run all`)."""
+import click
+from flask.cli import AppGroup
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from fieldsales.auth.guard import require
+from fieldsales.errors import ApiError
+from fieldsales.extensions import db
+from fieldsales.scoring import models  # noqa: F401  (registers the tables)
+from fieldsales.scoring.models import JobRun
+from fieldsales.scoring.runner import job_names, run_job
+from fieldsales.scoring.schemas import JobRunListArgs, JobRunPageSchema
+
+blp = Blueprint("jobs", __name__, url_prefix="/api/v1/jobs",
+                description="Scheduled scoring jobs and their runs.")
+
+
+@blp.route("/runs")
+@require("admin", "manager", "procurement")
+@blp.arguments(JobRunListArgs, location="query")
+@blp.response(200, JobRunPageSchema)
+def runs(args):
+    """Recorded job runs, newest first (admins; managers and procurement may read).
+
+    Filter by `job` (productivity, demand, backlog) and `status` (running, ok, failed,
+    skipped). Pass `next_cursor` back as `cursor` for the next page.
+    """
+    query = select(JobRun).order_by(JobRun.id.desc())
+    if args.get("job"):
+        query = query.where(JobRun.job == args["job"])
+    if args.get("status"):
+        query = query.where(JobRun.status == args["status"])
+    if args.get("cursor"):
+        if not args["cursor"].isdigit():
+            raise ApiError(422, "validation_error", "The cursor is not one this API gave out.",
+                           {"cursor": ["Pass back next_cursor unchanged."]})
+        query = query.where(JobRun.id < int(args["cursor"]))
+    items = list(db.session.scalars(query.limit(args["limit"] + 1)))
+    more = len(items) > args["limit"]
+    items = items[:args["limit"]]
+    return {"items": items, "next_cursor": str(items[-1].id) if more else None}
+
+
+jobs_cli = AppGroup("jobs", help="Scoring jobs: productivity, demand, backlog.")
+
+
+@jobs_cli.command("run")
+@click.argument("name", type=click.Choice([*job_names(), "all"]))
+def run_command(name):
+    """Run a job now (or all of them), under the same lock as the scheduler."""
+    failed = False
+    for job in (job_names() if name == "all" else [name]):
+        run = run_job(job, trigger="manual")
+        seconds = ((run.finished_at or run.started_at) - run.started_at) / 1000
+        click.echo(f"{job}: {run.status}, {run.rows_written} rows, {seconds:.2f} s"
+                   + (f" ({run.error})" if run.error else ""))
+        failed = failed or run.status == "failed"
+    db.session.remove()
+    if failed:
+        raise click.ClickException("A job failed; see the error above and GET /api/v1/jobs/runs.")
+
+
+commands = (jobs_cli,)

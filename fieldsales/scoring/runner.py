@@ -1,0 +1,223 @@
+"""Running a job: one instance at a time across processes and servers, every run recorded.
+
+`run_job(name)` takes the job's lock, records a `JobRun`, runs the job and commits its work
+together with the run's outcome (the job's one commit). A run that finds the lock held does
+not run: it is recorded with status `skipped`, so several gunicorn workers or servers, each
+with a scheduler, run each job once per interval between them.
+
+Locks:
+- PostgreSQL: a session-level advisory lock (`pg_try_advisory_lock`) held on a dedicated
+  connection for the length of the run. The key is derived from the schema and the job name,
+  so apps on other schemas of the same server do not block each other. If the process dies
+  the connection closes and PostgreSQL releases the lock.
+- SQLite (and any other database): a row in `job_locks`, taken with an atomic UPDATE (when
+  the old holder's lease has expired) or INSERT (when there is no row). A crashed holder's
+  row expires after `SCORING_JOB_LOCK_TTL_SECONDS`. A live lock is seen with a plain read
+  first, so a second instance skips at once instead of queueing behind the running job's
+  write transaction.
+"""
+import hashlib
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import delete, select, text, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from fieldsales.common import now_ms
+from fieldsales.extensions import db
+from fieldsales.scoring import backlog, demand, productivity
+from fieldsales.scoring.models import JobLock, JobRun
+
+log = logging.getLogger(__name__)
+
+# name -> job(now=ms) -> rows written. The job writes through db.session and never commits.
+JOBS: dict[str, Callable[..., int]] = {
+    "productivity": productivity.run,
+    "demand": demand.run,
+    "backlog": backlog.run,
+}
+
+DEFAULT_LOCK_TTL_SECONDS = 2 * 3600
+
+
+def job_names() -> list[str]:
+    return list(JOBS)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run came to (a plain copy of its JobRun row, safe to read after commit)."""
+
+    id: int | None
+    job: str
+    status: str
+    started_at: int
+    finished_at: int | None
+    rows_written: int
+    error: str | None
+    trigger: str
+
+
+def run_job(name: str, *, trigger: str = "manual", now: int | None = None) -> RunResult:
+    """Run one job under its lock and record it: status ok, failed or skipped.
+
+    Call it with no transaction of your own open: the job's work and its outcome are
+    committed together here, and on SQLite an open write transaction would block the lock.
+    """
+    job = JOBS.get(name)
+    if job is None:
+        raise ValueError(f"Unknown job '{name}'. Known: {', '.join(JOBS)}.")
+    if db.session.new or db.session.dirty or db.session.deleted:
+        raise RuntimeError("run_job needs a clean session: commit or roll back first.")
+    db.session.rollback()  # end any read transaction (SQLite would hold its write lock)
+    lock = _lock_for(name)
+    if not lock.acquire():
+        return _record_skipped(name, trigger)
+    try:
+        started = now_ms()
+        run = JobRun(job=name, started_at=started, status="running", rows_written=0,
+                     trigger=trigger, host=_host(), pid=os.getpid())
+        db.session.add(run)
+        db.session.flush()
+        run_id = run.id
+        db.session.commit()
+        try:
+            rows = int(job(now=now if now is not None else now_ms()) or 0)
+            finished = now_ms()
+            run.status, run.rows_written, run.finished_at = "ok", rows, finished
+            db.session.commit()  # the job's work and its outcome, in one commit
+            return RunResult(run_id, name, "ok", started, finished, rows, None, trigger)
+        except Exception as error:  # recorded, never swallowed silently
+            db.session.rollback()
+            log.exception("Job %s failed", name)
+            message, finished = f"{type(error).__name__}: {error}"[:4000], now_ms()
+            db.session.execute(update(JobRun).where(JobRun.id == run_id).values(
+                status="failed", finished_at=finished, error=message))
+            db.session.commit()
+            return RunResult(run_id, name, "failed", started, finished, 0, message, trigger)
+    finally:
+        lock.release()
+
+
+def _record_skipped(name: str, trigger: str) -> RunResult:
+    at = now_ms()
+    message = "Another instance of this job was running; this one did not run."
+    run = JobRun(job=name, started_at=at, finished_at=at, status="skipped", rows_written=0,
+                 trigger=trigger, host=_host(), pid=os.getpid(), error=message)
+    run_id = None
+    try:
+        db.session.add(run)
+        db.session.flush()
+        run_id = run.id
+        db.session.commit()
+    except SQLAlchemyError:  # e.g. SQLite still locked by the running job: log, do not fail
+        db.session.rollback()
+        log.warning("Job %s skipped (lock held); the skip could not be recorded", name)
+    return RunResult(run_id, name, "skipped", at, at, 0, message, trigger)
+
+
+def _host() -> str:
+    return socket.gethostname()[:255]
+
+
+def _lock_for(name: str):
+    if db.engine.dialect.name == "postgresql":
+        return _AdvisoryLock(name)
+    ttl = int(current_app.config.get("SCORING_JOB_LOCK_TTL_SECONDS", DEFAULT_LOCK_TTL_SECONDS))
+    return _RowLock(name, ttl_ms=ttl * 1000)
+
+
+class _AdvisoryLock:
+    """PostgreSQL session-level advisory lock on a connection of its own."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.connection = None
+
+    def acquire(self) -> bool:
+        connection = db.engine.connect()
+        try:
+            schema = connection.execute(text("SELECT current_schema()")).scalar() or ""
+            digest = hashlib.blake2b(f"fieldsales-job:{schema}:{self.name}".encode(),
+                                     digest_size=8).digest()
+            self.key = int.from_bytes(digest, "big", signed=True)
+            got = connection.execute(text("SELECT pg_try_advisory_lock(:key)"),
+                                     {"key": self.key}).scalar()
+            connection.commit()
+        except Exception:
+            connection.invalidate()
+            connection.close()
+            raise
+        if not got:
+            connection.close()
+            return False
+        self.connection = connection
+        return True
+
+    def release(self) -> None:
+        if self.connection is None:
+            return
+        try:
+            self.connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
+            self.connection.commit()
+        except Exception:  # a broken connection: drop it, which releases the lock
+            log.exception("Could not release the advisory lock of job %s", self.name)
+            self.connection.invalidate()
+        finally:
+            self.connection.close()
+            self.connection = None
+
+
+class _RowLock:
+    """A lease row in `job_locks`, taken atomically; expires if its holder dies."""
+
+    def __init__(self, name: str, *, ttl_ms: int):
+        self.name, self.ttl_ms = name, ttl_ms
+        self.holder = f"{_host()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[:255]
+        self.held = False
+
+    def acquire(self) -> bool:
+        engine = db.engine
+        now = now_ms()
+        # A plain read first (SQLite WAL readers never wait on the running job's writes).
+        with engine.connect().execution_options(sqlite_deferred=True) as connection:
+            expires = connection.execute(
+                select(JobLock.expires_at).where(JobLock.name == self.name)).scalar()
+            connection.rollback()
+        if expires is not None and expires >= now:
+            return False
+        with engine.begin() as connection:
+            taken = connection.execute(
+                update(JobLock).where(JobLock.name == self.name, JobLock.expires_at < now)
+                .values(holder=self.holder, expires_at=now + self.ttl_ms)).rowcount
+            if not taken:
+                taken = connection.execute(
+                    _insert_ignore(engine.dialect.name),
+                    {"name": self.name, "holder": self.holder, "expires_at": now + self.ttl_ms},
+                ).rowcount
+        self.held = bool(taken)
+        return self.held
+
+    def release(self) -> None:
+        if not self.held:
+            return
+        with db.engine.begin() as connection:
+            connection.execute(delete(JobLock).where(JobLock.name == self.name,
+                                                     JobLock.holder == self.holder))
+        self.held = False
+
+
+def _insert_ignore(dialect: str):
+    table = JobLock.__table__
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    elif dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:  # pragma: no cover - other databases are not supported by the project
+        raise RuntimeError(f"No job lock for the database '{dialect}'.")
+    return insert(table).on_conflict_do_nothing(index_elements=["name"])

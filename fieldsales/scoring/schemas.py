@@ -1,0 +1,29 @@
+import marshmallow as ma
+from marshmallow import validate
+
+from fieldsales.schemas import PageArgs
+from fieldsales.scoring.models import JOB_STATUSES
+
+
+class JobRunSchema(ma.Schema):
+    id = ma.fields.Integer()
+    job = ma.fields.String()
+    status = ma.fields.String(metadata={"description": "running, ok, failed or skipped "
+                                        "(another instance held the job's lock)."})
+    started_at = ma.fields.Integer()
+    finished_at = ma.fields.Integer(allow_none=True)
+    rows_written = ma.fields.Integer()
+    error = ma.fields.String(allow_none=True)
+    trigger = ma.fields.String(metadata={"description": "scheduler or manual."})
+    host = ma.fields.String()
+    pid = ma.fields.Integer()
+
+
+class JobRunListArgs(PageArgs):
+    job = ma.fields.String(validate=validate.Length(1, 32))
+    status = ma.fields.String(validate=validate.OneOf(JOB_STATUSES))
+
+
+class JobRunPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(JobRunSchema))
+    next_cursor = ma.fields.String(allow_none=True)

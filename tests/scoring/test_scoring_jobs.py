@@ -1,0 +1,183 @@
+"""Running jobs: one instance at a time, every run recorded and listed, on demand or scheduled."""
+import threading
+import time
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import select
+
+from fieldsales.extensions import db
+from fieldsales.products.models import Product
+from fieldsales.scoring import runner, scheduler
+from fieldsales.scoring.models import JobLock, JobRun
+
+
+@pytest.fixture
+def slow_job(monkeypatch):
+    """A job named 'slow' that takes a moment and counts its runs."""
+    calls = []
+
+    def slow(*, now):
+        calls.append(now)
+        time.sleep(0.5)
+        return 3
+
+    monkeypatch.setitem(runner.JOBS, "slow", slow)
+    return calls
+
+
+def runs(app, job=None):
+    with app.app_context():
+        query = select(JobRun).order_by(JobRun.id)
+        if job:
+            query = query.where(JobRun.job == job)
+        found = db.session.scalars(query).all()
+        db.session.expunge_all()
+        return found
+
+
+def test_two_threads_started_together_run_a_job_once(app, slow_job):
+    barrier = threading.Barrier(2)
+
+    def worker():
+        with app.app_context():
+            barrier.wait()
+            runner.run_job("slow")
+            db.session.remove()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert len(slow_job) == 1
+    recorded = runs(app, "slow")
+    assert sorted(r.status for r in recorded) == ["ok", "skipped"]
+    ok = next(r for r in recorded if r.status == "ok")
+    assert ok.rows_written == 3 and ok.finished_at >= ok.started_at and ok.pid > 0
+    skipped = next(r for r in recorded if r.status == "skipped")
+    assert "Another instance" in skipped.error
+
+
+def test_two_schedulers_started_together_run_a_job_once(app, slow_job):
+    soon = datetime.now(timezone.utc)
+    schedulers = [scheduler.build_scheduler(app, {"slow": 60}, next_run_time=soon)
+                  for _ in range(2)]
+    for s in schedulers:
+        s.start()
+    try:
+        deadline = time.time() + 20
+        while len(runs(app, "slow")) < 2 and time.time() < deadline:
+            time.sleep(0.1)
+    finally:
+        for s in schedulers:
+            s.shutdown(wait=True)
+
+    recorded = runs(app, "slow")
+    assert sorted(r.status for r in recorded) == ["ok", "skipped"]
+    assert {r.trigger for r in recorded} == {"scheduler"}
+    assert len(slow_job) == 1
+
+
+def test_a_lock_held_elsewhere_makes_the_run_a_skip_until_released(app, slow_job):
+    with app.app_context():
+        held = runner._lock_for("slow")  # another process's lock on the same database
+        assert held.acquire()
+        try:
+            assert runner.run_job("slow").status == "skipped"
+        finally:
+            held.release()
+        assert runner.run_job("slow").status == "ok"
+    assert len(slow_job) == 1
+
+
+def test_a_crashed_holders_lock_row_expires(app, slow_job):
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("PostgreSQL releases advisory locks when the holder's connection ends")
+        db.session.add(JobLock(name="slow", holder="gone:1", expires_at=1))
+        db.session.commit()
+        assert runner.run_job("slow").status == "ok"
+        assert db.session.scalar(select(JobLock)) is None  # released after the run
+
+
+def test_a_failing_job_is_recorded_and_its_writes_rolled_back(app, world, monkeypatch):
+    product = world.product(stock=5)
+    world.commit()
+
+    def broken(*, now):
+        db.session.get(Product, product.id).stock_on_hand = 0
+        db.session.flush()
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(runner.JOBS, "broken", broken)
+    with app.app_context():
+        run = runner.run_job("broken")
+        assert (run.status, run.error) == ("failed", "RuntimeError: boom")
+        assert db.session.get(Product, product.id).stock_on_hand == 5
+        db.session.remove()
+
+
+def test_job_runs_are_listed_newest_first_for_admins_managers_and_procurement(
+        app, client, team, slow_job, monkeypatch):
+    monkeypatch.setattr(time, "sleep", lambda _s: None)
+    with app.app_context():
+        for name in ("slow", "demand", "slow"):
+            runner.run_job(name)
+        db.session.remove()
+
+    page = client.get("/api/v1/jobs/runs?limit=2", headers=team.headers["admin"])
+    assert page.status_code == 200
+    assert [r["job"] for r in page.json["items"]] == ["slow", "demand"]
+    assert page.json["items"][0]["status"] == "ok" and page.json["items"][0]["rows_written"] == 3
+    rest = client.get(f"/api/v1/jobs/runs?limit=2&cursor={page.json['next_cursor']}",
+                      headers=team.headers["admin"])
+    assert [r["job"] for r in rest.json["items"]] == ["slow"] and rest.json["next_cursor"] is None
+
+    only_demand = client.get("/api/v1/jobs/runs?job=demand", headers=team.headers["manager"])
+    assert [r["job"] for r in only_demand.json["items"]] == ["demand"]
+    assert client.get("/api/v1/jobs/runs", headers=team.headers["procurement"]).status_code == 200
+    refused = client.get("/api/v1/jobs/runs", headers=team.headers["rep"])
+    assert refused.status_code == 403 and refused.json["error"]["code"] == "forbidden"
+    assert client.get("/api/v1/jobs/runs").status_code == 401
+    bad = client.get("/api/v1/jobs/runs?status=maybe", headers=team.headers["admin"])
+    assert bad.status_code == 422 and "status" in bad.json["error"]["message"]
+    bad_cursor = client.get("/api/v1/jobs/runs?cursor=abc", headers=team.headers["admin"])
+    assert bad_cursor.status_code == 422
+
+
+def test_cli_jobs_run_all_runs_every_job(app, world, team):
+    world.product(stock=1)
+    world.commit()
+
+    result = app.test_cli_runner().invoke(args=["jobs", "run", "all"])
+
+    assert result.exit_code == 0, result.output
+    assert [line.split(":")[0] for line in result.output.splitlines()] == [
+        "productivity", "demand", "backlog"]
+    recorded = runs(app)
+    assert [(r.job, r.status, r.trigger) for r in recorded] == [
+        ("productivity", "ok", "manual"), ("demand", "ok", "manual"), ("backlog", "ok", "manual")]
+    unknown = app.test_cli_runner().invoke(args=["jobs", "run", "nonsense"])
+    assert unknown.exit_code != 0 and "nonsense" in unknown.output
+
+
+def test_the_scheduler_starts_only_when_on_and_not_under_other_cli_commands(app, monkeypatch):
+    assert scheduler.init_scheduler(app) is None  # the testing config turns it off
+    monkeypatch.setitem(app.config, "FIELDSALES_SCHEDULER", "on")
+    monkeypatch.setitem(app.config, "SCORING_INTERVAL_MINUTES_BACKLOG", 5)
+    monkeypatch.setitem(app.config, "SCORING_INTERVAL_MINUTES_DEMAND", 0)  # left off
+
+    monkeypatch.setenv("FLASK_RUN_FROM_CLI", "true")
+    monkeypatch.setattr("sys.argv", ["flask", "--app", "wsgi", "db", "upgrade"])
+    assert scheduler.init_scheduler(app) is None
+
+    monkeypatch.delenv("FLASK_RUN_FROM_CLI")
+    started = scheduler.init_scheduler(app)  # e.g. under gunicorn
+    try:
+        jobs = {job.id: job.trigger.interval.total_seconds() for job in started.get_jobs()}
+        assert jobs == {"productivity": 3600, "backlog": 300}
+    finally:
+        started.shutdown(wait=False)
+        app.extensions.pop("fieldsales_scheduler", None)
