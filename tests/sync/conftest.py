@@ -163,3 +163,13 @@ def feedback(customer_id, **overrides) -> dict:
 def ids(pulled: dict, table: str, kind: str) -> set:
     items = pulled["changes"][table][kind]
     return set(items) if kind == "deleted" else {r["id"] for r in items}
+
+
+def stored(app, model, **where):
+    """Rows of `model` as dicts (read straight from the database)."""
+    with app.app_context():
+        query = db.select(model).filter_by(**where)
+        result = [{c.name: getattr(row, c.key) for c in model.__mapper__.column_attrs}
+                  for row in db.session.scalars(query)]
+        db.session.rollback()
+        return result
