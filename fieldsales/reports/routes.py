@@ -12,9 +12,10 @@ from fieldsales.customers.models import Customer
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
 from fieldsales.feedback.models import Feedback
-from fieldsales.reports import duplicates, feedback_summary, scope, territory
+from fieldsales.reports import activity, duplicates, feedback_summary, scope, territory
 from fieldsales.reports.listing import CSV_DOC, Listing
 from fieldsales.reports.schemas import (
+    ActivityArgs, ActivitySchema,
     DuplicateArgs, DuplicatePageSchema, DuplicateSchema, FeedbackSummaryArgs,
     FeedbackSummarySchema, MergeResultSchema, MergeSchema, TerritoryArgs, TerritoryPageSchema,
     TerritorySchema,
@@ -135,3 +136,21 @@ def territory_balance(args):
     rows = territory.balance(team_clause=scope.team_clause(viewer, User.team_id,
                                                            args.get("team_id")))
     return TERRITORIES.respond(args=args, items=rows)
+
+
+@blp.route("/reps/<rep_id>/activity")
+@require("admin", "manager", "rep")
+@blp.arguments(ActivityArgs, location="query", unknown=None)
+@blp.response(200, ActivitySchema)
+def rep_activity(args, rep_id):
+    """A rep's day: visits (verified or not, how far, time on site), stops detected from the
+    pings (at a customer or at none), the trail between stops with travel distance (flagged
+    pings shown, left out of distances), tasks done, orders taken, feedback captured, first
+    and last activity, and selling vs non-selling time.
+
+    Positions outside the working hours (WORKDAY_START_HOUR..WORKDAY_END_HOUR, UTC) are never
+    shown. Managers see their own reps, reps themselves, admins anyone; procurement never
+    sees a rep's day (403).
+    """
+    rep = scope.visible_rep(viewer=current_user(), rep_id=rep_id)
+    return activity.get(rep=rep, day=args.get("date") or date.today())

@@ -26,20 +26,20 @@ class FeedbackSummaryArgs(DateRangeArgs):
                             metadata={"description": "Length of the product lists."})
 
 
-class _CategorySchema(ma.Schema):
+class FeedbackCategorySchema(ma.Schema):
     category = ma.fields.String()
     count = ma.fields.Integer()
     rated = ma.fields.Integer(metadata={"description": "How many carried a rating."})
     average_rating = ma.fields.Float(allow_none=True)
 
 
-class _WeekSchema(ma.Schema):
+class FeedbackWeekSchema(ma.Schema):
     week_start_ms = ma.fields.Integer(metadata={"description": "Monday 00:00 UTC, epoch ms."})
     rated = ma.fields.Integer()
     average_rating = ma.fields.Float()
 
 
-class _RequestedSchema(ma.Schema):
+class RequestedProductSchema(ma.Schema):
     product_id = ma.fields.String()
     sku = ma.fields.String()
     name = ma.fields.String()
@@ -47,7 +47,7 @@ class _RequestedSchema(ma.Schema):
     requests = ma.fields.Integer()
 
 
-class _PraisedSchema(ma.Schema):
+class PraisedProductSchema(ma.Schema):
     product_id = ma.fields.String()
     sku = ma.fields.String()
     name = ma.fields.String()
@@ -55,7 +55,7 @@ class _PraisedSchema(ma.Schema):
     average_rating = ma.fields.Float()
 
 
-class _ComplaintSchema(ma.Schema):
+class RepeatedComplaintSchema(ma.Schema):
     customer_id = ma.fields.String()
     name = ma.fields.String()
     complaints = ma.fields.Integer(metadata={"description": "Feedback rated 1 or 2."})
@@ -68,11 +68,11 @@ class FeedbackSummarySchema(ma.Schema):
     to_ms = ma.fields.Integer(metadata={"description": "Exclusive."})
     total = ma.fields.Integer()
     average_rating = ma.fields.Float(allow_none=True)
-    by_category = ma.fields.List(ma.fields.Nested(_CategorySchema))
-    rating_trend = ma.fields.List(ma.fields.Nested(_WeekSchema))
-    most_requested_products = ma.fields.List(ma.fields.Nested(_RequestedSchema))
-    most_praised_products = ma.fields.List(ma.fields.Nested(_PraisedSchema))
-    repeated_complaints = ma.fields.List(ma.fields.Nested(_ComplaintSchema))
+    by_category = ma.fields.List(ma.fields.Nested(FeedbackCategorySchema))
+    rating_trend = ma.fields.List(ma.fields.Nested(FeedbackWeekSchema))
+    most_requested_products = ma.fields.List(ma.fields.Nested(RequestedProductSchema))
+    most_praised_products = ma.fields.List(ma.fields.Nested(PraisedProductSchema))
+    repeated_complaints = ma.fields.List(ma.fields.Nested(RepeatedComplaintSchema))
 
 
 # --- duplicates ---------------------------------------------------------------------------
@@ -85,7 +85,7 @@ class DuplicateArgs(ListArgs):
     reason = ma.fields.String(validate=validate.OneOf(DUPLICATE_REASONS))
 
 
-class _DuplicateSideSchema(ma.Schema):
+class DuplicateSideSchema(ma.Schema):
     class Meta:
         ordered = True
 
@@ -111,8 +111,8 @@ class DuplicateSchema(ma.Schema):
     name_similarity = ma.fields.Float(metadata={"description": "0..1, difflib ratio."})
     suggested_into_id = ma.fields.String(metadata={
         "description": "Keep this one (more history); merge the other into it."})
-    customer = ma.fields.Nested(_DuplicateSideSchema)
-    duplicate = ma.fields.Nested(_DuplicateSideSchema)
+    customer = ma.fields.Nested(DuplicateSideSchema)
+    duplicate = ma.fields.Nested(DuplicateSideSchema)
 
 
 DuplicatePageSchema = page_schema(DuplicateSchema, "DuplicatePage")
@@ -122,14 +122,14 @@ class MergeSchema(StrictSchema):
     into_id = IdField(required=True, metadata={"description": "The customer to keep."})
 
 
-class _KeptSchema(ma.Schema):
+class MergeKeptSchema(ma.Schema):
     id = ma.fields.String()
     name = ma.fields.String()
     kind = ma.fields.String()
     phone = ma.fields.String(allow_none=True)
 
 
-class _MovedSchema(ma.Schema):
+class MergeMovedSchema(ma.Schema):
     visits = ma.fields.Integer()
     orders = ma.fields.Integer()
     tasks = ma.fields.Integer()
@@ -137,9 +137,9 @@ class _MovedSchema(ma.Schema):
 
 
 class MergeResultSchema(ma.Schema):
-    kept = ma.fields.Nested(_KeptSchema)
+    kept = ma.fields.Nested(MergeKeptSchema)
     merged_id = ma.fields.String()
-    moved = ma.fields.Nested(_MovedSchema)
+    moved = ma.fields.Nested(MergeMovedSchema)
 
 
 # --- territory balance --------------------------------------------------------------------
@@ -152,12 +152,12 @@ class TerritoryArgs(ListArgs):
     flag = ma.fields.String(validate=validate.OneOf(TERRITORY_FLAGS))
 
 
-class _PointSchema(ma.Schema):
+class TerritoryCentroidSchema(ma.Schema):
     latitude = ma.fields.Float()
     longitude = ma.fields.Float()
 
 
-class _CandidateSchema(ma.Schema):
+class TakeoverCandidateSchema(ma.Schema):
     rep_id = ma.fields.String()
     rep_name = ma.fields.String()
     distance_km = ma.fields.Float(allow_none=True, metadata={
@@ -182,9 +182,155 @@ class TerritorySchema(ma.Schema):
     visits_possible = ma.fields.Float(metadata={"description": "Visits per day x working days."})
     load = ma.fields.Float(metadata={"description": "needed / possible."})
     flag = ma.fields.String(validate=validate.OneOf(TERRITORY_FLAGS))
-    centroid = ma.fields.Nested(_PointSchema, allow_none=True)
-    takeover_candidates = ma.fields.List(ma.fields.Nested(_CandidateSchema), metadata={
+    centroid = ma.fields.Nested(TerritoryCentroidSchema, allow_none=True)
+    takeover_candidates = ma.fields.List(ma.fields.Nested(TakeoverCandidateSchema), metadata={
         "description": "Overloaded reps: teammates with spare visits, nearest first."})
 
 
 TerritoryPageSchema = page_schema(TerritorySchema, "TerritoryPage")
+
+
+# --- rep day ------------------------------------------------------------------------------
+class ActivityArgs(StrictSchema):
+    date = ma.fields.Date(load_default=None, metadata={
+        "description": "The day (UTC), YYYY-MM-DD; default today."})
+
+
+class ActivityCustomerSchema(ma.Schema):
+    id = ma.fields.String()
+    name = ma.fields.String()
+    kind = ma.fields.String()
+
+
+class StopCustomerSchema(ma.Schema):
+    id = ma.fields.String()
+    name = ma.fields.String()
+    distance_m = ma.fields.Float(metadata={"description": "From the stop to the customer."})
+
+
+class ActivityCustomerNameSchema(ma.Schema):
+    id = ma.fields.String()
+    name = ma.fields.String()
+
+
+class ActivityVisitSchema(ma.Schema):
+    id = ma.fields.String()
+    customer = ma.fields.Nested(ActivityCustomerSchema)
+    check_in_at = ma.fields.Integer()
+    check_out_at = ma.fields.Integer(allow_none=True)
+    time_on_site_s = ma.fields.Float(allow_none=True)
+    verified = ma.fields.Boolean(metadata={"description": "Checked in inside the geofence."})
+    distance_m = ma.fields.Float(allow_none=True, metadata={
+        "description": "Check-in point to the customer."})
+    outcome = ma.fields.String(allow_none=True)
+
+
+class ActivityStopSchema(ma.Schema):
+    started_at = ma.fields.Integer()
+    ended_at = ma.fields.Integer()
+    duration_s = ma.fields.Float()
+    latitude = ma.fields.Float()
+    longitude = ma.fields.Float()
+    pings = ma.fields.Integer()
+    flagged_pings = ma.fields.Integer()
+    customer = ma.fields.Nested(StopCustomerSchema, allow_none=True, metadata={
+        "description": "The customer whose geofence holds the stop; null: a stop at no "
+                       "customer."})
+    visit_id = ma.fields.String(allow_none=True, metadata={
+        "description": "The visit at that customer during the stop, if one was recorded."})
+
+
+class ActivityPingSchema(ma.Schema):
+    recorded_at = ma.fields.Integer()
+    latitude = ma.fields.Float()
+    longitude = ma.fields.Float()
+    accuracy_m = ma.fields.Float(allow_none=True)
+    speed_mps = ma.fields.Float(allow_none=True)
+    flagged = ma.fields.Boolean(metadata={"description": "Left out of distances and stops."})
+    flags = ma.fields.List(ma.fields.String())
+
+
+class ActivityLegSchema(ma.Schema):
+    from_stop = ma.fields.Integer(allow_none=True, metadata={
+        "description": "Index in `stops`; null: the start of the day."})
+    to_stop = ma.fields.Integer(allow_none=True, metadata={
+        "description": "Index in `stops`; null: the end of the day."})
+    started_at = ma.fields.Integer()
+    ended_at = ma.fields.Integer()
+    distance_m = ma.fields.Float(metadata={"description": "Over unflagged pings."})
+    pings = ma.fields.List(ma.fields.Nested(ActivityPingSchema))
+
+
+class ActivityTaskSchema(ma.Schema):
+    id = ma.fields.String()
+    title = ma.fields.String()
+    category = ma.fields.String()
+    customer_id = ma.fields.String(allow_none=True)
+    due_at = ma.fields.Integer(allow_none=True)
+    completed_at = ma.fields.Integer()
+
+
+class ActivityOrderSchema(ma.Schema):
+    id = ma.fields.String()
+    customer = ma.fields.Nested(ActivityCustomerNameSchema)
+    ordered_at = ma.fields.Integer()
+    status = ma.fields.String()
+    visit_id = ma.fields.String(allow_none=True)
+    lines = ma.fields.Integer()
+    value = ma.fields.Float()
+
+
+class ActivityFeedbackSchema(ma.Schema):
+    id = ma.fields.String()
+    customer = ma.fields.Nested(ActivityCustomerNameSchema)
+    recorded_at = ma.fields.Integer()
+    category = ma.fields.String()
+    rating = ma.fields.Integer(allow_none=True)
+    product_id = ma.fields.String(allow_none=True)
+    requested_quantity = ma.fields.Float(allow_none=True)
+    comment = ma.fields.String(allow_none=True)
+
+
+class DaySummarySchema(ma.Schema):
+    first_activity_at = ma.fields.Integer(allow_none=True)
+    last_activity_at = ma.fields.Integer(allow_none=True)
+    visits = ma.fields.Integer()
+    verified_visits = ma.fields.Integer()
+    time_on_site_s = ma.fields.Float()
+    selling_time_s = ma.fields.Float()
+    non_selling_time_s = ma.fields.Float()
+    selling_share = ma.fields.Float(allow_none=True)
+    stops = ma.fields.Integer()
+    stops_at_customers = ma.fields.Integer()
+    travel_distance_m = ma.fields.Float()
+    pings = ma.fields.Integer()
+    flagged_pings = ma.fields.Integer()
+    tasks_done = ma.fields.Integer()
+    orders = ma.fields.Integer()
+    order_value = ma.fields.Float()
+    feedback = ma.fields.Integer()
+
+
+class ActivityRepSchema(ma.Schema):
+    id = ma.fields.String()
+    name = ma.fields.String()
+    selling_style = ma.fields.String(allow_none=True)
+
+
+class WorkingHoursSchema(ma.Schema):
+    start_ms = ma.fields.Integer()
+    end_ms = ma.fields.Integer()
+
+
+class ActivitySchema(ma.Schema):
+    rep = ma.fields.Nested(ActivityRepSchema)
+    date = ma.fields.String()
+    working_hours = ma.fields.Nested(WorkingHoursSchema, metadata={
+        "description": "Positions are shown only inside these hours."})
+    summary = ma.fields.Nested(DaySummarySchema)
+    visits = ma.fields.List(ma.fields.Nested(ActivityVisitSchema))
+    stops = ma.fields.List(ma.fields.Nested(ActivityStopSchema))
+    trail = ma.fields.List(ma.fields.Nested(ActivityLegSchema))
+    tasks_done = ma.fields.List(ma.fields.Nested(ActivityTaskSchema))
+    orders = ma.fields.List(ma.fields.Nested(ActivityOrderSchema))
+    feedback = ma.fields.List(ma.fields.Nested(ActivityFeedbackSchema))

@@ -8,8 +8,9 @@ work of every rep currently in the team.
 
 Metrics (all exclude removed rows):
 - visits, verified_visits: visits checked in during the period (verified: inside the geofence);
-- new_prospects_visited: distinct customers visited in the period that had no order before
-  the period began (prospects at its start, even if the visit converted them);
+- new_prospects_visited: distinct customers with a verified visit in the period that had no
+  order before the period began (prospects at its start, even if the visit converted them;
+  counted as the productivity score counts them);
 - orders, order_value: orders taken in the period, not cancelled; value = sum of
   quantity x unit price over their lines;
 - tasks_done: tasks completed in the period.
@@ -128,7 +129,7 @@ def _actuals(metric: str, ids: list[str], now: int) -> dict[str, float]:
         query = (select(m.c.target_id, measure)
                  .join(Visit, and_(Visit.rep_id == m.c.rep_id, during(Visit.check_in_at)))
                  .where(Visit.deleted_at.is_(None)))
-        if metric == "verified_visits":
+        if metric in ("verified_visits", "new_prospects_visited"):
             query = query.where(Visit.verified.is_(True))
         if metric == "new_prospects_visited":
             query = query.where(~exists().where(
