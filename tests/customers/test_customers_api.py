@@ -315,3 +315,9 @@ def test_delete_is_a_soft_removal(app, client, team, create):
     # The id stays taken by the tombstone.
     assert client.post(URL, json=body(id=customer_id),
                        headers=team.headers["admin"]).status_code == 409
+
+
+def test_odd_ids_in_the_path_are_404(client, team):
+    for customer_id in ("x" * 300, "no-such", "%25"):
+        response = client.get(f"{URL}/{customer_id}", headers=team.headers["admin"])
+        assert response.status_code == 404 and response.json["error"]["code"] == "not_found"
