@@ -1,6 +1,6 @@
 """What managers and procurement see: rep days, feedback, territories, data quality, backlog
 and demand. Every report is scoped by the caller's role (see fieldsales/reports/scope.py)."""
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask_smorest import Blueprint
 from sqlalchemy import and_, select
@@ -15,12 +15,11 @@ from fieldsales.feedback.models import Feedback
 from fieldsales.reports import activity, duplicates, feedback_summary, scope, territory
 from fieldsales.reports.listing import CSV_DOC, Listing
 from fieldsales.reports.schemas import (
-    ActivityArgs, ActivitySchema,
-    DuplicateArgs, DuplicatePageSchema, DuplicateSchema, FeedbackSummaryArgs,
-    FeedbackSummarySchema, MergeResultSchema, MergeSchema, TerritoryArgs, TerritoryPageSchema,
-    TerritorySchema,
+    ActivityArgs, ActivitySchema, DuplicateArgs, DuplicatePageSchema, DuplicateSchema,
+    FeedbackSummaryArgs, FeedbackSummarySchema, MergeResultSchema, MergeSchema, TerritoryArgs,
+    TerritoryPageSchema, TerritorySchema,
 )
-from fieldsales.targets.periods import day_ms
+from fieldsales.targets.periods import day_ms, utc_today
 from fieldsales.users.models import User
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1",
@@ -30,7 +29,7 @@ blp = Blueprint("reports", __name__, url_prefix="/api/v1",
 
 def _date_range(args: dict, default_days: int = 30) -> tuple[int, int]:
     """[start, end) in epoch ms from the inclusive days `from` and `to`."""
-    to = args.get("to") or date.today()
+    to = args.get("to") or utc_today()
     start = args.get("from_") or to - timedelta(days=default_days - 1)
     if (to - start).days > 366 * 2:
         raise ApiError(422, "validation_error", "The range is at most two years.",
@@ -153,4 +152,4 @@ def rep_activity(args, rep_id):
     sees a rep's day (403).
     """
     rep = scope.visible_rep(viewer=current_user(), rep_id=rep_id)
-    return activity.get(rep=rep, day=args.get("date") or date.today())
+    return activity.get(rep=rep, day=args.get("date") or utc_today())

@@ -39,3 +39,7 @@ def bounds_ms(period: str, day: date) -> tuple[int, int]:
     """[start, end) in epoch ms of the period containing `day`."""
     start = period_start(period, day)
     return day_ms(start), day_ms(period_end(period, start))
+
+
+def utc_today() -> date:
+    return datetime.now(timezone.utc).date()

@@ -90,17 +90,20 @@ def test_attainment_counts_the_period_for_the_rep_or_the_whole_team(
 
 def test_pace_projects_the_current_period_and_is_null_before_it_starts(
         client, team, world):
-    from datetime import date, timedelta
+    from datetime import timedelta
+
+    from fieldsales.targets.periods import utc_today
     customer = world.customer(team=team.manager, rep=team.rep)
-    today = date.today()
+    today = utc_today()
     world.visit(rep=team.rep, customer=customer, at_ms=at(today.isoformat(), 0, 0, 1))
     world.visit(rep=team.rep, customer=customer, at_ms=at(today.isoformat(), 0, 0, 2))
     now = create(client, team.headers["manager"], rep_id=team.rep.id, metric="visits", goal=4,
                  period="day", period_start=today.isoformat()).json
     assert now["actual"] == 2 and now["attainment"] == 0.5
     assert 0 < now["elapsed_share"] <= 1
-    assert now["projected"] == pytest.approx(2 / now["elapsed_share"], rel=1e-3)
-    assert now["pace"] == pytest.approx(now["projected"] / 4, rel=1e-3)
+    # Figures are rounded: projected to 2 decimals, shares to 4.
+    assert now["projected"] == pytest.approx(2 / now["elapsed_share"], rel=1e-3, abs=0.01)
+    assert now["pace"] == pytest.approx(now["projected"] / 4, rel=1e-3, abs=0.005)
     later = create(client, team.headers["manager"], rep_id=team.rep.id, metric="visits", goal=4,
                    period="day", period_start=(today + timedelta(days=2)).isoformat()).json
     assert later["actual"] == 0 and later["elapsed_share"] == 0
