@@ -169,7 +169,7 @@ def stored(app, model, **where):
     """Rows of `model` as dicts (read straight from the database)."""
     with app.app_context():
         query = db.select(model).filter_by(**where)
-        result = [{c.name: getattr(row, c.key) for c in model.__mapper__.column_attrs}
+        result = [{c.key: getattr(row, c.key) for c in model.__mapper__.column_attrs}
                   for row in db.session.scalars(query)]
         db.session.rollback()
         return result

@@ -1,0 +1,420 @@
+"""Push rules 1-8 of the sync contract, through POST /api/v1/sync."""
+import json
+
+import pytest
+
+from fieldsales.common import now_ms
+from fieldsales.customers.models import Customer
+from fieldsales.feedback.models import Feedback
+from fieldsales.locations.models import LocationPing
+from fieldsales.orders.models import Order, OrderLine
+from fieldsales.sync import push as push_module
+from fieldsales.sync.models import QuarantinedRecord, SyncLog
+from fieldsales.tasks.models import Task
+from fieldsales.visits.models import Visit
+from tests.sync.conftest import (
+    changes, feedback, ids, line, order, ping, stored, uid, visit,
+)
+
+
+# -- transport --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("content_type", ["text/plain;charset=UTF-8", "application/json", ""])
+def test_the_body_is_json_whatever_the_content_type(world, app, phone, content_type):
+    v = visit(world.customer)
+    result = phone.push(changes(visits={"created": [v]}), content_type=content_type)
+    assert result == {"accepted": {"customers": 0, "products": 0, "tasks": 0, "visits": 1,
+                                   "location_pings": 0, "feedback": 0, "orders": 0,
+                                   "order_lines": 0},
+                      "quarantined": []}
+    assert [r["id"] for r in stored(app, Visit)] == [v["id"]]
+
+
+def test_every_table_with_empty_lists_and_missing_keys_is_fine(world, phone):
+    phone.push(changes())
+    phone.push({"visits": {}, "tasks": {"created": []}})
+    phone.push({})
+
+
+BAD_BODIES = [
+    ("not json at all", "not valid JSON"),
+    ("[]", "changes object"),
+    ('"visits"', "changes object"),
+    ('{"widgets": {"created": []}}', "Unknown table 'widgets'"),
+    ('{"visits": []}', "'visits' must be an object"),
+    ('{"visits": {"created": {}}}', "'visits.created' must be a list"),
+    ('{"visits": {"created": null}}', "'visits.created' must be a list"),
+    ('{"visits": {"created": ["abc"]}}', "'visits.created[0]' must be a record object"),
+    ('{"visits": {"deleted": [{"id": "x"}]}}', "'visits.deleted[0]' must be an id string"),
+    ('{"visits": {"changed": []}}', "unknown keys: changed"),
+    ('{"visits": {"created": [{"id": "a", "check_in_latitude": NaN}]}}', "not valid JSON"),
+    ('{"visits": {"created": [{"id": "a", "check_in_latitude": 1e999}]}}', "out of range"),
+    (b"\xff\xfe{}", "not valid JSON"),
+]
+
+
+def test_a_body_that_is_not_a_changes_object_is_400_naming_the_problem(world, app, phone):
+    for body, problem in BAD_BODIES:
+        result = phone.push(body, raw=True, expect=400)
+        assert result["error"]["code"] == "bad_request"
+        assert problem in result["error"]["message"], body
+    assert stored(app, QuarantinedRecord) == []
+    assert {e["outcome"] for e in stored(app, SyncLog)} == {"bad_request"}
+
+
+def test_a_body_past_the_size_limit_is_413_with_a_json_error(world, app, phone, monkeypatch):
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 2_000)
+    pings = [ping() for _ in range(40)]
+    result = phone.push(changes(location_pings={"created": pings}), expect=413)
+    assert result["error"]["code"] == "payload_too_large"
+    assert stored(app, LocationPing) == []
+    assert [e["outcome"] for e in stored(app, SyncLog)] == ["too_large"]
+
+
+def test_ten_thousand_pings_in_one_push_are_accepted(world, app, phone):
+    start = now_ms() - 10_000 * 5_000
+    pings = [ping(start + i * 5_000, lat=52.52 + i * 1e-5) for i in range(10_000)]
+    body = json.dumps(changes(location_pings={"created": pings}))
+    assert len(body) < app.config["MAX_CONTENT_LENGTH"]
+    result = phone.push(body, raw=True)
+    assert result["accepted"]["location_pings"] == 10_000 and result["quarantined"] == []
+    with app.app_context():
+        assert LocationPing.query.filter_by(rep_id=world.team.rep.id).count() == 10_000
+
+
+# -- rule 1: one transaction -----------------------------------------------------------------
+
+def test_a_push_that_fails_half_way_stores_nothing(world, app, phone, monkeypatch):
+    def crash(self):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(push_module._Push, "_promote_prospects", crash)  # after every write
+    o = order(world.customer)
+    response = phone.client.post(
+        "/api/v1/sync", headers=phone.headers, data=json.dumps(changes(
+            visits={"created": [visit(world.customer)]}, location_pings={"created": [ping()]},
+            orders={"created": [o]}, order_lines={"created": [line(o["id"], world.product)]})))
+    assert response.status_code == 500 and response.json["error"]["code"] == "internal_error"
+    for model in (Visit, LocationPing, Order, OrderLine):
+        assert stored(app, model) == []
+
+
+# -- rule 2: retries never duplicate ---------------------------------------------------------
+
+def test_the_same_push_three_times_gives_one_copy_and_the_same_state(world, app, phone):
+    v = visit(world.customer)
+    o = order(world.customer, visit_id=v["id"])
+    body = changes(visits={"created": [v]}, location_pings={"created": [ping(), ping()]},
+                   feedback={"created": [feedback(world.customer, visit_id=v["id"])]},
+                   orders={"created": [o]},
+                   order_lines={"created": [line(o["id"], world.product)]},
+                   tasks={"created": [{"id": uid("t"), "title": "Call back", "category": "admin",
+                                       "status": "open", "due_at": None, "customer_id": None}]})
+    results = [phone.push(body, last_pulled_at=None) for _ in range(3)]
+    assert results[0] == results[1] == results[2]
+    assert results[0]["quarantined"] == []
+    snapshot = {model: stored(app, model) for model in (Visit, LocationPing, Feedback, Order,
+                                                        OrderLine, Task)}
+    assert [len(rows) for rows in snapshot.values()] == [1, 2, 1, 1, 1, 2]
+    phone.push(body, last_pulled_at=None)
+    assert {model: stored(app, model) for model in snapshot} == snapshot  # not even re-stamped
+
+
+def test_a_created_record_that_exists_updates_the_same_owners_record(world, app, phone):
+    v = visit(world.customer)
+    phone.push(changes(visits={"created": [v]}))
+    phone.push(changes(visits={"created": [{**v, "notes": "second thoughts"}]}))
+    assert [r["notes"] for r in stored(app, Visit)] == ["second thoughts"]
+
+
+def test_an_updated_record_that_does_not_exist_is_created(world, app, phone):
+    v = visit(world.customer, _status="updated")
+    phone.pull()
+    result = phone.push(changes(visits={"updated": [v]}))
+    assert result["accepted"]["visits"] == 1
+    assert stored(app, Visit)[0]["rep_id"] == world.team.rep.id
+
+
+def test_a_deleted_id_that_does_not_exist_is_ignored(world, phone):
+    result = phone.push(changes(visits={"deleted": ["never-was"]},
+                                tasks={"deleted": ["nor-this"]}))
+    assert result["quarantined"] == [] and result["accepted"]["visits"] == 1
+
+
+def test_deleting_a_record_phones_may_not_delete_is_refused_not_applied(world, app, phone):
+    v = visit(world.customer)
+    phone.push(changes(visits={"created": [v]}))
+    result = phone.push(changes(visits={"deleted": [v["id"]]}, tasks={"deleted": [world.task]}))
+    assert {(q["table"], q["id"]) for q in result["quarantined"]} == {
+        ("visits", v["id"]), ("tasks", world.task)}
+    assert stored(app, Visit)[0]["deleted_at"] is None
+
+
+# -- rule 3: ownership from the token --------------------------------------------------------
+
+def test_another_reps_id_never_overwrites_their_record(world, app, phone, other_phone):
+    theirs = visit(world.foreign_customer, check_in_latitude=48.1, check_in_longitude=11.5)
+    other_phone.push(changes(visits={"created": [theirs]}))
+    hijack = {**theirs, "customer_id": world.customer, "notes": "mine now"}
+    for kind in ("created", "updated"):
+        result = phone.push(changes(visits={kind: [hijack]}))
+        assert result["accepted"]["visits"] == 0
+        assert result["quarantined"] == [{"table": "visits", "id": theirs["id"],
+                                          "errors": {"id": ["This id belongs to another user's record."]}}]
+    [row] = stored(app, Visit)
+    assert row["rep_id"] == world.team.other_rep.id and row["notes"] == "fine"
+
+
+def test_the_owner_is_the_signed_in_rep_whatever_the_payload_says(world, app, phone):
+    v = visit(world.customer, rep_id=world.team.other_rep.id, assigned_rep_id="x")
+    phone.push(changes(visits={"created": [v]}))
+    assert stored(app, Visit)[0]["rep_id"] == world.team.rep.id
+
+
+def test_tables_phones_may_not_push_are_refused_record_by_record(world, app, phone):
+    customer = {"id": world.customer, "name": "Renamed", "latitude": 0, "longitude": 0,
+                "geofence_radius_m": 1, "kind": "account"}
+    product = {"id": uid("p"), "sku": "X", "name": "Free beer", "unit": "each",
+               "unit_price": 0, "stock_on_hand": 1}
+    v = visit(world.customer)
+    result = phone.push(changes(customers={"updated": [customer]},
+                                products={"created": [product]}, visits={"created": [v]}))
+    assert result["accepted"]["visits"] == 1
+    assert {(q["table"], q["id"]) for q in result["quarantined"]} == {
+        ("customers", world.customer), ("products", product["id"])}
+    assert stored(app, Customer, id=world.customer)[0]["name"] == "Kiosk Mitte"
+
+
+def test_create_only_tables_refuse_changes_but_accept_retries(world, app, phone):
+    o = order(world.customer)
+    f = feedback(world.customer)
+    p = ping()
+    phone.push(changes(orders={"created": [o]}, feedback={"created": [f]},
+                       location_pings={"created": [p]}))
+    phone.pull()
+    retry = phone.push(changes(orders={"updated": [{**o, "status": "delivered"}]},
+                               feedback={"created": [f]}, location_pings={"created": [p]}))
+    assert retry["quarantined"] == []
+    changed = phone.push(changes(orders={"updated": [{**o, "notes": "more"}]},
+                                 feedback={"updated": [{**f, "rating": 1}]},
+                                 location_pings={"created": [{**p, "latitude": 10}]}))
+    assert {q["table"] for q in changed["quarantined"]} == {"orders", "feedback",
+                                                           "location_pings"}
+    assert stored(app, Order)[0]["notes"] is None
+    assert stored(app, Feedback)[0]["rating"] == 4
+    assert stored(app, LocationPing)[0]["latitude"] == 52.52
+
+
+# -- rule 4: conflicts -----------------------------------------------------------------------
+
+def test_an_update_of_a_record_changed_since_the_last_pull_is_409_and_stores_nothing(
+        world, app, phone, phone2):
+    v = visit(world.customer)
+    phone.push(changes(visits={"created": [v]}))
+    phone.pull(), phone2.pull()
+    phone2.push(changes(visits={"updated": [{**v, "notes": "phone 2 was here"}]}))
+
+    newcomer = visit(world.customer2, check_in_latitude=52.55, check_in_longitude=13.40)
+    result = phone.push(changes(visits={"created": [newcomer],
+                                        "updated": [{**v, "outcome": "closed"}]},
+                                location_pings={"created": [ping()]}), expect=409)
+    assert result["error"]["code"] == "sync_conflict"
+    assert result["error"]["details"] == {"conflicts": [{"table": "visits", "ids": [v["id"]]}]}
+    assert [(r["id"], r["notes"], r["outcome"]) for r in stored(app, Visit)] == [
+        (v["id"], "phone 2 was here", "order")]
+    assert stored(app, LocationPing) == [] and stored(app, QuarantinedRecord) == []
+    assert [e["outcome"] for e in stored(app, SyncLog) if e["direction"] == "push"][-1] == "conflict"
+
+
+def test_a_retried_update_that_was_already_applied_is_not_a_conflict(world, app, phone):
+    v = visit(world.customer)
+    phone.push(changes(visits={"created": [v]}))
+    phone.pull()
+    since = phone.last_pulled_at
+    body = changes(visits={"updated": [{**v, "outcome": "closed", "_changed": "outcome"}]})
+    phone.push(body, last_pulled_at=since)
+    phone.push(body, last_pulled_at=since)  # the answer was lost; the phone tries again
+    assert stored(app, Visit)[0]["outcome"] == "closed"
+
+
+def test_a_push_without_a_pull_conflicts_on_existing_rows_it_would_change(world, phone):
+    result = phone.push(changes(tasks={"updated": [{"id": world.task, "title": "Mine",
+                                                    "status": "done"}]}),
+                        last_pulled_at=None, expect=409)
+    assert result["error"]["details"]["conflicts"] == [{"table": "tasks", "ids": [world.task]}]
+
+
+def test_append_only_tables_never_conflict(world, phone, phone2):
+    f = feedback(world.customer)
+    phone.push(changes(feedback={"created": [f]}))
+    phone.pull()
+    phone2.push(changes(feedback={"updated": [f]}), last_pulled_at=0)
+    phone2.push(changes(feedback={"updated": [{**f, "rating": 2}]}), last_pulled_at=0)
+
+
+# -- rule 5: quarantine -----------------------------------------------------------------------
+
+def test_invalid_records_are_quarantined_whole_and_the_rest_is_stored(world, app, phone):
+    good = visit(world.customer)
+    bad_coordinates = visit(world.customer, check_in_latitude=123.0)
+    unknown_customer = visit("no-such-customer")
+    foreign_customer = visit(world.foreign_customer)
+    bad_rating = feedback(world.customer, rating=9)
+    text_for_number = visit(world.customer, check_in_at="yesterday")
+    bad_id = visit(world.customer, id="has spaces!")
+    bad_enum = feedback(world.customer, category="weather")
+    result = phone.push(changes(
+        visits={"created": [good, bad_coordinates, unknown_customer, foreign_customer,
+                            text_for_number, bad_id]},
+        feedback={"created": [bad_rating, bad_enum]}))
+
+    assert result["accepted"]["visits"] == 1 and result["accepted"]["feedback"] == 0
+    errors = {q["id"]: q["errors"] for q in result["quarantined"]}
+    assert errors == {
+        bad_coordinates["id"]: {"check_in_latitude": ["Must be at most 90."]},
+        unknown_customer["id"]: {"customer_id": ["No customer with this id is assigned to you."]},
+        foreign_customer["id"]: {"customer_id": ["No customer with this id is assigned to you."]},
+        text_for_number["id"]: {"check_in_at": ["Must be a number."]},
+        "has spaces!": {"id": ["Must be an id of 1-64 characters of A-Z a-z 0-9 _ - ."]},
+        bad_rating["id"]: {"rating": ["Must be at most 5."]},
+        bad_enum["id"]: {"category": [
+            "Must be one of: product, delivery, service, price, other."]},
+    }
+    assert [r["id"] for r in stored(app, Visit)] == [good["id"]]
+    kept = {q["record_id"]: q for q in stored(app, QuarantinedRecord)}
+    assert kept[bad_rating["id"]]["payload"] == bad_rating  # whole, as pushed
+    assert kept[bad_rating["id"]]["table_name"] == "feedback"
+    assert kept[bad_rating["id"]]["operation"] == "created"
+    assert kept[bad_rating["id"]]["user_id"] == world.team.rep.id
+    assert kept[bad_rating["id"]]["status"] == "pending"
+
+
+COLUMN_CHECKS = [
+    ("check_in_at", True, "Must be a number."),
+    ("check_in_at", 1.5, "Must be a whole number."),
+    ("check_in_at", -1, "Must be a time in milliseconds since the Unix epoch."),
+    ("check_in_latitude", "52.5", "Must be a number."),
+    ("check_in_longitude", -181, "Must be at least -180."),
+    ("check_in_accuracy_m", -3, "Must be at least 0."),
+    ("customer_id", None, "Must not be null."),
+    ("outcome", "maybe", "Must be one of: order, no_order, follow_up, closed."),
+    ("notes", "x" * 10_001, "Must be at most 10000 characters."),
+    ("notes", "nul\x00byte", "Must not contain NUL characters."),
+    ("notes", 12, "Must be a string."),
+]
+
+
+def test_each_column_is_checked_for_type_and_range(world, phone):
+    records = [{**visit(world.customer), column: value} for column, value, _ in COLUMN_CHECKS]
+    result = phone.push(changes(visits={"created": records}))
+    assert result["accepted"]["visits"] == 0
+    assert [q["errors"] for q in result["quarantined"]] == [
+        {column: [message]} for column, _, message in COLUMN_CHECKS]
+
+
+def test_required_columns_missing_from_a_new_record_are_refused(world, phone):
+    record = {"id": uid("v"), "customer_id": world.customer}
+    result = phone.push(changes(visits={"created": [record]}))
+    assert result["quarantined"][0]["errors"] == {
+        "check_in_at": ["Missing."], "check_in_latitude": ["Missing."],
+        "check_in_longitude": ["Missing."]}
+
+
+def test_private_keys_unknown_keys_and_read_only_columns_are_ignored(world, app, phone):
+    o = order(world.customer, status="delivered", promised_dispatch_at=123, _status="created",
+              _changed="notes", created_at=now_ms(), updated_at=now_ms())
+    v = visit(world.customer, verified=True, distance_m=0.0, check_in_latitude=52.53)
+    ln = line(o["id"], world.product, delivered_quantity=99)
+    result = phone.push(changes(orders={"created": [o]}, visits={"created": [v]},
+                                order_lines={"created": [ln]}))
+    assert result["quarantined"] == []
+    [stored_order] = stored(app, Order)
+    assert (stored_order["status"], stored_order["promised_dispatch_at"]) == ("open", None)
+    [stored_visit] = stored(app, Visit)
+    assert stored_visit["verified"] is False and stored_visit["distance_m"] > 1000
+    assert stored(app, OrderLine)[0]["delivered_quantity"] == 0
+
+
+def test_order_lines_are_checked_against_products_and_orders(world, app, phone, other_phone):
+    o = order(world.customer)
+    bad_order = order("no-such-customer")
+    theirs = order(world.foreign_customer)
+    other_phone.push(changes(orders={"created": [theirs]}))
+    lines = [line(o["id"], world.product), line(o["id"], world.product2, unit_price=4),
+             line(o["id"], "no-such-product"), line(o["id"], world.gone_product),
+             line(bad_order["id"], world.product), line(theirs["id"], world.product),
+             line(o["id"], world.product, unit_price=1.234), line(o["id"], world.product,
+                                                                  quantity=0)]
+    result = phone.push(changes(orders={"created": [o, bad_order]},
+                                order_lines={"created": lines}))
+    assert result["accepted"]["order_lines"] == 2
+    errors = {q["id"]: q["errors"] for q in result["quarantined"]}
+    assert errors[lines[2]["id"]] == {"product_id": ["No active product with this id."]}
+    assert errors[lines[3]["id"]] == {"product_id": ["No active product with this id."]}
+    assert errors[lines[4]["id"]] == {"order_id": ["No order of yours with this id."]}
+    assert errors[lines[5]["id"]] == {"order_id": ["No order of yours with this id."]}
+    assert errors[lines[6]["id"]] == {"unit_price": ["Must have at most 2 decimal places."]}
+    assert errors[lines[7]["id"]] == {"quantity": ["Must be at least 1e-06."]}
+    assert {r["id"] for r in stored(app, OrderLine)} == {lines[0]["id"], lines[1]["id"]}
+
+    later = line(o["id"], world.product2)  # a line of an order stored earlier
+    assert phone.push(changes(order_lines={"created": [later]}))["accepted"]["order_lines"] == 1
+
+
+def test_feedback_and_orders_may_point_to_visits_of_the_same_push_or_earlier(world, phone):
+    v = visit(world.customer)
+    first = phone.push(changes(visits={"created": [v]},
+                               feedback={"created": [feedback(world.customer, visit_id=v["id"],
+                                                              product_id=world.product,
+                                                              requested_quantity=12)]}))
+    later = phone.push(changes(orders={"created": [order(world.customer, visit_id=v["id"])]},
+                               feedback={"created": [feedback(world.customer,
+                                                              visit_id="not-a-visit")]}))
+    assert first["quarantined"] == []
+    assert later["accepted"]["orders"] == 1
+    assert later["quarantined"][0]["errors"] == {"visit_id": ["No visit of yours with this id."]}
+
+
+def test_the_first_order_makes_a_prospect_an_account(world, app, phone):
+    phone.pull()
+    phone.push(changes(orders={"created": [order(world.customer)]}))
+    assert stored(app, Customer, id=world.customer)[0]["kind"] == "account"
+    assert phone.pull()["changes"]["customers"]["updated"][0]["kind"] == "account"
+
+
+def test_work_done_offline_for_a_customer_reassigned_meanwhile_is_kept(world, phone, client,
+                                                                       team):
+    client.patch(f"/api/v1/customers/{world.customer}", headers=team.headers["manager"],
+                 json={"assigned_rep_id": team.rep2.id})
+    result = phone.push(changes(visits={"created": [visit(world.customer)]}))
+    assert result["accepted"]["visits"] == 1
+
+
+# -- tasks --------------------------------------------------------------------------------------
+
+def test_a_rep_creates_and_completes_tasks_keeping_where_they_were_completed(world, app, phone):
+    phone.pull()
+    new = {"id": uid("t"), "customer_id": world.customer2, "title": "Bring samples",
+           "description": None, "category": "selling", "due_at": now_ms(), "status": "open",
+           "completed_at": None, "completion_note": None, "latitude": None, "longitude": None}
+    phone.push(changes(tasks={"created": [new]}))
+    phone.pull()
+    done_at = now_ms()
+    completed = {**new, "status": "done", "completed_at": done_at, "completion_note": "left 3",
+                 "latitude": 52.5501, "longitude": 13.4002}
+    phone.push(changes(tasks={"updated": [completed]}))
+    row = stored(app, Task, id=new["id"])[0]
+    assert row["assigned_rep_id"] == world.team.rep.id and row["created_by_id"] == world.team.rep.id
+    assert (row["status"], row["completed_at"], row["latitude"], row["longitude"]) == (
+        "done", done_at, 52.5501, 13.4002)
+    pulled = phone.pull()["changes"]["tasks"]
+    assert pulled["updated"] == [{k: v for k, v in completed.items()}]
+
+
+def test_a_new_task_gets_column_defaults_and_needs_a_title(world, app, phone):
+    minimal = {"id": uid("t"), "title": "Paperwork"}
+    untitled = {"id": uid("t"), "title": "  "}
+    result = phone.push(changes(tasks={"created": [minimal, untitled]}))
+    assert result["quarantined"][0]["errors"] == {"title": ["Must not be empty."]}
+    row = stored(app, Task, id=minimal["id"])[0]
+    assert (row["category"], row["status"]) == ("selling", "open")
