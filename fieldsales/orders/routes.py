@@ -1,7 +1,79 @@
-"""Routes of the orders domain (to be built)."""
-from fieldsales.orders import models  # noqa: F401  (registers the tables)
+"""Orders REST: read orders by role, record deliveries (procurement), cancel."""
+from flask.views import MethodView
+from flask_smorest import Blueprint
 
-blp = None
-from fieldsales.feedback import models as _feedback  # noqa: F401,E402
-from fieldsales.locations import models as _locations  # noqa: F401,E402
-from fieldsales.visits import models as _visits  # noqa: F401,E402
+from fieldsales.auth.guard import current_user, require
+from fieldsales.extensions import db
+from fieldsales.feedback import models as _feedback  # noqa: F401  (registers the tables)
+from fieldsales.locations import models as _locations  # noqa: F401
+from fieldsales.orders import models  # noqa: F401
+from fieldsales.orders import service
+from fieldsales.orders.models import Order
+from fieldsales.orders.schemas import (
+    DeliveryCreateSchema, OrderDetailSchema, OrderListArgs, OrderPageSchema,
+)
+from fieldsales.pagination import paginate
+from fieldsales.visits import models as _visits  # noqa: F401
+
+blp = Blueprint("orders", __name__, url_prefix="/api/v1",
+                description="Orders taken by reps, their deliveries and the backlog they leave.")
+
+
+@blp.route("/orders")
+class Orders(MethodView):
+    @require()
+    @blp.arguments(OrderListArgs, location="query", unknown=None)
+    @blp.response(200, OrderPageSchema)
+    def get(self, args):
+        """List orders: all for admins and procurement, the team's for managers, a rep's own.
+
+        Filter by `status`, `customer_id`, `rep_id`. Pass `next_cursor` back as `cursor` until
+        it is null.
+        """
+        return paginate(service.search(viewer=current_user(), filters=args), id_column=Order.id,
+                        limit=args["limit"], cursor=args["cursor"])
+
+
+@blp.route("/orders/<order_id>")
+class OrderById(MethodView):
+    @require()
+    @blp.response(200, OrderDetailSchema)
+    def get(self, order_id):
+        """One order with its lines (delivered and pending quantities) and its deliveries."""
+        return service.detail(order=service.get(viewer=current_user(), order_id=order_id))
+
+
+@blp.route("/orders/<order_id>/deliveries", methods=["POST"])
+@require("procurement", "admin")
+@blp.arguments(DeliveryCreateSchema)
+@blp.response(201, OrderDetailSchema)
+def deliveries(data, order_id):
+    """Record a delivery of some pending line quantities (procurement, admin).
+
+    Raises each line's `delivered_quantity`, takes the quantities from the products' stock on
+    hand, and moves the order to `partially_delivered`, or to `delivered` (with
+    `delivered_at`) when every line is complete. More than a line's pending quantity is refused
+    with 409 `over_delivery` naming the line; more than the stock on hand with 409
+    `insufficient_stock`. Answers the order as it now stands.
+    """
+    viewer = current_user()
+    order = service.get(viewer=viewer, order_id=order_id, for_update=True)
+    service.deliver(order=order, lines=data["lines"], delivered_at=data.get("delivered_at"),
+                    by=viewer)
+    db.session.commit()
+    return service.detail(order=order)
+
+
+@blp.route("/orders/<order_id>/cancel", methods=["POST"])
+@require("admin", "procurement", "manager")
+@blp.response(200, OrderDetailSchema)
+def cancel(order_id):
+    """Cancel an order (admin, procurement, or the manager of the rep who took it).
+
+    What was already delivered stays delivered; the rest leaves the backlog. A delivered order
+    cannot be cancelled (409). Cancelling a cancelled order changes nothing.
+    """
+    order = service.cancel(order=service.get(viewer=current_user(), order_id=order_id,
+                                             for_update=True))
+    db.session.commit()
+    return service.detail(order=order)

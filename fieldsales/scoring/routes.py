@@ -18,7 +18,7 @@ blp = Blueprint("jobs", __name__, url_prefix="/api/v1/jobs",
 
 @blp.route("/runs")
 @require("admin", "manager", "procurement")
-@blp.arguments(JobRunListArgs, location="query")
+@blp.arguments(JobRunListArgs, location="query", unknown=None)
 @blp.response(200, JobRunPageSchema)
 def runs(args):
     """Recorded job runs, newest first (admins; managers and procurement may read).
