@@ -1,0 +1,111 @@
+"""Pull rule 2 under real concurrency: nothing committed is ever missed by a chain of pulls.
+
+A real HTTP server (threaded) takes pushes from several phones and REST writes from a manager
+at once, while another client chains pulls, each from the previous pull's timestamp. At the
+end, the union of what the pulls returned must be exactly what was committed.
+"""
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+from werkzeug.serving import make_server
+
+from fieldsales.extensions import db
+from fieldsales.tasks.models import Task
+from fieldsales.visits.models import Visit
+from tests.sync.conftest import changes, ping, uid, visit
+
+PHONES = 3
+PUSHES_PER_PHONE = 12
+VISITS_PER_PUSH = 4
+MANAGER_TASKS = 15
+
+
+@pytest.fixture
+def server(app):
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+    thread.join(10)
+
+
+def call(base, method, path, headers, body=None):
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(base + path, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_chained_pulls_miss_nothing_committed_by_concurrent_writers(app, world, server, team):
+    rep = {**team.headers["rep"], "Content-Type": "text/plain;charset=UTF-8"}
+    failures, timestamps, pulled_visits, pulled_tasks = [], [], set(), set()
+    writers_done = threading.Event()
+    pulls_during_writes = []
+
+    def phone(n):
+        for _ in range(PUSHES_PER_PHONE):
+            visits = [visit(world.customer) for _ in range(VISITS_PER_PUSH)]
+            status, body = call(server, "POST", "/api/v1/sync?last_pulled_at=null",
+                                {**rep, "X-Device-Id": f"phone-{n}"},
+                                changes(visits={"created": visits},
+                                        location_pings={"created": [ping()]}))
+            if status != 200 or body["quarantined"]:
+                failures.append(("push", status, body))
+            time.sleep(0.01)  # let pulls in between (SQLite's lock is not fair)
+
+    def manager():
+        for i in range(MANAGER_TASKS):
+            status, body = call(server, "POST", "/api/v1/tasks",
+                                {**team.headers["manager"], "Content-Type": "application/json"},
+                                {"assigned_rep_id": team.rep.id, "title": f"Task {i}",
+                                 "id": uid("t")})
+            if status != 201:
+                failures.append(("task", status, body))
+
+    def pull(since):
+        query = "null" if since is None else since
+        status, body = call(server, "GET", f"/api/v1/sync?last_pulled_at={query}", rep)
+        if status != 200:
+            failures.append(("pull", status, body))
+            return since
+        changes_ = body["changes"]
+        for kind in ("created", "updated"):
+            pulled_visits.update(r["id"] for r in changes_["visits"][kind])
+            pulled_tasks.update(r["id"] for r in changes_["tasks"][kind])
+        timestamps.append(body["timestamp"])
+        return body["timestamp"]
+
+    def puller():
+        since = None
+        while not writers_done.is_set():
+            since = pull(since)
+            pulls_during_writes.append(since)
+        pull(since)  # one more after every writer has finished
+
+    writers = [threading.Thread(target=phone, args=(n,)) for n in range(PHONES)]
+    writers.append(threading.Thread(target=manager))
+    reader = threading.Thread(target=puller)
+    reader.start()
+    for thread in writers:
+        thread.start()
+    for thread in writers:
+        thread.join(300)
+    writers_done.set()
+    reader.join(300)
+
+    assert failures == []
+    assert len(pulls_during_writes) >= 3 and timestamps == sorted(timestamps)
+    with app.app_context():
+        committed_visits = set(db.session.scalars(db.select(Visit.id)))
+        committed_tasks = set(db.session.scalars(db.select(Task.id)))
+    assert len(committed_visits) == PHONES * PUSHES_PER_PHONE * VISITS_PER_PUSH
+    assert pulled_visits == committed_visits
+    assert pulled_tasks == committed_tasks
