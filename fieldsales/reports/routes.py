@@ -6,18 +6,24 @@ from flask_smorest import Blueprint
 from sqlalchemy import and_, select
 
 from fieldsales.auth.guard import current_user, require
-from fieldsales.common import DAY_MS
+from fieldsales.common import DAY_MS, now_ms
 from fieldsales.customers import service as customers_service
 from fieldsales.customers.models import Customer
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
 from fieldsales.feedback.models import Feedback
-from fieldsales.reports import activity, duplicates, feedback_summary, scope, territory
+from fieldsales.orders.models import Order
+from fieldsales.products.models import Product
+from fieldsales.reports import (
+    activity, backlog, demand, duplicates, feedback_summary, scope, team_overview, territory,
+)
 from fieldsales.reports.listing import CSV_DOC, Listing
 from fieldsales.reports.schemas import (
-    ActivityArgs, ActivitySchema, DuplicateArgs, DuplicatePageSchema, DuplicateSchema,
-    FeedbackSummaryArgs, FeedbackSummarySchema, MergeResultSchema, MergeSchema, TerritoryArgs,
-    TerritoryPageSchema, TerritorySchema,
+    ActivityArgs, ActivitySchema, BacklogArgs, BacklogOrderSchema, BacklogPageSchema,
+    BacklogSummaryArgs, BacklogSummarySchema, DemandArgs, DemandPageSchema, DemandSchema,
+    DuplicateArgs, DuplicatePageSchema, DuplicateSchema, FeedbackSummaryArgs,
+    FeedbackSummarySchema, MergeResultSchema, MergeSchema, OverviewArgs, TeamOverviewSchema,
+    TerritoryArgs, TerritoryPageSchema, TerritorySchema,
 )
 from fieldsales.targets.periods import day_ms, utc_today
 from fieldsales.users.models import User
@@ -153,3 +159,85 @@ def rep_activity(args, rep_id):
     """
     rep = scope.visible_rep(viewer=current_user(), rep_id=rep_id)
     return activity.get(rep=rep, day=args.get("date") or utc_today())
+
+
+@blp.route("/teams/<team_id>/overview")
+@require("admin", "manager")
+@blp.arguments(OverviewArgs, location="query", unknown=None)
+@blp.response(200, TeamOverviewSchema)
+def team_overview_view(args, team_id):
+    """A team over a day, week or month: each rep's productivity score with its components,
+    rates and figures, their target attainment, a leaderboard, and the team total.
+
+    Scores come from the productivity job (`computed_at` says when; null: not run yet).
+    A month is the weeks starting in it. Managers see their own team, admins any.
+    """
+    team = scope.visible_team(viewer=current_user(), team_id=team_id)
+    return team_overview.get(team=team, period=args["period"],
+                             day=args.get("date") or utc_today())
+
+
+@blp.route("/backlog")
+@require("admin", "procurement", "manager", "rep")
+@blp.arguments(BacklogArgs, location="query", unknown=None)
+@blp.response(200, BacklogPageSchema)
+@blp.doc(**CSV_DOC)
+def backlog_list(args):
+    """Open orders in dispatch-priority order, with the reasons for their rank, the stock
+    that can fill each line now and the promised dispatch date.
+
+    Filter by `customer_id`, `rep_id`, `product_id`, `min_age_days` and `late_only`.
+    Admins and procurement see every order, managers their team's, reps their own.
+    `?format=csv` exports every matching order (lines as JSON in one cell).
+    """
+    query, sorts = backlog.open_orders_query()
+    listing = Listing(name="backlog", item_schema=BacklogOrderSchema, sorts=sorts,
+                      id_key=Order.id, filters=backlog.filters(now_ms()))
+    query = query.where(scope.rep_clause(current_user(), Order.rep_id))
+    return listing.respond(args=args, query=query, decorate=backlog.with_lines)
+
+
+@blp.route("/backlog/summary")
+@require("admin", "procurement", "manager", "rep")
+@blp.arguments(BacklogSummaryArgs, location="query", unknown=None)
+@blp.response(200, BacklogSummarySchema)
+def backlog_summary(args):
+    """Backlog health over a period (default the last 30 days) and its trend against the
+    period of the same length before: backlog value and quantity, age buckets, backlog ratio,
+    average lead time and on-time share.
+
+    Admins and procurement see all orders (or `team_id` / `rep_id`), managers their team's,
+    reps their own.
+    """
+    viewer = current_user()
+    team_id, rep_id = args.get("team_id"), args.get("rep_id")
+    if viewer.role == "manager":
+        if team_id is not None and team_id != viewer.team_id:
+            raise ApiError(404, "not_found", "No such team.")
+        team_id = viewer.team_id
+        if rep_id is not None:
+            scope.visible_rep(viewer=viewer, rep_id=rep_id)
+    elif viewer.role == "rep":
+        if rep_id is not None and rep_id != viewer.id:
+            raise ApiError(404, "not_found", "No such rep.")
+        team_id, rep_id = None, viewer.id
+    start, end = _date_range(args)
+    return backlog.summary(start=start, end=end, team_id=team_id, rep_id=rep_id)
+
+
+@blp.route("/demand")
+@require("admin", "procurement", "manager")
+@blp.arguments(DemandArgs, location="query", unknown=None)
+@blp.response(200, DemandPageSchema)
+@blp.doc(**CSV_DOC)
+def demand_list(args):
+    """Products with last week's demand, the forecast and its trend, the open backlog,
+    feedback requests, stock, days of cover and the reorder suggestion; flagged products
+    (rising demand, or stock short of the backlog) first, then the fewest days of cover.
+
+    Figures are as of the demand job's last run (`computed_at`). `?format=csv` exports all.
+    """
+    query, sorts, filters = demand.query()
+    listing = Listing(name="demand", item_schema=DemandSchema, sorts=sorts,
+                      id_key=Product.id, filters=filters)
+    return listing.respond(args=args, query=query, decorate=demand.shape)

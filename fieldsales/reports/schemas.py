@@ -2,6 +2,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from fieldsales.reports import team_overview as overview_fields
 from fieldsales.reports.listing import ListArgs, page_schema, sort_field
 from fieldsales.schemas import IdField, StrictSchema
 
@@ -334,3 +335,229 @@ class ActivitySchema(ma.Schema):
     tasks_done = ma.fields.List(ma.fields.Nested(ActivityTaskSchema))
     orders = ma.fields.List(ma.fields.Nested(ActivityOrderSchema))
     feedback = ma.fields.List(ma.fields.Nested(ActivityFeedbackSchema))
+
+
+# --- team overview ------------------------------------------------------------------------
+OVERVIEW_PERIODS = ("day", "week", "month")
+
+
+class OverviewArgs(StrictSchema):
+    period = ma.fields.String(load_default="week", validate=validate.OneOf(OVERVIEW_PERIODS))
+    date = ma.fields.Date(load_default=None, metadata={
+        "description": "A day in the period (UTC); default today."})
+
+
+def _numbers(names, schema_name):
+    return ma.Schema.from_dict({name: ma.fields.Float(allow_none=True) for name in names},
+                               name=schema_name)
+
+
+ScoreComponentsSchema = _numbers(overview_fields.COMPONENTS, "ScoreComponents")
+ScoreRatesSchema = _numbers(overview_fields.RATES, "ScoreRates")
+ScoreFiguresSchema = _numbers(overview_fields.FIGURES, "ScoreFigures")
+
+
+class OverviewTargetSchema(ma.Schema):
+    id = ma.fields.String()
+    metric = ma.fields.String()
+    goal = ma.fields.Float()
+    actual = ma.fields.Float()
+    attainment = ma.fields.Float()
+    pace = ma.fields.Float(allow_none=True)
+
+
+class OverviewRepSchema(ma.Schema):
+    rank = ma.fields.Integer(allow_none=True, metadata={
+        "description": "Place on the leaderboard; null when not scored."})
+    rep = ma.fields.Nested(ActivityRepSchema)
+    score = ma.fields.Float(allow_none=True, metadata={"description": "0-100."})
+    base_score = ma.fields.Float(allow_none=True)
+    suspect_penalty = ma.fields.Float(allow_none=True, metadata={
+        "description": "Taken off for unverified visits and flagged pings."})
+    components = ma.fields.Nested(ScoreComponentsSchema, metadata={
+        "description": "0-1 each; null: does not apply to this rep."})
+    rates = ma.fields.Nested(ScoreRatesSchema)
+    figures = ma.fields.Nested(ScoreFiguresSchema)
+    targets = ma.fields.List(ma.fields.Nested(OverviewTargetSchema))
+
+
+class LeaderSchema(ma.Schema):
+    rank = ma.fields.Integer()
+    rep_id = ma.fields.String()
+    name = ma.fields.String()
+    score = ma.fields.Float()
+
+
+class TeamTotalSchema(ma.Schema):
+    reps = ma.fields.Integer()
+    reps_scored = ma.fields.Integer()
+    score = ma.fields.Float(allow_none=True, metadata={"description": "Mean of the reps'."})
+    components = ma.fields.Nested(ScoreComponentsSchema)
+    rates = ma.fields.Nested(ScoreRatesSchema)
+    figures = ma.fields.Nested(ScoreFiguresSchema, metadata={
+        "description": "Sums over the reps."})
+    targets = ma.fields.List(ma.fields.Nested(OverviewTargetSchema), metadata={
+        "description": "Whole-team targets of this period."})
+
+
+class TeamRefSchema(ma.Schema):
+    id = ma.fields.String()
+    name = ma.fields.String()
+
+
+class TeamOverviewSchema(ma.Schema):
+    team = ma.fields.Nested(TeamRefSchema)
+    period = ma.fields.String()
+    date = ma.fields.String()
+    start_ms = ma.fields.Integer()
+    end_ms = ma.fields.Integer(metadata={"description": "Exclusive."})
+    computed_at = ma.fields.Integer(allow_none=True, metadata={
+        "description": "When the scores were computed; null: not yet."})
+    reps = ma.fields.List(ma.fields.Nested(OverviewRepSchema))
+    leaderboard = ma.fields.List(ma.fields.Nested(LeaderSchema))
+    team_total = ma.fields.Nested(TeamTotalSchema)
+
+
+# --- backlog ------------------------------------------------------------------------------
+class BacklogArgs(ListArgs):
+    sort = sort_field("rank", "ordered_at", "requested_delivery_at", "promised_dispatch_at",
+                      "pending_value", default="rank")
+    customer_id = IdField()
+    rep_id = IdField()
+    product_id = IdField(metadata={"description": "Orders with this product pending."})
+    min_age_days = ma.fields.Integer(validate=validate.Range(0, 100_000))
+    late_only = ma.fields.Boolean(metadata={
+        "description": "true: past the requested delivery date; false: not late."})
+
+
+class BacklogLineSchema(ma.Schema):
+    class Meta:
+        ordered = True
+
+    line_id = ma.fields.String()
+    product_id = ma.fields.String()
+    sku = ma.fields.String()
+    name = ma.fields.String()
+    quantity = ma.fields.Float()
+    delivered_quantity = ma.fields.Float()
+    pending_quantity = ma.fields.Float()
+    unit_price = ma.fields.Float()
+    stock_on_hand = ma.fields.Float()
+    available_quantity = ma.fields.Float(metadata={
+        "description": "What stock can fill of this line now, handing stock out in "
+                       "dispatch-priority order."})
+    availability = ma.fields.String(validate=validate.OneOf(("full", "partial", "none")))
+
+
+class BacklogOrderSchema(ma.Schema):
+    class Meta:
+        ordered = True
+
+    id = ma.fields.String()
+    rank = ma.fields.Integer(allow_none=True, metadata={
+        "description": "1 ships first; null: taken after the backlog job last ran."})
+    score = ma.fields.Float(allow_none=True)
+    reasons = ma.fields.List(ma.fields.String())
+    status = ma.fields.String()
+    customer_id = ma.fields.String()
+    customer_name = ma.fields.String()
+    rep_id = ma.fields.String()
+    rep_name = ma.fields.String()
+    ordered_at = ma.fields.Integer()
+    requested_delivery_at = ma.fields.Integer(allow_none=True)
+    promised_dispatch_at = ma.fields.Integer(allow_none=True)
+    age_days = ma.fields.Float()
+    lateness_days = ma.fields.Float(metadata={"description": "0 when not late."})
+    pending_quantity = ma.fields.Float()
+    pending_value = ma.fields.Float()
+    open_lines = ma.fields.Integer()
+    fill = ma.fields.String(allow_none=True, metadata={
+        "description": "full / partial / none, as ranked by the job."})
+    ranked_at = ma.fields.Integer(allow_none=True)
+    lines = ma.fields.List(ma.fields.Nested(BacklogLineSchema))
+
+
+BacklogPageSchema = page_schema(BacklogOrderSchema, "BacklogPage")
+
+
+class BacklogSummaryArgs(DateRangeArgs):
+    team_id = IdField()
+    rep_id = IdField()
+
+
+class AgeBucketSchema(ma.Schema):
+    bucket = ma.fields.String()
+    orders = ma.fields.Integer()
+    quantity = ma.fields.Float()
+    value = ma.fields.Float()
+
+
+class BacklogHealthSchema(ma.Schema):
+    start_ms = ma.fields.Integer()
+    end_ms = ma.fields.Integer()
+    as_of = ma.fields.Integer()
+    backlog_orders = ma.fields.Integer()
+    backlog_quantity = ma.fields.Float()
+    backlog_value = ma.fields.Float()
+    age_buckets = ma.fields.List(ma.fields.Nested(AgeBucketSchema))
+    orders_taken = ma.fields.Integer()
+    backlog_ratio = ma.fields.Float(allow_none=True)
+    delivered_orders = ma.fields.Integer()
+    average_lead_time_days = ma.fields.Float(allow_none=True)
+    on_time_share = ma.fields.Float(allow_none=True)
+
+
+class TrendSchema(ma.Schema):
+    current = ma.fields.Float(allow_none=True)
+    previous = ma.fields.Float(allow_none=True)
+    change = ma.fields.Float(allow_none=True)
+    direction = ma.fields.String(allow_none=True)
+
+
+class BacklogSummarySchema(ma.Schema):
+    current = ma.fields.Nested(BacklogHealthSchema)
+    previous = ma.fields.Nested(BacklogHealthSchema, metadata={
+        "description": "The period of the same length just before."})
+    trend = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Nested(TrendSchema))
+
+
+# --- demand -------------------------------------------------------------------------------
+class DemandArgs(ListArgs):
+    sort = sort_field("attention", "sku", "forecast", "days_of_cover", "reorder_suggestion",
+                      default="attention")
+    flagged = ma.fields.Boolean()
+    rising_demand = ma.fields.Boolean()
+    stock_short_of_backlog = ma.fields.Boolean()
+    q = ma.fields.String(validate=validate.Length(max=200), metadata={
+        "description": "Part of the name or SKU."})
+
+
+class DemandSchema(ma.Schema):
+    class Meta:
+        ordered = True
+
+    product_id = ma.fields.String()
+    sku = ma.fields.String()
+    name = ma.fields.String()
+    unit = ma.fields.String()
+    flagged = ma.fields.Boolean()
+    rising_demand = ma.fields.Boolean()
+    stock_short_of_backlog = ma.fields.Boolean()
+    week_start = ma.fields.Integer(allow_none=True, metadata={
+        "description": "The last complete week the job saw (Monday, epoch ms)."})
+    ordered_quantity = ma.fields.Float(allow_none=True)
+    feedback_requested_quantity = ma.fields.Float(allow_none=True)
+    ordered_4w = ma.fields.Float(allow_none=True)
+    requested_4w = ma.fields.Float(allow_none=True)
+    forecast = ma.fields.Float(allow_none=True, metadata={"description": "Next week."})
+    trend = ma.fields.Float(allow_none=True, metadata={"description": "Per week."})
+    level = ma.fields.Float(allow_none=True)
+    backlog_quantity = ma.fields.Float(allow_none=True)
+    stock_on_hand = ma.fields.Float(allow_none=True)
+    lead_time_days = ma.fields.Integer(allow_none=True)
+    days_of_cover = ma.fields.Float(allow_none=True)
+    reorder_suggestion = ma.fields.Float(allow_none=True)
+    computed_at = ma.fields.Integer(allow_none=True)
+
+
+DemandPageSchema = page_schema(DemandSchema, "DemandPage")
