@@ -13,6 +13,7 @@ Order of work, all inside the caller's transaction:
    table, one insert for the quarantine.
 """
 import json
+import math
 from dataclasses import dataclass, field
 
 from flask import current_app
@@ -44,7 +45,7 @@ def bad_request(message: str, details: dict | None = None) -> ApiError:
 def parse(body: bytes) -> dict:
     """The changes object from a raw body, whatever its content type, or 400 saying why not."""
     try:
-        data = json.loads(body, parse_constant=_not_json, parse_float=_finite)
+        data = json.loads(body, parse_constant=_not_json)
     except (ValueError, RecursionError) as error:
         raise bad_request(f"The body is not valid JSON: {error}.") from None
     if not isinstance(data, dict):
@@ -79,10 +80,15 @@ def _not_json(name: str):
     raise ValueError(f"{name} is not a JSON value")
 
 
-def _finite(text: str) -> float:
-    value = float(text)
-    if value in (float("inf"), float("-inf")):
-        raise ValueError(f"the number {text[:40]} is out of range")
+def _storable(value):
+    """A pushed value as JSON can store it: a number too large for a float (1e999 parses as
+    infinity) is kept as its text."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _storable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_storable(item) for item in value]
     return value
 
 
@@ -174,12 +180,12 @@ class _Push:
                     if not isinstance(record_id, str) or not ID_RE.match(record_id):
                         errors["id"] = ["Must be an id of 1-64 characters of A-Z a-z 0-9 _ - ."]
                     values = {}
-                    for col in table.writable:
-                        if col.name in raw:
+                    for column, clean in table.cleaners:
+                        if column in raw:
                             try:
-                                values[col.name] = col.clean(raw[col.name])
+                                values[column] = clean(raw[column])
                             except Invalid as error:
-                                errors[col.name] = [str(error)]
+                                errors[column] = [str(error)]
                     items.append((operation, raw, record_id, values, errors))
             if items:
                 records[name] = items
@@ -275,7 +281,7 @@ class _Push:
     # -- one record --------------------------------------------------------------------------
 
     def _refuse(self, table: SyncTable, operation: str, raw, record_id, errors: dict) -> None:
-        payload = {"id": raw} if operation == "deleted" else raw
+        payload = {"id": raw} if operation == "deleted" else _storable(raw)
         self.outcome.quarantined.append({
             "table": table.name, "id": record_id if isinstance(record_id, str) else None,
             "operation": operation, "payload": payload, "errors": errors})

@@ -1,0 +1,214 @@
+"""Push throughput: records/second through POST /api/v1/sync against a plain executemany.
+
+    .venv/bin/python bench/sync_push.py                       # scratch SQLite file
+    .venv/bin/python bench/sync_push.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
+    .venv/bin/python bench/sync_push.py --profile              # cProfile of a 10,000-ping push
+
+For 100, 1,000 and 10,000 mixed records (70% location pings, 10% visits, 5% feedback, 5% orders,
+10% order lines) and for 10,000 pings alone, it times the real endpoint (the Flask test client:
+routing, auth, JSON parsing, validation, facts, one transaction), then inserts the very rows the
+push stored (fresh ids) with SQLAlchemy Core executemany, one statement per table, in one
+transaction on the same database: the floor any ingest could reach. Prints both rates and the
+ratio. Each size runs on empty tables; the best of --repeat runs is shown.
+"""
+import argparse
+import cProfile
+import json
+import os
+import pstats
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import sqlalchemy as sa  # noqa: E402
+
+from config import TestingConfig  # noqa: E402
+from fieldsales import create_app  # noqa: E402
+from fieldsales.auth.service import issue_token  # noqa: E402
+from fieldsales.common import now_ms  # noqa: E402
+from fieldsales.customers.models import Customer  # noqa: E402
+from fieldsales.extensions import db  # noqa: E402
+from fieldsales.products.models import Product  # noqa: E402
+from fieldsales.sync.tables import TABLES  # noqa: E402
+from fieldsales.users import service as users  # noqa: E402
+
+PUSHED = ("visits", "location_pings", "feedback", "orders", "order_lines")
+
+
+def scratch_database(url: str | None):
+    if not url:
+        folder = tempfile.mkdtemp(prefix="bench-sync-")
+        return f"sqlite:///{folder}/bench.db", lambda: None
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+
+    def drop():
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
+
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}options={quote(f'-csearch_path={schema}')}", drop
+
+
+def setup(url: str):
+    config = type("BenchConfig", (TestingConfig,), {"SQLALCHEMY_DATABASE_URI": url})
+    app = create_app(config)
+    with app.app_context():
+        db.create_all()
+        manager = users.create(email="m@bench", password="x" * 10, name="M", role="manager")
+        rep = users.create(email="r@bench", password="x" * 10, name="R", role="rep",
+                           manager=manager)
+        db.session.flush()
+        customers = [Customer(id=f"c{i}", name=f"Shop {i}", latitude=52.5 + i / 1000,
+                              longitude=13.4, geofence_radius_m=100, assigned_rep_id=rep.id)
+                     for i in range(50)]
+        products = [Product(id=f"p{i}", sku=f"SKU{i}", name=f"P{i}", unit_price=2.5 + i,
+                            stock_on_hand=100) for i in range(20)]
+        db.session.add_all(customers + products)
+        token, _ = issue_token(user=rep)
+        db.session.commit()
+        rep_id = rep.id
+    return app, {"Authorization": f"Bearer {token}", "Content-Type": "text/plain;charset=UTF-8"}, rep_id
+
+
+def mixed(n: int, run: str, pings_only: bool = False) -> dict:
+    """n records for one push, phone-made ids unique per run."""
+    body = {name: {"created": [], "updated": [], "deleted": []} for name in TABLES}
+    now = now_ms()
+    start = now - n * 5_000
+    counts = ({"location_pings": n} if pings_only else
+              {"visits": n // 10, "feedback": n // 20, "orders": n // 20,
+               "order_lines": n // 10})
+    if not pings_only:
+        counts["location_pings"] = n - sum(counts.values())
+    for i in range(counts.get("visits", 0)):
+        body["visits"]["created"].append({
+            "id": f"{run}v{i}", "customer_id": f"c{i % 50}", "check_in_at": now - 3_600_000,
+            "check_in_latitude": 52.5 + (i % 50) / 1000, "check_in_longitude": 13.4001,
+            "check_in_accuracy_m": 12.0, "check_out_at": now - 1_800_000,
+            "check_out_latitude": 52.5, "check_out_longitude": 13.4, "outcome": "order",
+            "notes": "bench", "verified": None, "distance_m": None, "_status": "created",
+            "_changed": ""})
+    for i in range(counts.get("location_pings", 0)):
+        body["location_pings"]["created"].append({
+            "id": f"{run}g{i}", "recorded_at": start + i * 5_000,
+            "latitude": 52.5 + (i % 500) * 1e-5, "longitude": 13.4 + (i % 700) * 1e-5,
+            "accuracy_m": 8.0, "speed_mps": 1.2, "battery_pct": 77.0, "_status": "created",
+            "_changed": ""})
+    for i in range(counts.get("feedback", 0)):
+        body["feedback"]["created"].append({
+            "id": f"{run}f{i}", "customer_id": f"c{i % 50}", "visit_id": f"{run}v{i}",
+            "recorded_at": now - 600_000, "rating": 1 + i % 5, "category": "product",
+            "product_id": f"p{i % 20}", "requested_quantity": 3.0, "comment": "more please"})
+    for i in range(counts.get("orders", 0)):
+        body["orders"]["created"].append({
+            "id": f"{run}o{i}", "customer_id": f"c{i % 50}", "visit_id": f"{run}v{i}",
+            "ordered_at": now - 500_000, "requested_delivery_at": now + 86_400_000,
+            "notes": None, "status": None, "promised_dispatch_at": None})
+    for i in range(counts.get("order_lines", 0)):
+        body["order_lines"]["created"].append({
+            "id": f"{run}l{i}", "order_id": f"{run}o{i // 2}", "product_id": f"p{i % 20}",
+            "quantity": 2.0, "unit_price": 4.5, "delivered_quantity": None})
+    return body
+
+
+def empty_tables(app):
+    with app.app_context():
+        with db.engine.begin() as conn:
+            for name in ("sync_log", "sync_quarantine", "order_lines", "orders", "feedback",
+                         "location_pings", "visits"):
+                conn.execute(sa.text(f"DELETE FROM {name}"))
+
+
+def push(app, client, headers, body: dict) -> float:
+    data = json.dumps(body)
+    started = time.perf_counter()
+    response = client.post("/api/v1/sync?last_pulled_at=null", data=data, headers=headers)
+    elapsed = time.perf_counter() - started
+    result = response.get_json()
+    if response.status_code != 200 or result["quarantined"]:
+        raise SystemExit(f"push failed: {response.status_code} {str(result)[:500]}")
+    return elapsed
+
+
+def baseline(app, body: dict) -> float:
+    """The rows the push stored, under fresh ids, through Core executemany."""
+    with app.app_context():
+        rows = {}
+        for name in PUSHED:
+            table = db.metadata.tables[name]
+            ids = [r["id"] for r in body[name]["created"]]
+            found = []
+            for start in range(0, len(ids), 900):
+                found += [dict(r._mapping) for r in db.session.execute(
+                    sa.select(table).where(table.c.id.in_(ids[start:start + 900])))]
+            for row in found:
+                row["id"] = "b" + row["id"]
+                for fk in ("visit_id", "order_id"):
+                    if row.get(fk):
+                        row[fk] = "b" + row[fk]
+            rows[name] = found
+        db.session.rollback()
+        started = time.perf_counter()
+        with db.engine.begin() as conn:
+            for name in PUSHED:
+                if rows[name]:
+                    conn.execute(db.metadata.tables[name].insert(), rows[name])
+        return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--database-url", help="also run on this PostgreSQL (scratch schema)")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--profile", action="store_true", help="profile a 10,000-ping push")
+    args = parser.parse_args()
+
+    targets = [("sqlite", None)] + ([("postgresql", args.database_url)] if args.database_url else [])
+    for label, url in targets:
+        database, drop = scratch_database(url)
+        try:
+            app, headers, _rep_id = setup(database)
+            client = app.test_client()
+            print(f"\n{label}: POST /api/v1/sync vs Core executemany of the same rows")
+            print(f"{'records':>22} {'push s':>8} {'push rec/s':>11} {'executemany s':>14} "
+                  f"{'rec/s':>10} {'ratio':>6}")
+            cases = [(100, False), (1_000, False), (10_000, False), (10_000, True)]
+            for run, (n, pings_only) in enumerate(cases):
+                best_push = best_base = None
+                for attempt in range(args.repeat):
+                    empty_tables(app)
+                    body = mixed(n, f"r{run}a{attempt}", pings_only)
+                    elapsed = push(app, client, headers, body)
+                    base = baseline(app, body)
+                    best_push = elapsed if best_push is None else min(best_push, elapsed)
+                    best_base = base if best_base is None else min(best_base, base)
+                what = f"{n:,} {'pings' if pings_only else 'mixed'}"
+                print(f"{what:>22} {best_push:8.3f} {n / best_push:11,.0f} {best_base:14.3f} "
+                      f"{n / best_base:10,.0f} {best_push / best_base:6.1f}x")
+            if args.profile:
+                empty_tables(app)
+                body = mixed(10_000, "prof", pings_only=True)
+                profiler = cProfile.Profile()
+                profiler.enable()
+                push(app, client, headers, body)
+                profiler.disable()
+                pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
+            with app.app_context():
+                db.session.remove()
+                db.engine.dispose()
+        finally:
+            drop()
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("FIELDSALES_SCHEDULER", "off")
+    main()
