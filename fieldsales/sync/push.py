@@ -243,10 +243,14 @@ class _Push:
         wanted: dict[str, set] = {"customers": set(), "products": set(), "visits": set(),
                                   "orders": set()}
         for name, items in records.items():
+            existing = self.existing[name]
             for ref_column, kind in TABLES[name].refs.items():
-                for _op, _raw, _id, values, _errors in items:
-                    if values.get(ref_column):
-                        wanted[kind].add(values[ref_column])
+                for _op, _raw, record_id, values, _errors in items:
+                    # An update may leave a key out: then the stored value must still hold.
+                    value = (values[ref_column] if ref_column in values
+                             else (existing.get(record_id) or {}).get(ref_column))
+                    if value:
+                        wanted[kind].add(value)
         customers = list(wanted["customers"])
         self.refs["customers"] = {}
         if customers:

@@ -421,3 +421,14 @@ def test_a_new_task_gets_column_defaults_and_needs_a_title(world, app, phone):
     assert result["quarantined"][0]["errors"] == {"title": ["Must not be empty."]}
     row = stored(app, Task, id=minimal["id"])[0]
     assert (row["category"], row["status"]) == ("selling", "open")
+
+
+def test_an_update_may_send_only_some_columns(world, app, phone):
+    v = visit(world.customer, check_out_at=None)
+    phone.push(changes(visits={"created": [v]}))
+    phone.pull()
+    check_out = v["check_in_at"] + 900_000
+    result = phone.push(changes(visits={"updated": [{"id": v["id"], "check_out_at": check_out}]}))
+    assert result["quarantined"] == []
+    row = stored(app, Visit)[0]
+    assert (row["check_out_at"], row["notes"], row["time_on_site_s"]) == (check_out, "fine", 900)
