@@ -4,6 +4,7 @@ import re
 
 import marshmallow as ma
 from flask import jsonify
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
@@ -103,5 +104,9 @@ def api_error(error: ApiError):
 def unexpected_error(error: Exception):
     if isinstance(error, HTTPException):
         return http_error(error)
+    if isinstance(error, DataError):  # a client's value the database refuses: never a 500
+        log.warning("Value refused by the database: %s", error.orig)
+        return error_response(422, "validation_error", "A value in the request cannot be "
+                              "stored: too long, out of range, or holding a NUL character.")
     log.exception("Unhandled error", exc_info=error)
     return http_error(InternalServerError())
