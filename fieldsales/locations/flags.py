@@ -6,6 +6,7 @@ and the stored ping that now follows it is judged again.
 """
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 from geographiclib.geodesic import Geodesic
 
@@ -18,6 +19,7 @@ _F = 1 / 298.257223563
 _E2 = _F * (2 - _F)
 _GEOD = Geodesic.WGS84
 _OWN_FLAGS = ("inaccurate", "future", "stale")  # judged on the ping alone
+_UNTRUSTED = {"future", "stale"}
 
 
 @dataclass(frozen=True)
@@ -77,20 +79,36 @@ def _format(flags: set[str]) -> str:
     return ",".join(name for name in PING_FLAGS if name in flags)
 
 
-def flag(*, new: list[dict], stored: list[dict], received_at: int, limits: Limits) -> list[dict]:
+def flag(*, new: list[dict], stored_around: Callable[[int, int], list[dict]],
+         received_at: int, limits: Limits) -> list[dict]:
     """Set flags, distance and implied speed on the `new` pings (dicts, changed in place).
 
-    `stored` are the rep's stored pings around the batch (every one recorded within the
-    batch's time span, plus the one just before and the one just after), with their `flags`,
-    `distance_from_previous_m` and `implied_speed_mps`. Returns the stored pings whose
-    values change now that new fixes sit before them, as dicts of id and the new values.
+    `stored_around(first, last)` returns the rep's stored pings recorded in [first, last] plus
+    the one just before and the one just after, with their `flags`,
+    `distance_from_previous_m` and `implied_speed_mps`. Returns the stored pings whose values
+    change now that new fixes sit before them, as dicts of id and the new values.
+
+    A ping flagged `future` or `stale` has a time that cannot be trusted, so it takes no place
+    in the recorded order: it has no previous fix and is nobody's previous fix. (This also
+    keeps one ping from 1970 from making the server read a rep's whole history.)
     """
+    chain_new = []
     for ping in new:
         ping["_own"] = own_flags(ping, received_at=received_at, limits=limits)
-    for ping in stored:
-        ping["_own"] = {f for f in (ping.get("flags") or "").split(",") if f in _OWN_FLAGS}
-        ping["_stored"] = True
-    chain = sorted((*stored, *new), key=lambda p: (p["recorded_at"], p["id"]))
+        if ping["_own"] & _UNTRUSTED:
+            ping.update(flags=_format(ping.pop("_own")), flagged=True,
+                        distance_from_previous_m=None, implied_speed_mps=None)
+        else:
+            chain_new.append(ping)
+    if not chain_new:
+        return []
+    stored = []
+    for ping in stored_around(min(p["recorded_at"] for p in chain_new),
+                              max(p["recorded_at"] for p in chain_new)):
+        own = {f for f in (ping.get("flags") or "").split(",") if f in _OWN_FLAGS}
+        if not own & _UNTRUSTED:
+            stored.append({**ping, "_own": own, "_stored": True})
+    chain = sorted((*stored, *chain_new), key=lambda p: (p["recorded_at"], p["id"]))
     changed = []
     previous = None
     for ping in chain:

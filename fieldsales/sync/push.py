@@ -377,28 +377,31 @@ class _Push:
     def _flag_pings(self) -> None:
         new = [row for row in self.rows["location_pings"].values() if row["_new"]]
         self.ping_updates = []
-        if not new:
-            return
-        first = min(p["recorded_at"] for p in new)
-        last = max(p["recorded_at"] for p in new)
+        if new:
+            self.ping_updates = ping_flags.flag(
+                new=new, stored_around=self._stored_pings, received_at=self.now,
+                limits=ping_flags.Limits.from_config(self.config))
+
+    def _stored_pings(self, first: int, last: int) -> list[dict]:
+        """The rep's stored pings recorded in [first, last], and one either side."""
         t = LocationPing
         columns = (t.id, t.recorded_at, t.latitude, t.longitude, t.flags,
                    t.distance_from_previous_m, t.implied_speed_mps)
         mine = t.rep_id == self.user_id
+        # Neighbours with an untrusted time are no neighbours (see `flags.flag`).
+        trusted = ~t.flags.contains("future") & ~t.flags.contains("stale")
         queries = [
             select(*columns).where(mine, t.recorded_at.between(first, last)),
-            select(*columns).where(mine, t.recorded_at < first)
+            select(*columns).where(mine, trusted, t.recorded_at < first)
             .order_by(t.recorded_at.desc(), t.id.desc()).limit(1),
-            select(*columns).where(mine, t.recorded_at > last)
+            select(*columns).where(mine, trusted, t.recorded_at > last)
             .order_by(t.recorded_at, t.id).limit(1),
         ]
-        stored = {}
+        found = {}
         for query in queries:
             for row in db.session.execute(query):
-                stored[row.id] = dict(row._mapping)
-        self.ping_updates = ping_flags.flag(
-            new=new, stored=list(stored.values()), received_at=self.now,
-            limits=ping_flags.Limits.from_config(self.config))
+                found[row.id] = dict(row._mapping)
+        return list(found.values())
 
     def _write(self) -> None:
         stamp, now = self.stamp, self.now

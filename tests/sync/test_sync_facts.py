@@ -177,3 +177,19 @@ def test_the_fast_ping_distance_agrees_with_geopy(metres):
     for start in [(52.52, 13.405), (-33.9, 151.2), (0.0, 179.9999), (79.9, -20.0)]:
         end = east_of(start, metres)
         assert distance_m(*start, *end) == pytest.approx(geodesic(start, end).meters, abs=0.001)
+
+
+def test_pings_with_untrusted_times_take_no_place_in_the_recorded_order(world, app, phone):
+    t = now_ms() - 600_000
+    first = ping(t)
+    stale = ping(now_ms() - 40 * DAY_MS, *east_of(KIOSK, 50_000))
+    future = ping(now_ms() + 3_600_000, *east_of(KIOSK, 50_000))
+    push_pings(phone, first, stale, future)
+    later = ping(t + 60_000, *east_of(KIOSK, 60))
+    push_pings(phone, later)
+    rows = by_id(app)
+    assert rows[stale["id"]]["flags"] == "stale" and rows[future["id"]]["flags"] == "future"
+    assert rows[stale["id"]]["distance_from_previous_m"] is None
+    assert rows[first["id"]]["distance_from_previous_m"] is None  # the stale fix is not its previous
+    assert rows[later["id"]]["flags"] == ""
+    assert rows[later["id"]]["distance_from_previous_m"] == pytest.approx(60, abs=0.01)
