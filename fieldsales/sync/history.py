@@ -11,7 +11,9 @@ def record(*, user_id: str, direction: str, device_id: str | None, started_at: i
            duration_ms: int, outcome: str, last_pulled_at: int | None = None,
            counts: dict | None = None, quarantined: int = 0) -> SyncLog:
     """Add a log row to the session; the route commits it."""
-    entry = SyncLog(user_id=user_id, device_id=(device_id or None) and device_id[:128],
+    if device_id:  # a header, kept as text PostgreSQL can store
+        device_id = device_id.replace("\x00", "\ufffd")[:128]
+    entry = SyncLog(user_id=user_id, device_id=device_id or None,
                     direction=direction, started_at=started_at, duration_ms=duration_ms,
                     outcome=outcome, last_pulled_at=last_pulled_at, counts=counts or {},
                     quarantined=quarantined)

@@ -20,7 +20,7 @@ from flask import current_app
 from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from fieldsales.common import DAY_MS, ID_RE, now_ms
+from fieldsales.common import DAY_MS, now_ms
 from fieldsales.customers.models import Customer
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
@@ -30,12 +30,15 @@ from fieldsales.orders.models import Order, OrderLine
 from fieldsales.products.models import Product
 from fieldsales.sync.clock import take_stamp
 from fieldsales.sync.models import AccessChange, QuarantinedRecord
-from fieldsales.sync.tables import TABLES, Invalid, SyncTable, _product_active
+from fieldsales.sync.tables import (
+    ID_MESSAGE, TABLES, Invalid, SyncTable, product_active, is_id,
+)
 from fieldsales.visits import facts as visit_facts
 from fieldsales.visits.models import Visit
 
 OPERATIONS = ("created", "updated", "deleted")
 _CHUNK = 900  # ids per IN (...) list
+_MAX_DEPTH = 20  # nesting kept in a quarantined payload
 
 
 def bad_request(message: str, details: dict | None = None) -> ApiError:
@@ -80,16 +83,23 @@ def _not_json(name: str):
     raise ValueError(f"{name} is not a JSON value")
 
 
-def _storable(value):
-    """A pushed value as JSON can store it: a number too large for a float (1e999 parses as
-    infinity) is kept as its text."""
+def _storable(value, depth: int = 0):
+    """A pushed value as a JSON column can store it: a number too large for a float (1e999
+    parses as infinity) is kept as its text, and absurd nesting is cut (records are flat)."""
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
+    if isinstance(value, (dict, list)) and depth >= _MAX_DEPTH:
+        return "(nested too deeply to keep)"
     if isinstance(value, dict):
-        return {key: _storable(item) for key, item in value.items()}
+        return {key: _storable(item, depth + 1) for key, item in value.items()}
     if isinstance(value, list):
-        return [_storable(item) for item in value]
+        return [_storable(item, depth + 1) for item in value]
     return value
+
+
+def _storable_id(value) -> str | None:
+    # An invalid id is kept for reference; PostgreSQL text cannot hold NUL.
+    return value.replace("\x00", "\ufffd")[:200] if isinstance(value, str) else None
 
 
 @dataclass
@@ -157,7 +167,7 @@ class _Push:
         if keep_quarantined and self.outcome.quarantined:
             db.session.execute(insert(QuarantinedRecord), [
                 {"user_id": self.user_id, "table_name": q["table"],
-                 "record_id": q["id"][:200] if isinstance(q["id"], str) else None,
+                 "record_id": _storable_id(q["id"]),
                  "operation": q["operation"], "payload": q["payload"], "errors": q["errors"],
                  "received_at": self.now, "status": "pending"}
                 for q in self.outcome.quarantined])
@@ -172,13 +182,15 @@ class _Push:
             for operation in OPERATIONS:
                 for raw in table_changes.get(operation, ()):
                     if operation == "deleted":
-                        errors = {} if ID_RE.match(raw) else {"id": ["Not a valid id."]}
+                        errors = {} if is_id(raw) else {"id": [ID_MESSAGE]}
                         items.append((operation, raw, raw, {}, errors))
                         continue
                     record_id = raw.get("id")
                     errors = {}
-                    if not isinstance(record_id, str) or not ID_RE.match(record_id):
-                        errors["id"] = ["Must be an id of 1-64 characters of A-Z a-z 0-9 _ - ."]
+                    if not is_id(record_id):
+                        errors["id"] = [ID_MESSAGE]
+                        if not isinstance(record_id, str):
+                            record_id = None  # a list or object is no key to look up
                     values = {}
                     for column, clean in table.cleaners:
                         if column in raw:
@@ -272,7 +284,7 @@ class _Push:
         self.refs["products"] = {}
         for chunk in _chunks(list(wanted["products"])):
             for row in db.session.execute(select(Product.id).where(Product.id.in_(chunk),
-                                                                   _product_active())):
+                                                                   product_active())):
                 self.refs["products"][row.id] = row
         for kind, model in (("visits", Visit), ("orders", Order)):
             self.refs[kind] = {}

@@ -37,6 +37,14 @@ OPEN_ORDER_STATUSES = ("open", "partially_delivered")
 WINDOW_MS = 30 * DAY_MS
 
 
+ID_MESSAGE = "Must be an id of 1-64 characters of A-Z a-z 0-9 _ - ."
+
+
+def is_id(value) -> bool:
+    # fullmatch: `$` alone would let a trailing newline through.
+    return isinstance(value, str) and ID_RE.fullmatch(value) is not None
+
+
 class Invalid(ValueError):
     """A pushed value that does not fit its column; the message goes to the quarantine."""
 
@@ -84,8 +92,8 @@ class Col:
             if value == "" and self.nullable and kind != "str":
                 return None  # WatermelonDB's empty relation / unset choice
             if kind == "id":
-                if not ID_RE.match(value):
-                    raise Invalid("Must be an id of 1-64 characters of A-Z a-z 0-9 _ - .")
+                if not is_id(value):
+                    raise Invalid(ID_MESSAGE)
                 return value
             if kind == "enum":
                 if value not in self.choices:
@@ -187,7 +195,7 @@ class SyncTable:
         return serialize
 
 
-def _product_active() -> ColumnElement:
+def product_active() -> ColumnElement:
     # Products are "active" while not removed (and not switched off, should a flag appear).
     condition = Product.deleted_at.is_(None)
     if hasattr(Product, "active"):
@@ -195,7 +203,7 @@ def _product_active() -> ColumnElement:
     return condition
 
 
-def _product_gone() -> ColumnElement:
+def product_gone() -> ColumnElement:
     condition = Product.deleted_at.is_not(None)
     if hasattr(Product, "active"):
         condition = or_(condition, Product.active.is_(False))
@@ -232,8 +240,8 @@ PRODUCTS = SyncTable(
         Col("unit_price", "money", nullable=False, min=0),
         Col("stock_on_hand", "float", nullable=False),
     ),
-    visible=lambda rep, now: _product_active(),
-    tombstones=lambda rep, now: _product_gone(),
+    visible=lambda rep, now: product_active(),
+    tombstones=lambda rep, now: product_gone(),
 )
 
 TASKS = SyncTable(

@@ -261,14 +261,18 @@ def test_invalid_records_are_quarantined_whole_and_the_rest_is_stored(world, app
     bad_rating = feedback(world.customer, rating=9)
     text_for_number = visit(world.customer, check_in_at="yesterday")
     bad_id = visit(world.customer, id="has spaces!")
+    odd_ids = [visit(world.customer, id=[1]), visit(world.customer, id={"a": 1}),
+               {k: v for k, v in visit(world.customer).items() if k != "id"}]
     bad_enum = feedback(world.customer, category="weather")
     result = phone.push(changes(
         visits={"created": [good, bad_coordinates, unknown_customer, foreign_customer,
-                            text_for_number, bad_id]},
+                            text_for_number, bad_id, *odd_ids]},
         feedback={"created": [bad_rating, bad_enum]}))
 
     assert result["accepted"]["visits"] == 1 and result["accepted"]["feedback"] == 0
-    errors = {q["id"]: q["errors"] for q in result["quarantined"]}
+    errors = {q["id"]: q["errors"] for q in result["quarantined"] if q["id"] is not None}
+    assert [q["errors"] for q in result["quarantined"] if q["id"] is None] == [
+        {"id": ["Must be an id of 1-64 characters of A-Z a-z 0-9 _ - ."]}] * 3
     assert errors == {
         bad_coordinates["id"]: {"check_in_latitude": ["Must be at most 90."]},
         unknown_customer["id"]: {"customer_id": ["No customer with this id is assigned to you."]},
@@ -300,6 +304,7 @@ COLUMN_CHECKS = [
     ("notes", "x" * 10_001, "Must be at most 10000 characters."),
     ("notes", "nul\x00byte", "Must not contain NUL characters."),
     ("notes", 12, "Must be a string."),
+    ("customer_id", "c000001\n", "Must be an id of 1-64 characters of A-Z a-z 0-9 _ - ."),
     ("check_in_latitude", float("inf"), "Must be a finite number."),
 ]
 
@@ -432,3 +437,45 @@ def test_an_update_may_send_only_some_columns(world, app, phone):
     assert result["quarantined"] == []
     row = stored(app, Visit)[0]
     assert (row["check_out_at"], row["notes"], row["time_on_site_s"]) == (check_out, "fine", 900)
+
+
+JUNK = [None, "", " ", True, False, 0, -1, 10**30, -1e308, 1e-300, 3.5, "x" * 300, [], {},
+        [1, 2], {"a": None}, "null", "\u202e\u0000"]
+
+
+def test_junk_in_any_column_is_accepted_or_quarantined_never_an_error(world, app, phone):
+    o = order(world.customer)
+    base = {
+        "tasks": {"id": "t", "customer_id": world.customer, "title": "T", "description": None,
+                  "category": "admin", "due_at": now_ms(), "status": "open",
+                  "completed_at": None, "completion_note": None, "latitude": None,
+                  "longitude": None},
+        "visits": visit(world.customer),
+        "location_pings": ping(),
+        "feedback": feedback(world.customer),
+        "orders": o,
+        "order_lines": line(o["id"], world.product),
+        "customers": {"id": "c", "name": "C"},
+        "products": {"id": "p", "sku": "S"},
+    }
+    body = changes(orders={"created": [o]})
+    sent = 0
+    for table, record in base.items():
+        for column in [c for c in record if c != "id" and not c.startswith("_")] + ["id"]:
+            for n, junk in enumerate(JUNK):
+                body[table]["created"].append({**record, "id": uid(f"j{n}-"), column: junk})
+                sent += 1
+    result = phone.push(body)
+    assert sum(result["accepted"].values()) + len(result["quarantined"]) == sent + 1
+    with app.app_context():
+        assert QuarantinedRecord.query.count() == len(result["quarantined"])
+
+
+def test_absurdly_nested_values_are_quarantined_and_cut(world, app, phone):
+    record = visit(world.customer)
+    body = json.dumps(changes(visits={"created": [record]})).replace(
+        '"notes": "fine"', '"notes": ' + "[" * 500 + "]" * 500)
+    result = phone.push(body, raw=True)
+    assert result["quarantined"][0]["errors"] == {"notes": ["Must be a string."]}
+    kept = stored(app, QuarantinedRecord)[0]["payload"]["notes"]
+    assert json.dumps(kept).count("[") == 19 and "nested too deeply" in json.dumps(kept)
