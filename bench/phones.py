@@ -98,7 +98,7 @@ class Plan:
     visits_per_day: int = 8
     order_share: float = 0.6
     feedback_share: float = 0.4
-    offline_gaps: int = 2  # per phone and day, 20-90 minutes each
+    offline_gaps: int = 2  # per phone and day, 15-60 minutes each
     abandon_share: float = 0.03  # pushes hung up on before the answer, then resent as they were
     duplicate_share: float = 0.03  # accepted pushes sent a second time
     bad_share: float = 0.01  # feedback with rating 9: belongs in the quarantine
@@ -532,8 +532,8 @@ class Phone:
             events.append((arrive, leave, customer))
         gaps = []
         for _ in range(plan.offline_gaps):
-            gap_start = int(rng.uniform(start, end - 90 * MINUTE_MS))
-            gaps.append((gap_start, gap_start + int(rng.uniform(20, 90) * MINUTE_MS)))
+            gap_start = int(rng.uniform(start, end - 60 * MINUTE_MS))
+            gaps.append((gap_start, gap_start + int(rng.uniform(15, 60) * MINUTE_MS)))
         stop_times = [t for t, _ in stops]
 
         def position(t):

@@ -104,6 +104,8 @@ def api_error(error: ApiError):
 def unexpected_error(error: Exception):
     if isinstance(error, HTTPException):
         return http_error(error)
+    if isinstance(error, RecursionError):  # JSON nested thousands deep, from the body parser
+        return error_response(400, "bad_request", "The request body is nested too deeply.")
     if isinstance(error, DataError):  # a client's value the database refuses: never a 500
         log.warning("Value refused by the database: %s", error.orig)
         return error_response(422, "validation_error", "A value in the request cannot be "
