@@ -1,7 +1,8 @@
 """Push throughput: records/second through POST /api/v1/sync against a plain executemany.
 
     .venv/bin/python bench/sync_push.py                       # scratch SQLite file
-    .venv/bin/python bench/sync_push.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
+    .venv/bin/python bench/sync_push.py \
+        --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
     .venv/bin/python bench/sync_push.py --profile              # cProfile of a 10,000-ping push
 
 For 100, 1,000 and 10,000 mixed records (70% location pings, 10% visits, 5% feedback, 5% orders,
@@ -76,7 +77,8 @@ def setup(url: str):
         token, _ = issue_token(user=rep)
         db.session.commit()
         rep_id = rep.id
-    return app, {"Authorization": f"Bearer {token}", "Content-Type": "text/plain;charset=UTF-8"}, rep_id
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "text/plain;charset=UTF-8"}
+    return app, headers, rep_id
 
 
 def mixed(n: int, run: str, pings_only: bool = False) -> dict:
@@ -172,7 +174,9 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="profile a 10,000-ping push")
     args = parser.parse_args()
 
-    targets = [("sqlite", None)] + ([("postgresql", args.database_url)] if args.database_url else [])
+    targets = [("sqlite", None)]
+    if args.database_url:
+        targets.append(("postgresql", args.database_url))
     for label, url in targets:
         database, drop = scratch_database(url)
         try:

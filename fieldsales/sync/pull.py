@@ -18,10 +18,14 @@ from fieldsales.sync.models import AccessChange
 from fieldsales.sync.tables import TABLES, SyncTable
 
 
-def get_changes(*, user_id: str, last_pulled_at: int | None, timestamp: int, now: int) -> dict:
-    """The `changes` object of a pull: every table of the contract, empty lists included."""
+def get_changes(*, user_id: str, last_pulled_at: int | None, timestamp: int,
+                window_start: int) -> dict:
+    """The `changes` object of a pull: every table of the contract, empty lists included.
+
+    `window_start`: rows older than this ("the last 30 days") are pulled only while open.
+    """
     return {name: _table_changes(table, user_id=user_id, since=last_pulled_at,
-                                 until=timestamp, now=now)
+                                 until=timestamp, window_start=window_start)
             for name, table in TABLES.items()}
 
 
@@ -33,14 +37,14 @@ def _access(table: SyncTable, *, user_id: str, granted: bool, since: int, until:
 
 
 def _table_changes(table: SyncTable, *, user_id: str, since: int | None, until: int,
-                   now: int) -> dict:
+                   window_start: int) -> dict:
     changes = {"created": [], "updated": [], "deleted": []}
     if not table.pulled:
         return changes
     t = table.table
     serialize = table.serializer()
     columns = [t.c.id, *(t.c[col.name] for col in table.columns), t.c.created_seq]
-    visible = table.visible(user_id, now)
+    visible = table.visible(user_id, window_start)
     if since is None:
         query = select(*columns).where(visible, t.c.changed_seq <= until).order_by(t.c.id)
         changes["created"] = [serialize(row) for row in db.session.execute(query)]
@@ -56,7 +60,8 @@ def _table_changes(table: SyncTable, *, user_id: str, since: int | None, until: 
         changes[kind].append(serialize(row))
 
     deleted = set(db.session.scalars(select(t.c.id).where(
-        table.tombstones(user_id, now), t.c.changed_seq > since, t.c.changed_seq <= until)))
+        table.tombstones(user_id, window_start), t.c.changed_seq > since,
+        t.c.changed_seq <= until)))
     lost = _access(table, user_id=user_id, granted=False, since=since, until=until)
     revoked = set(db.session.scalars(lost))
     if revoked:

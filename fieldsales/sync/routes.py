@@ -1,13 +1,13 @@
 """Sync routes: the WatermelonDB pull and push for reps, and support tools for admins."""
 import time
 
-from flask import jsonify, request
+from flask import current_app, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from fieldsales.auth.guard import current_user, require
-from fieldsales.common import now_ms
+from fieldsales.common import DAY_MS, now_ms
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
 from fieldsales.sync import clock, history, pull, push, quarantine
@@ -105,9 +105,10 @@ class Sync(MethodView):
             timestamp = clock.advance(db.session)
             # Read in a deferred transaction (SQLite): pulls never queue behind pushes.
             db.session.connection(execution_options={"sqlite_deferred": True})
+            window_days = current_app.config["SYNC_WINDOW_DAYS"]
             changes = pull.get_changes(user_id=current_user().id,
-                                       last_pulled_at=log.last_pulled_at,
-                                       timestamp=timestamp, now=now_ms())
+                                       last_pulled_at=log.last_pulled_at, timestamp=timestamp,
+                                       window_start=now_ms() - window_days * DAY_MS)
             db.session.commit()
         except Exception as error:
             log.failed(error)
@@ -127,8 +128,9 @@ class Sync(MethodView):
         "content": {"application/json": {"schema": {"type": "object"}},
                     "text/plain": {"schema": {"type": "string"}}}})
     @blp.response(200, PushResultSchema)
-    @blp.alt_response(409, description="`sync_conflict`: records changed on the server since "
-                                       "`last_pulled_at`; nothing was stored. Pull, then push again.")
+    @blp.alt_response(409, description="`sync_conflict`: records changed on the server "
+                                       "since `last_pulled_at`; nothing was stored. Pull, "
+                                       "then push again.")
     def post(self):
         """Push: the phone's changes, stored in one transaction (reps only).
 

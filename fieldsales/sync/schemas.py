@@ -30,7 +30,8 @@ class QuarantinedBriefSchema(ma.Schema):
 
 class PushResultSchema(ma.Schema):
     accepted = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(),
-                              metadata={"description": "Records stored (or already stored), per table."})
+                              metadata={"description":
+                                        "Records stored (or already stored), per table."})
     quarantined = ma.fields.List(ma.fields.Nested(QuarantinedBriefSchema),
                                  metadata={"description": "Records refused and kept for an admin."})
 
@@ -84,7 +85,8 @@ class SyncLogSchema(ma.Schema):
         "description": "ok, conflict, bad_request, unsupported_schema, too_large or error."})
     last_pulled_at = ma.fields.Integer(allow_none=True)
     counts = ma.fields.Dict(metadata={
-        "description": "Push: accepted records per table. Pull: created/updated/deleted per table."})
+        "description": "Push: accepted records per table. "
+                       "Pull: created/updated/deleted per table."})
     quarantined = ma.fields.Integer()
 
 

@@ -10,8 +10,9 @@ and the push need to know about a table lives here, so the two cannot disagree:
 - `append_only`: never a sync conflict (location_pings, feedback).
 - `owner`: the column naming the rep who owns a row (order lines: through their order).
 - `refs`: foreign keys checked on push, by the kind of row they must point to.
-- `visible(rep_id, now)` / `tombstones(rep_id, now)`: SQL conditions for the rows a rep pulls,
-  and for the removed rows the rep could have seen.
+- `visible(rep_id, since)` / `tombstones(rep_id, since)`: SQL conditions for the rows a rep
+  pulls, and for the removed rows the rep could have seen; `since` is the start of the sync
+  window ("the last 30 days", `SYNC_WINDOW_DAYS`).
 """
 import math
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from typing import Any, Callable
 
 from sqlalchemy import ColumnElement, and_, or_, select
 
-from fieldsales.common import DAY_MS, ID_RE
+from fieldsales.common import ID_RE
 from fieldsales.customers.models import CUSTOMER_KINDS, Customer
 from fieldsales.feedback.models import FEEDBACK_CATEGORIES, Feedback
 from fieldsales.locations.models import LocationPing
@@ -34,7 +35,6 @@ MAX_MS = 2**53 - 1
 MAX_TEXT = 10_000
 # Orders that still wait for goods count as open for the pull ("open or changed in 30 days").
 OPEN_ORDER_STATUSES = ("open", "partially_delivered")
-WINDOW_MS = 30 * DAY_MS
 
 
 ID_MESSAGE = "Must be an id of 1-64 characters of A-Z a-z 0-9 _ - ."
@@ -210,9 +210,9 @@ def product_gone() -> ColumnElement:
     return condition
 
 
-def _orders_visible(rep_id: str, now: int) -> ColumnElement:
+def _orders_visible(rep_id: str, since: int) -> ColumnElement:
     return and_(Order.rep_id == rep_id, Order.deleted_at.is_(None),
-                or_(Order.status.in_(OPEN_ORDER_STATUSES), Order.changed_seq > now - WINDOW_MS))
+                or_(Order.status.in_(OPEN_ORDER_STATUSES), Order.changed_seq > since))
 
 
 CUSTOMERS = SyncTable(
@@ -226,8 +226,8 @@ CUSTOMERS = SyncTable(
         Col("phone", "str", max_length=50),
         Col("kind", "enum", nullable=False, choices=CUSTOMER_KINDS),
     ),
-    visible=lambda rep, now: and_(Customer.assigned_rep_id == rep, Customer.deleted_at.is_(None)),
-    tombstones=lambda rep, now: and_(Customer.assigned_rep_id == rep,
+    visible=lambda rep, since: and_(Customer.assigned_rep_id == rep, Customer.deleted_at.is_(None)),
+    tombstones=lambda rep, since: and_(Customer.assigned_rep_id == rep,
                                      Customer.deleted_at.is_not(None)),
 )
 
@@ -240,8 +240,8 @@ PRODUCTS = SyncTable(
         Col("unit_price", "money", nullable=False, min=0),
         Col("stock_on_hand", "float", nullable=False),
     ),
-    visible=lambda rep, now: product_active(),
-    tombstones=lambda rep, now: product_gone(),
+    visible=lambda rep, since: product_active(),
+    tombstones=lambda rep, since: product_gone(),
 )
 
 TASKS = SyncTable(
@@ -257,9 +257,9 @@ TASKS = SyncTable(
         Col("completion_note", "str"),
         _lat("latitude"), _lng("longitude"),
     ),
-    visible=lambda rep, now: and_(Task.assigned_rep_id == rep, Task.deleted_at.is_(None),
-                                  or_(Task.status == "open", Task.changed_seq > now - WINDOW_MS)),
-    tombstones=lambda rep, now: and_(Task.assigned_rep_id == rep, Task.deleted_at.is_not(None)),
+    visible=lambda rep, since: and_(Task.assigned_rep_id == rep, Task.deleted_at.is_(None),
+                                  or_(Task.status == "open", Task.changed_seq > since)),
+    tombstones=lambda rep, since: and_(Task.assigned_rep_id == rep, Task.deleted_at.is_not(None)),
     ops=frozenset({"create", "update"}),
     owner="assigned_rep_id",
     refs={"customer_id": "customers"},
@@ -279,9 +279,9 @@ VISITS = SyncTable(
         Col("verified", "bool", writable=False),
         Col("distance_m", "float", writable=False),
     ),
-    visible=lambda rep, now: and_(Visit.rep_id == rep, Visit.deleted_at.is_(None),
-                                  Visit.check_in_at > now - WINDOW_MS),
-    tombstones=lambda rep, now: and_(Visit.rep_id == rep, Visit.deleted_at.is_not(None)),
+    visible=lambda rep, since: and_(Visit.rep_id == rep, Visit.deleted_at.is_(None),
+                                  Visit.check_in_at > since),
+    tombstones=lambda rep, since: and_(Visit.rep_id == rep, Visit.deleted_at.is_not(None)),
     ops=frozenset({"create", "update"}),
     owner="rep_id",
     refs={"customer_id": "customers"},
@@ -314,9 +314,9 @@ FEEDBACK = SyncTable(
         Col("requested_quantity", "float", min=0),
         Col("comment", "str"),
     ),
-    visible=lambda rep, now: and_(Feedback.rep_id == rep, Feedback.deleted_at.is_(None),
-                                  Feedback.recorded_at > now - WINDOW_MS),
-    tombstones=lambda rep, now: and_(Feedback.rep_id == rep, Feedback.deleted_at.is_not(None)),
+    visible=lambda rep, since: and_(Feedback.rep_id == rep, Feedback.deleted_at.is_(None),
+                                  Feedback.recorded_at > since),
+    tombstones=lambda rep, since: and_(Feedback.rep_id == rep, Feedback.deleted_at.is_not(None)),
     ops=frozenset({"create"}),
     append_only=True,
     owner="rep_id",
@@ -335,7 +335,7 @@ ORDERS = SyncTable(
         Col("promised_dispatch_at", "time", writable=False),
     ),
     visible=_orders_visible,
-    tombstones=lambda rep, now: and_(Order.rep_id == rep, Order.deleted_at.is_not(None)),
+    tombstones=lambda rep, since: and_(Order.rep_id == rep, Order.deleted_at.is_not(None)),
     ops=frozenset({"create"}),
     owner="rep_id",
     refs={"customer_id": "customers", "visit_id": "visits"},
@@ -350,10 +350,10 @@ ORDER_LINES = SyncTable(
         Col("unit_price", "money", nullable=False, min=0, max=1e11),
         Col("delivered_quantity", "float", writable=False),
     ),
-    visible=lambda rep, now: and_(
+    visible=lambda rep, since: and_(
         OrderLine.deleted_at.is_(None),
-        OrderLine.order_id.in_(select(Order.id).where(_orders_visible(rep, now)))),
-    tombstones=lambda rep, now: and_(
+        OrderLine.order_id.in_(select(Order.id).where(_orders_visible(rep, since)))),
+    tombstones=lambda rep, since: and_(
         OrderLine.deleted_at.is_not(None),
         OrderLine.order_id.in_(select(Order.id).where(Order.rep_id == rep))),
     ops=frozenset({"create"}),

@@ -21,6 +21,8 @@ def compute(*, visit: dict, customer, accuracy_cap_m: float) -> dict:
     allowance = min(max(visit.get("check_in_accuracy_m") or 0.0, 0.0), accuracy_cap_m)
     radius = customer.geofence_radius_m or 0.0
     check_in, check_out = visit["check_in_at"], visit.get("check_out_at")
-    on_site = (check_out - check_in) / 1000 if check_out is not None and check_out >= check_in else None
+    on_site = None
+    if check_out is not None and check_out >= check_in:
+        on_site = (check_out - check_in) / 1000
     return {"distance_m": distance, "verified": distance <= radius + allowance,
             "time_on_site_s": on_site}

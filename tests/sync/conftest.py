@@ -113,8 +113,6 @@ def world(app, team):
         Task(id=uid("t"), assigned_rep_id=team.rep.id, title="Visit Kiosk", category="selling",
              status="open", due_at=now_ms() + 3_600_000),
     )
-    with app.app_context():
-        w.customer2_id = w.customer2
     return w
 
 

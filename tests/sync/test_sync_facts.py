@@ -190,6 +190,6 @@ def test_pings_with_untrusted_times_take_no_place_in_the_recorded_order(world, a
     rows = by_id(app)
     assert rows[stale["id"]]["flags"] == "stale" and rows[future["id"]]["flags"] == "future"
     assert rows[stale["id"]]["distance_from_previous_m"] is None
-    assert rows[first["id"]]["distance_from_previous_m"] is None  # the stale fix is not its previous
+    assert rows[first["id"]]["distance_from_previous_m"] is None  # stale: nobody's previous
     assert rows[later["id"]]["flags"] == ""
     assert rows[later["id"]]["distance_from_previous_m"] == pytest.approx(60, abs=0.01)

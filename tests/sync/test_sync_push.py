@@ -13,7 +13,7 @@ from fieldsales.sync.models import QuarantinedRecord, SyncLog
 from fieldsales.tasks.models import Task
 from fieldsales.visits.models import Visit
 from tests.sync.conftest import (
-    changes, feedback, ids, line, order, ping, stored, uid, visit,
+    changes, feedback, line, order, ping, stored, uid, visit,
 )
 
 
@@ -158,8 +158,9 @@ def test_another_reps_id_never_overwrites_their_record(world, app, phone, other_
     for kind in ("created", "updated"):
         result = phone.push(changes(visits={kind: [hijack]}))
         assert result["accepted"]["visits"] == 0
-        assert result["quarantined"] == [{"table": "visits", "id": theirs["id"],
-                                          "errors": {"id": ["This id belongs to another user's record."]}}]
+        assert result["quarantined"] == [{
+            "table": "visits", "id": theirs["id"],
+            "errors": {"id": ["This id belongs to another user's record."]}}]
     [row] = stored(app, Visit)
     assert row["rep_id"] == world.team.other_rep.id and row["notes"] == "fine"
 
@@ -222,7 +223,8 @@ def test_an_update_of_a_record_changed_since_the_last_pull_is_409_and_stores_not
     assert [(r["id"], r["notes"], r["outcome"]) for r in stored(app, Visit)] == [
         (v["id"], "phone 2 was here", "order")]
     assert stored(app, LocationPing) == [] and stored(app, QuarantinedRecord) == []
-    assert [e["outcome"] for e in stored(app, SyncLog) if e["direction"] == "push"][-1] == "conflict"
+    pushes = [e["outcome"] for e in stored(app, SyncLog) if e["direction"] == "push"]
+    assert pushes[-1] == "conflict"
 
 
 def test_a_retried_update_that_was_already_applied_is_not_a_conflict(world, app, phone):

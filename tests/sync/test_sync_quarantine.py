@@ -99,7 +99,8 @@ def test_a_replay_is_validated_as_the_original_rep(world, app, client, phone, ot
     [entry] = client.get(URL, headers=team.headers["admin"]).json["items"]
     response = client.post(f"{URL}/{entry['id']}/replay", headers=team.headers["admin"])
     assert response.status_code == 422
-    assert response.json["error"]["details"] == {"id": ["This id belongs to another user's record."]}
+    assert response.json["error"]["details"] == {
+        "id": ["This id belongs to another user's record."]}
     assert stored(app, Visit)[0]["rep_id"] == team.other_rep.id
 
 
@@ -118,7 +119,8 @@ def test_unknown_quarantine_ids_are_404(world, client, team):
     for quarantine_id in ("999999", "abc", "-1"):
         response = client.post(f"{URL}/{quarantine_id}/replay", headers=team.headers["admin"])
         assert response.status_code == 404
-        assert client.get(f"{URL}/{quarantine_id}", headers=team.headers["admin"]).status_code == 404
+        response = client.get(f"{URL}/{quarantine_id}", headers=team.headers["admin"])
+        assert response.status_code == 404
 
 
 # -- the sync log ---------------------------------------------------------------------------
