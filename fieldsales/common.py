@@ -7,7 +7,7 @@ import time
 from sqlalchemy import BigInteger, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-ID_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+ID_RE = re.compile(r"\A[A-Za-z0-9_.\-]{1,64}\Z")
 _ALPHABET = string.ascii_letters + string.digits
 
 DAY_MS = 86_400_000
