@@ -34,6 +34,9 @@ KEY_SEGMENTS = ("key", "key account", "a", "vip", "strategic", "gold")
 DEFAULT_DISPATCH_CAPACITY_PER_DAY = 200
 
 NL = "\n"
+# Intermediate results, as indexed temporary tables: joining large derived tables is where
+# planners (SQLite's especially) fall into nested loops; an index on each keeps it linear.
+STAGE_TABLES = ("backlog_stage_lines", "backlog_stage_orders", "backlog_stage_fills")
 
 
 def run(*, now: int) -> int:
@@ -54,9 +57,17 @@ def rank_backlog(*, now: int) -> int:
         "revenue_since": now - REVENUE_DAYS * DAY_MS, "feedback_since": now - FEEDBACK_DAYS * DAY_MS,
         "capacity": capacity if capacity > 0 else 1_000_000_000, "segments": segments or [""],
     }
-    statement = text(_rank_sql(dialect)).bindparams(bindparam("segments", expanding=True))
-    result = db.session.execute(statement, params)
-    return max(result.rowcount or 0, 0)
+    for name in reversed(STAGE_TABLES):
+        db.session.execute(text(f"DROP TABLE IF EXISTS {name}"))
+    for sql in _stage_sql(dialect):
+        statement = text(sql)
+        if ":segments" in sql:
+            statement = statement.bindparams(bindparam("segments", expanding=True))
+        result = db.session.execute(statement, params)
+    written = max(result.rowcount or 0, 0)
+    for name in reversed(STAGE_TABLES):
+        db.session.execute(text(f"DROP TABLE {name}"))
+    return written
 
 
 def promise_dispatch() -> int:
@@ -87,7 +98,7 @@ def _days(expression: str) -> str:
             f"ELSE CAST(({expression}) AS VARCHAR(20)) || ' days' END)")
 
 
-def _rank_sql(dialect: str) -> str:
+def _stage_sql(dialect: str) -> list[str]:
     p = POINTS
     sentence = "COALESCE(CASE {} END || '" + NL + "', '')"
     reasons = " || ".join(sentence.format(case) for case in (
@@ -118,21 +129,26 @@ def _rank_sql(dialect: str) -> str:
                "lateness_points", "fill_points", "value_points", "customer_points",
                "segment_points", "feedback_points", "reasons", "promised_dispatch_at",
                "computed_at")
-    return f"""
-INSERT INTO backlog_priorities ({", ".join(columns)})
-WITH open_lines AS (
-    SELECT ol.id AS line_id, ol.order_id, ol.product_id,
-           ol.quantity - ol.delivered_quantity AS pending, ol.unit_price
-    FROM order_lines ol JOIN orders o ON o.id = ol.order_id
-    WHERE o.status <> 'cancelled' AND o.deleted_at IS NULL AND ol.deleted_at IS NULL
-      AND ol.quantity > ol.delivered_quantity
-),
-open_orders AS (
+    return [
+        # Open lines: pending quantity on orders not cancelled.
+        """
+CREATE TEMPORARY TABLE backlog_stage_lines AS
+SELECT ol.id AS line_id, ol.order_id, ol.product_id,
+       ol.quantity - ol.delivered_quantity AS pending, ol.unit_price
+FROM order_lines ol JOIN orders o ON o.id = ol.order_id
+WHERE o.status <> 'cancelled' AND o.deleted_at IS NULL AND ol.deleted_at IS NULL
+  AND ol.quantity > ol.delivered_quantity
+""",
+        "CREATE INDEX ix_backlog_stage_lines_order ON backlog_stage_lines (order_id)",
+        # Open orders with everything but the fill: facts, ranks and points.
+        f"""
+CREATE TEMPORARY TABLE backlog_stage_orders AS
+WITH open_orders AS (
     SELECT o.id AS order_id, o.customer_id, o.rep_id, o.ordered_at, o.requested_delivery_at,
            x.pending_quantity, x.pending_value
     FROM (SELECT order_id, SUM(pending) AS pending_quantity,
                  SUM(pending * unit_price) AS pending_value
-          FROM open_lines GROUP BY order_id) x
+          FROM backlog_stage_lines GROUP BY order_id) x
     JOIN orders o ON o.id = x.order_id
 ),
 revenue AS (
@@ -182,37 +198,43 @@ points AS (
            {p['feedback']} * {cap(f'negative_feedback_30d / {FEEDBACK_FULL_COUNT}.0')}
                AS feedback_points
     FROM facts
-),
-base AS (
-    SELECT points.*,
-           age_points + lateness_points + value_points + customer_points + segment_points
-               + feedback_points AS base_score
-    FROM points
-),
-allocation AS (
+)
+SELECT points.*,
+       age_points + lateness_points + value_points + customer_points + segment_points
+           + feedback_points AS base_score
+FROM points
+""",
+        "CREATE UNIQUE INDEX ix_backlog_stage_orders_order ON backlog_stage_orders (order_id)",
+        # Stock allocated to lines in priority order (a running sum per product), per order.
+        f"""
+CREATE TEMPORARY TABLE backlog_stage_fills AS
+SELECT order_id,
+       SUM({cap(floor0('left_before'), 'pending')}) AS allocated_quantity,
+       SUM(CASE WHEN left_before < pending THEN 1 ELSE 0 END) AS short_lines,
+       MAX(CASE WHEN left_before < pending THEN lead_time_days ELSE 0 END) AS wait_days
+FROM (
     SELECT ol.order_id, ol.pending, pr.lead_time_days,
            CASE WHEN pr.stock_on_hand > 0 THEN pr.stock_on_hand ELSE 0 END
                - (SUM(ol.pending) OVER (PARTITION BY ol.product_id
                                         ORDER BY b.base_score DESC, b.ordered_at, ol.order_id,
                                                  ol.line_id
                                         ROWS UNBOUNDED PRECEDING) - ol.pending) AS left_before
-    FROM open_lines ol
-    JOIN base b ON b.order_id = ol.order_id
+    FROM backlog_stage_lines ol
+    JOIN backlog_stage_orders b ON b.order_id = ol.order_id
     JOIN products pr ON pr.id = ol.product_id
-),
-fills AS (
-    SELECT order_id,
-           SUM({cap(floor0('left_before'), 'pending')}) AS allocated_quantity,
-           SUM(CASE WHEN left_before < pending THEN 1 ELSE 0 END) AS short_lines,
-           MAX(CASE WHEN left_before < pending THEN lead_time_days ELSE 0 END) AS wait_days
-    FROM allocation GROUP BY order_id
-),
-scored AS (
-    SELECT base.*, f.allocated_quantity, f.wait_days,
+) allocation
+GROUP BY order_id
+""",
+        "CREATE UNIQUE INDEX ix_backlog_stage_fills_order ON backlog_stage_fills (order_id)",
+        # The fill's points, the rank, the reasons and the promised date.
+        f"""
+INSERT INTO backlog_priorities ({", ".join(columns)})
+WITH scored AS (
+    SELECT b.*, f.allocated_quantity, f.wait_days,
            CASE WHEN f.short_lines = 0 THEN 'full'
                 WHEN f.allocated_quantity > 0 THEN 'partial' ELSE 'none' END AS fill,
-           COALESCE({ratio('f.allocated_quantity', 'base.pending_quantity')}, 0.0) AS fill_share
-    FROM base JOIN fills f ON f.order_id = base.order_id
+           COALESCE({ratio('f.allocated_quantity', 'b.pending_quantity')}, 0.0) AS fill_share
+    FROM backlog_stage_orders b JOIN backlog_stage_fills f ON f.order_id = b.order_id
 ),
 totals AS (
     SELECT scored.*, {p['fill']} * fill_share AS fill_points,
@@ -236,7 +258,8 @@ SELECT order_id, rnk, score, customer_id, rep_id, ordered_at, requested_delivery
             ELSE :today + (1 + wait_days) * :day END,
        :now
 FROM ranked
-"""
+""",
+    ]
 
 
 def backlog_health(*, start_ms: int, end_ms: int, team_id: str | None = None,

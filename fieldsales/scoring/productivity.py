@@ -130,6 +130,57 @@ def list_suspects(*, start: int, end: int) -> int:
     return max(result.rowcount or 0, 0)
 
 
+# What each aggregate CTE adds up, per (rep_id, p). They are stacked with UNION ALL under the
+# grid of every rep and period and summed in one GROUP BY: no join of derived tables, so the
+# cost stays one sort of the aggregated rows on both databases.
+SOURCES = {
+    "v": ("visits", "verified_visits", "time_on_site_s", "visits_with_order"),
+    "t": ("tasks_due", "tasks_done", "tasks_done_on_time", "planned_visits"),
+    "tt": ("selling_tasks", "admin_tasks"),
+    "o": ("orders_taken", "order_value", "repeat_orders", "upsell_orders",
+          "prospects_converted"),
+    "pg": ("pings", "flagged_pings", "travel_distance_m"),
+    "pv": ("prospects_visited",),
+    "cv": ("accounts_visited",),
+}
+
+
+def _stacked_raw() -> str:
+    figures = [c for columns in SOURCES.values() for c in columns]
+    grid = ("SELECT r.rep_id, per.period_start AS p, 1 AS is_grid, r.style, r.cadence, "
+            "COALESCE(ac.accounts_assigned, 0) AS accounts_assigned, "
+            + ", ".join(f"0 AS {c}" for c in figures)
+            + " FROM reps r LEFT JOIN ac ON ac.rep_id = r.rep_id CROSS JOIN periods per")
+    branches = [grid] + [
+        f"SELECT rep_id, p, 0, NULL, NULL, 0, "
+        + ", ".join(c if c in columns else "0" for c in figures) + f" FROM {name}"
+        for name, columns in SOURCES.items()]
+    union = "\n    UNION ALL ".join(branches)
+    return f"""stacked AS (
+    {union}
+),
+raw AS (
+    SELECT rep_id, p AS period_start, MAX(style) AS style, MAX(cadence) AS cadence,
+           SUM(visits) AS visits, SUM(verified_visits) AS verified_visits,
+           SUM(visits) - SUM(verified_visits) AS unverified_visits,
+           SUM(time_on_site_s) AS time_on_site_s,
+           SUM(time_on_site_s) + :task_s * SUM(selling_tasks) AS selling_time_s,
+           :task_s * SUM(admin_tasks) AS non_selling_time_s,
+           SUM(tasks_due) AS tasks_due, SUM(tasks_done) AS tasks_done,
+           SUM(tasks_done_on_time) AS tasks_done_on_time, SUM(planned_visits) AS planned_visits,
+           SUM(visits_with_order) AS visits_with_order, SUM(orders_taken) AS orders_taken,
+           SUM(order_value) AS order_value, SUM(repeat_orders) AS repeat_orders,
+           SUM(upsell_orders) AS upsell_orders, SUM(prospects_visited) AS prospects_visited,
+           SUM(prospects_converted) AS prospects_converted,
+           MAX(accounts_assigned) AS accounts_assigned, SUM(accounts_visited) AS accounts_visited,
+           SUM(pings) AS pings, SUM(flagged_pings) AS flagged_pings,
+           SUM(travel_distance_m) AS travel_distance_m
+    FROM stacked
+    GROUP BY rep_id, p
+    HAVING MAX(is_grid) = 1
+),"""
+
+
 def _score_sql() -> str:
     components = {
         "c_visits": cap(ratio("verified_visits", ":t_visits * :f")),
@@ -276,41 +327,7 @@ ac AS (
       AND assigned_rep_id IS NOT NULL
     GROUP BY assigned_rep_id
 ),
-raw AS (
-    SELECT r.rep_id, per.period_start, r.style, r.cadence,
-           COALESCE(v.visits, 0) AS visits,
-           COALESCE(v.verified_visits, 0) AS verified_visits,
-           COALESCE(v.visits, 0) - COALESCE(v.verified_visits, 0) AS unverified_visits,
-           COALESCE(v.time_on_site_s, 0) AS time_on_site_s,
-           COALESCE(v.time_on_site_s, 0) + :task_s * COALESCE(tt.selling_tasks, 0)
-               AS selling_time_s,
-           :task_s * COALESCE(tt.admin_tasks, 0) AS non_selling_time_s,
-           COALESCE(t.tasks_due, 0) AS tasks_due,
-           COALESCE(t.tasks_done, 0) AS tasks_done,
-           COALESCE(t.tasks_done_on_time, 0) AS tasks_done_on_time,
-           COALESCE(t.planned_visits, 0) AS planned_visits,
-           COALESCE(v.visits_with_order, 0) AS visits_with_order,
-           COALESCE(o.orders_taken, 0) AS orders_taken,
-           COALESCE(o.order_value, 0) AS order_value,
-           COALESCE(o.repeat_orders, 0) AS repeat_orders,
-           COALESCE(o.upsell_orders, 0) AS upsell_orders,
-           COALESCE(pv.prospects_visited, 0) AS prospects_visited,
-           COALESCE(o.prospects_converted, 0) AS prospects_converted,
-           COALESCE(ac.accounts_assigned, 0) AS accounts_assigned,
-           COALESCE(cv.accounts_visited, 0) AS accounts_visited,
-           COALESCE(pg.pings, 0) AS pings,
-           COALESCE(pg.flagged_pings, 0) AS flagged_pings,
-           COALESCE(pg.travel_distance_m, 0) AS travel_distance_m
-    FROM reps r CROSS JOIN periods per
-    LEFT JOIN v ON v.rep_id = r.rep_id AND v.p = per.period_start
-    LEFT JOIN t ON t.rep_id = r.rep_id AND t.p = per.period_start
-    LEFT JOIN tt ON tt.rep_id = r.rep_id AND tt.p = per.period_start
-    LEFT JOIN o ON o.rep_id = r.rep_id AND o.p = per.period_start
-    LEFT JOIN pg ON pg.rep_id = r.rep_id AND pg.p = per.period_start
-    LEFT JOIN pv ON pv.rep_id = r.rep_id AND pv.p = per.period_start
-    LEFT JOIN cv ON cv.rep_id = r.rep_id AND cv.p = per.period_start
-    LEFT JOIN ac ON ac.rep_id = r.rep_id
-),
+{_stacked_raw()}
 tg AS (
     SELECT rep_id, period_start, metric, goal
     FROM targets
