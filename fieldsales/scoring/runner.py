@@ -80,6 +80,10 @@ def run_job(name: str, *, trigger: str = "manual", now: int | None = None) -> Ru
         return _record_skipped(name, trigger)
     try:
         started = now_ms()
+        # We hold the lock, so a run of this job still marked running died with its process.
+        db.session.execute(update(JobRun).where(JobRun.job == name, JobRun.status == "running")
+                           .values(status="failed", finished_at=started,
+                                   error="Interrupted: its process ended before it finished."))
         run = JobRun(job=name, started_at=started, status="running", rows_written=0,
                      trigger=trigger, host=_host(), pid=os.getpid())
         db.session.add(run)

@@ -8,7 +8,9 @@ than `flask run` (`flask db upgrade`, `flask jobs run ...` and the like).
 import atexit
 import logging
 import os
+import random
 import sys
+from datetime import datetime, timedelta, timezone
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
@@ -23,6 +25,7 @@ INTERVAL_SETTINGS = {
     "backlog": "SCORING_INTERVAL_MINUTES_BACKLOG",
 }
 DEFAULT_INTERVALS = {"productivity": 60, "demand": 360, "backlog": 15}
+DEFAULT_FIRST_RUN_DELAY_S = 60
 _OFF = {"off", "0", "false", "no"}
 # flask CLI options that take a value, skipped when finding the command's name.
 _CLI_OPTIONS_WITH_VALUE = {"--app", "-A", "--env-file", "-e"}
@@ -37,7 +40,11 @@ def init_scheduler(app: Flask) -> BackgroundScheduler | None:
         return None
     intervals = {name: int(app.config.get(setting, DEFAULT_INTERVALS[name]))
                  for name, setting in INTERVAL_SETTINGS.items()}
-    scheduler = build_scheduler(app, intervals)
+    # First runs shortly after start (jittered), not a whole interval later: a server that
+    # restarts more often than every 6 hours would otherwise never forecast demand.
+    delay = float(app.config.get("SCORING_FIRST_RUN_DELAY_SECONDS", DEFAULT_FIRST_RUN_DELAY_S))
+    first = datetime.now(timezone.utc) + timedelta(seconds=delay + random.uniform(0, delay))
+    scheduler = build_scheduler(app, intervals, next_run_time=first)
     scheduler.start()
     app.extensions["fieldsales_scheduler"] = scheduler
     atexit.register(_shutdown, scheduler)

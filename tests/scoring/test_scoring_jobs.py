@@ -178,6 +178,25 @@ def test_the_scheduler_starts_only_when_on_and_not_under_other_cli_commands(app,
     try:
         jobs = {job.id: job.trigger.interval.total_seconds() for job in started.get_jobs()}
         assert jobs == {"productivity": 3600, "backlog": 300}
+        first_runs = [job.next_run_time - datetime.now(timezone.utc)
+                      for job in started.get_jobs()]
+        assert all(30 < delay.total_seconds() <= 120 for delay in first_runs)  # soon, jittered
     finally:
         started.shutdown(wait=False)
         app.extensions.pop("fieldsales_scheduler", None)
+
+
+def test_a_run_left_running_by_a_dead_process_is_marked_failed_by_the_next(app, slow_job,
+                                                                          monkeypatch):
+    monkeypatch.setattr(time, "sleep", lambda _s: None)
+    with app.app_context():
+        db.session.add(JobRun(job="slow", started_at=1, status="running", rows_written=0,
+                              trigger="scheduler", host="gone", pid=1))
+        db.session.commit()
+        runner.run_job("slow")
+        db.session.remove()
+
+    dead, fresh = runs(app, "slow")
+    assert (dead.status, dead.error) == ("failed",
+                                         "Interrupted: its process ended before it finished.")
+    assert fresh.status == "ok"
