@@ -1,4 +1,6 @@
 """Orders over REST: who sees which, deliveries against pending quantities, cancelling."""
+import threading
+
 import pytest
 from sqlalchemy import select
 
@@ -74,7 +76,8 @@ def test_deliveries_move_the_order_the_stock_and_the_backlog(client, team, shop,
     assert first.status_code == 201, first.json
     assert first.json["status"] == "partially_delivered" and first.json["delivered_at"] is None
     lines = {line["id"]: line for line in first.json["lines"]}
-    assert (lines[paint_line]["delivered_quantity"], lines[paint_line]["pending_quantity"]) == (3, 2)
+    paint_now = lines[paint_line]
+    assert (paint_now["delivered_quantity"], paint_now["pending_quantity"]) == (3, 2)
     assert first.json["pending_value"] == 2 * 10 + 2 * 4
     assert [d["lines"] for d in first.json["deliveries"]] == [
         [{"order_line_id": paint_line, "quantity": 3}]]
@@ -91,7 +94,8 @@ def test_deliveries_move_the_order_the_stock_and_the_backlog(client, team, shop,
     assert second.status_code == 201, second.json
     assert (second.json["status"], second.json["delivered_at"]) == ("delivered", at)
     assert len(second.json["deliveries"]) == 2 and second.json["pending_value"] == 0
-    assert (shop.get(Product, paint).stock_on_hand, shop.get(Product, brush).stock_on_hand) == (5, 8)
+    assert shop.get(Product, paint).stock_on_hand == 5
+    assert shop.get(Product, brush).stock_on_hand == 8
     assert shop.health()["backlog_orders"] == 0
     with app.app_context():
         run_job("backlog")
@@ -169,8 +173,11 @@ def test_cancelled_and_delivered_orders_take_no_delivery(client, team, shop):
     order_id, (line,) = shop.order(team.rep, [(paint, 1, 10.0)])
     assert deliver(client, team, order_id, [(line, 1)]).status_code == 201
 
-    assert deliver(client, team, cancelled, [(c_line, 1)]).json["error"]["code"] == "order_cancelled"
-    assert deliver(client, team, order_id, [(line, 1)]).json["error"]["code"] == "order_delivered"
+    to_cancelled = deliver(client, team, cancelled, [(c_line, 1)])
+    to_delivered = deliver(client, team, order_id, [(line, 1)])
+    assert to_cancelled.status_code == to_delivered.status_code == 409
+    assert to_cancelled.json["error"]["code"] == "order_cancelled"
+    assert to_delivered.json["error"]["code"] == "order_delivered"
 
 
 def test_orders_are_listed_by_role_and_filtered(client, team, shop):
@@ -240,3 +247,24 @@ def test_the_reps_manager_procurement_and_admins_cancel(client, team, shop):
     assert deliver(client, team, delivered, [(d_line, 1)]).status_code == 201
     refused = cancel("admin", delivered)
     assert refused.status_code == 409 and refused.json["error"]["code"] == "order_delivered"
+
+
+def test_two_deliveries_at_once_never_over_deliver(app, team, shop):
+    paint = shop.product(10)
+    order_id, (line,) = shop.order(team.rep, [(paint, 5, 10.0)])
+    barrier, answers = threading.Barrier(2), []
+
+    def post():
+        client = app.test_client()
+        barrier.wait()
+        answers.append(deliver(client, team, order_id, [(line, 3)]).status_code)
+
+    threads = [threading.Thread(target=post) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert sorted(answers) == [201, 409]
+    assert shop.get(OrderLine, line).delivered_quantity == 3
+    assert shop.get(Product, paint).stock_on_hand == 7

@@ -11,6 +11,7 @@ from fieldsales.errors import ApiError
 from fieldsales.extensions import db
 from fieldsales.orders.models import Delivery, DeliveryLine, Order, OrderLine
 from fieldsales.products.models import Product
+from fieldsales.sync.clock import take_stamp
 from fieldsales.users.models import User
 from fieldsales.users.service import team_rep_ids
 
@@ -42,8 +43,15 @@ def search(*, viewer: User, filters: dict) -> Select:
 
 
 def get(*, viewer: User, order_id: str, for_update: bool = False) -> Order:
+    """A visible order; `for_update` locks it for a change (one writer per order at a time).
+
+    A writer takes the sync clock before any row lock, the order every writer keeps (sync
+    pushes and the backlog job stamp first too), so two writers never wait on each other in a
+    circle.
+    """
     query = visible(viewer=viewer).where(Order.id == order_id)
-    if for_update:  # PostgreSQL: one writer per order at a time (SQLite writes are serial)
+    if for_update:
+        take_stamp(db.session)
         query = query.with_for_update().execution_options(populate_existing=True)
     order = db.session.scalar(query)
     if order is None:

@@ -54,7 +54,8 @@ def rank_backlog(*, now: int) -> int:
     today = now // DAY_MS * DAY_MS
     params = {
         "now": now, "day": DAY_MS, "today": today,
-        "revenue_since": now - REVENUE_DAYS * DAY_MS, "feedback_since": now - FEEDBACK_DAYS * DAY_MS,
+        "revenue_since": now - REVENUE_DAYS * DAY_MS,
+        "feedback_since": now - FEEDBACK_DAYS * DAY_MS,
         "capacity": capacity if capacity > 0 else 1_000_000_000, "segments": segments or [""],
     }
     for name in reversed(STAGE_TABLES):

@@ -74,8 +74,8 @@ def run(*, now: int) -> int:
 
     db.session.execute(text("UPDATE product_demand SET is_latest = :no WHERE is_latest = :yes"),
                        {"no": False, "yes": True})
-    db.session.execute(text("DELETE FROM product_demand WHERE week_start >= :a AND week_start < :b"),
-                       {"a": first, "b": end})
+    db.session.execute(text("DELETE FROM product_demand "
+                            "WHERE week_start >= :a AND week_start < :b"), {"a": first, "b": end})
     if rows:
         db.session.execute(insert(ProductDemand), rows)
     return len(rows)

@@ -48,7 +48,9 @@ class JobLock(db.Model):
 
 
 class RepScore(db.Model):
-    """A rep's productivity over one day or one week (period_start: UTC midnight; weeks start Monday).
+    """A rep's productivity over one day or one week.
+
+    `period_start` is UTC midnight of the day, or of the Monday that starts the week.
 
     Raw figures first, then the 0-1 components (NULL when they do not apply), then the score.
     """

@@ -56,7 +56,8 @@ TARGET_METRICS = {
     "order_value": "raw.order_value",
     "tasks_done": "raw.tasks_done",
 }
-TARGET_ACTUAL = ("CASE tg.metric " + " ".join(f"WHEN '{m}' THEN {x}" for m, x in TARGET_METRICS.items())
+TARGET_ACTUAL = ("CASE tg.metric "
+                 + " ".join(f"WHEN '{m}' THEN {x}" for m, x in TARGET_METRICS.items())
                  + " ELSE NULL END")
 
 RAW_COLUMNS = (

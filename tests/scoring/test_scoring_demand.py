@@ -13,7 +13,8 @@ def order_weekly(world, rep, customer, product, quantities):
     """One order a week on the Tuesday, oldest first, ending with the latest complete week."""
     for i, quantity in enumerate(quantities):
         monday = LAST_WEEK - (len(quantities) - 1 - i) * WEEK
-        world.order(rep, customer, at=monday + DAY + 3_600_000, lines=[(product, quantity, 1.0, quantity)],
+        world.order(rep, customer, at=monday + DAY + 3_600_000,
+                    lines=[(product, quantity, 1.0, quantity)],
                     status="delivered", delivered_at=monday + 2 * DAY)
 
 
