@@ -78,58 +78,72 @@ def filters(now: int) -> dict:
     }
 
 
-def with_lines(rows: list[dict], now: int | None = None) -> list[dict]:
-    """Add each order's pending lines and what stock can fill of them now."""
-    now = now_ms() if now is None else now
-    if not rows:
-        return []
-    order_ids = [row["id"] for row in rows]
-    products = select(OrderLine.product_id).where(OrderLine.order_id.in_(order_ids))
-    priority = func.coalesce(BacklogPriority.rank, UNRANKED)
-    before = func.sum(PENDING).over(
-        partition_by=OrderLine.product_id,
-        order_by=(priority, Order.ordered_at, Order.id, OrderLine.id),
-        rows=(None, 0)) - PENDING
-    ranked = (select(OrderLine.id.label("line_id"), OrderLine.order_id, OrderLine.product_id,
-                     OrderLine.quantity, OrderLine.delivered_quantity, OrderLine.unit_price,
-                     PENDING.label("pending"), Product.sku, Product.name,
-                     Product.stock_on_hand, before.label("pending_before"))
-              .join(Order, Order.id == OrderLine.order_id)
-              .join(Product, Product.id == OrderLine.product_id)
-              .outerjoin(BacklogPriority, BacklogPriority.order_id == Order.id)
-              .where(*_open_lines(), OrderLine.product_id.in_(products))
-              .subquery("ranked"))
-    left = func.coalesce(ranked.c.stock_on_hand, 0) - ranked.c.pending_before
-    available = case((left <= 0, 0.0), (left >= ranked.c.pending, ranked.c.pending),
-                     else_=left)
-    lines: dict[str, list[dict]] = {}
-    for line in db.session.execute(
-            select(ranked, available.label("available"))
-            .where(ranked.c.order_id.in_(order_ids))
-            .order_by(ranked.c.order_id, ranked.c.sku, ranked.c.line_id)).mappings():
-        pending, free = float(line["pending"]), float(line["available"])
-        lines.setdefault(line["order_id"], []).append({
-            "line_id": line["line_id"], "product_id": line["product_id"], "sku": line["sku"],
-            "name": line["name"], "quantity": line["quantity"],
-            "delivered_quantity": line["delivered_quantity"], "pending_quantity": pending,
-            "unit_price": float(line["unit_price"]),
-            "stock_on_hand": float(line["stock_on_hand"] or 0), "available_quantity": free,
-            "availability": "full" if free >= pending else "partial" if free > 0 else "none",
-        })
-    out = []
-    for row in rows:
-        requested = row["requested_delivery_at"]
-        out.append({
-            **row,
-            "reasons": [r for r in (row["reasons"] or "").split("\n") if r],
-            "pending_quantity": float(row["pending_quantity"]),
-            "pending_value": round(float(row["pending_value"]), 2),
-            "age_days": round(max(now - row["ordered_at"], 0) / DAY_MS, 2),
-            "lateness_days": (round((now - requested) / DAY_MS, 2)
-                              if requested is not None and requested < now else 0.0),
-            "lines": lines.get(row["id"], []),
-        })
-    return out
+class LineStock:
+    """Adds each order's pending lines and what stock can fill of them now.
+
+    One window query per set of products not seen yet; its lines are kept, so a CSV export
+    walking the whole backlog page by page hands stock out once, not once per page.
+    """
+
+    def __init__(self, now: int | None = None):
+        self.now = now_ms() if now is None else now
+        self.lines: dict[str, list[dict]] = {}
+        self.products: set[str] = set()
+
+    def __call__(self, rows: list[dict]) -> list[dict]:
+        order_ids = [row["id"] for row in rows]
+        if order_ids:
+            needed = set(db.session.scalars(select(OrderLine.product_id).distinct()
+                                            .where(OrderLine.order_id.in_(order_ids))))
+            missing = sorted(needed - self.products)
+            for start in range(0, len(missing), 900):  # the window partitions by product
+                self._allocate(missing[start:start + 900])
+            self.products |= needed
+        now, out = self.now, []
+        for row in rows:
+            requested = row["requested_delivery_at"]
+            out.append({
+                **row,
+                "reasons": [r for r in (row["reasons"] or "").split("\n") if r],
+                "pending_quantity": float(row["pending_quantity"]),
+                "pending_value": round(float(row["pending_value"]), 2),
+                "age_days": round(max(now - row["ordered_at"], 0) / DAY_MS, 2),
+                "lateness_days": (round((now - requested) / DAY_MS, 2)
+                                  if requested is not None and requested < now else 0.0),
+                "lines": sorted(self.lines.get(row["id"], []),
+                                key=lambda line: (line["sku"], line["line_id"])),
+            })
+        return out
+
+    def _allocate(self, products: list[str]) -> None:
+        """Running sum of pending quantity per product in dispatch-priority order."""
+        priority = func.coalesce(BacklogPriority.rank, UNRANKED)
+        before = func.sum(PENDING).over(
+            partition_by=OrderLine.product_id,
+            order_by=(priority, Order.ordered_at, Order.id, OrderLine.id),
+            rows=(None, 0)) - PENDING
+        ranked = (select(OrderLine.id.label("line_id"), OrderLine.order_id, OrderLine.product_id,
+                         OrderLine.quantity, OrderLine.delivered_quantity, OrderLine.unit_price,
+                         PENDING.label("pending"), Product.sku, Product.name,
+                         Product.stock_on_hand, before.label("pending_before"))
+                  .join(Order, Order.id == OrderLine.order_id)
+                  .join(Product, Product.id == OrderLine.product_id)
+                  .outerjoin(BacklogPriority, BacklogPriority.order_id == Order.id)
+                  .where(*_open_lines(), OrderLine.product_id.in_(products))
+                  .subquery("ranked"))
+        left = func.coalesce(ranked.c.stock_on_hand, 0) - ranked.c.pending_before
+        available = case((left <= 0, 0.0), (left >= ranked.c.pending, ranked.c.pending),
+                         else_=left)
+        for line in db.session.execute(select(ranked, available.label("available"))).mappings():
+            pending, free = float(line["pending"]), float(line["available"])
+            self.lines.setdefault(line["order_id"], []).append({
+                "line_id": line["line_id"], "product_id": line["product_id"],
+                "sku": line["sku"], "name": line["name"], "quantity": line["quantity"],
+                "delivered_quantity": line["delivered_quantity"], "pending_quantity": pending,
+                "unit_price": float(line["unit_price"]),
+                "stock_on_hand": float(line["stock_on_hand"] or 0), "available_quantity": free,
+                "availability": "full" if free >= pending else "partial" if free > 0 else "none",
+            })
 
 
 def summary(*, start: int, end: int, team_id: str | None, rep_id: str | None) -> dict:

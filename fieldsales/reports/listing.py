@@ -8,7 +8,8 @@ CSV export, so both always carry the same rows for the same filters.
   key and id, and the next page starts strictly after it. Rows added meanwhile never shift
   a page, so a walk through the list loses and repeats nothing.
 - `sort=field` ascending, `sort=-field` descending; ties always break on the id, ascending.
-- CSV (`?format=csv` or `Accept: text/csv`): every matching row (limit and cursor are ignored),
+- CSV (`?format=csv` or `Accept: text/csv`): every matching row (limit and cursor are ignored)
+  from one ordered query, in the order and with the filters of the JSON pages,
   the columns of the item schema, nested objects flattened to `a.b` columns, and cells that a
   spreadsheet would read as a formula (starting with = + - @ tab or CR) prefixed with `'`.
 
@@ -119,6 +120,12 @@ class Listing:
 
     # --- SQL lists ---------------------------------------------------------------------
     def _query_page(self, query, args, sort_name, descending, after, limit):
+        query = self._ordered(query, args, sort_name, descending, after).limit(limit + 1)
+        rows, keys = self._unpack(db.session.execute(query))
+        return rows, keys[:limit]
+
+    def _ordered(self, query, args, sort_name, descending, after):
+        """The filtered query in (sort key, id) order, starting after the cursor's row."""
         sort_expr = self.sorts[sort_name]
         query = self._filter_query(query, args)
         query = query.add_columns(sort_expr.label(_SORT_KEY), self.id_key.label(_SORT_ID))
@@ -126,16 +133,19 @@ class Listing:
             value, last_id = after
             beyond = sort_expr < value if descending else sort_expr > value
             query = query.where(or_(beyond, and_(sort_expr == value, self.id_key > last_id)))
-        query = query.order_by(sort_expr.desc() if descending else sort_expr.asc(),
-                               self.id_key.asc()).limit(limit + 1)
-        result = db.session.execute(query)
-        width = len(result.keys()) - 2
-        rows, keys = [], []
-        for row in result:
-            rows.append(row[0] if width == 1 else {k: v for k, v in row._mapping.items()
-                                                   if k not in (_SORT_KEY, _SORT_ID)})
-            keys.append((_jsonable(row._mapping[_SORT_KEY]), row._mapping[_SORT_ID]))
-        return rows, keys[:limit]
+        return query.order_by(sort_expr.desc() if descending else sort_expr.asc(),
+                              self.id_key.asc())
+
+    @staticmethod
+    def _unpack(rows) -> tuple[list, list]:
+        """Items (an ORM object, or a dict of the columns) and their (sort key, id)."""
+        items, keys = [], []
+        for row in rows:
+            mapping = row._mapping
+            items.append(row[0] if len(mapping) == 3 else {
+                k: v for k, v in mapping.items() if k not in (_SORT_KEY, _SORT_ID)})
+            keys.append((_jsonable(mapping[_SORT_KEY]), mapping[_SORT_ID]))
+        return items, keys
 
     def _filter_query(self, query, args):
         for name, make_clause in self.filters.items():
@@ -186,18 +196,28 @@ class Listing:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(columns)
-        walk = {**args, "limit": CSV_CHUNK, "cursor": None}
-        while True:
-            page = self.page(args=walk, query=query, items=items)
-            rows = decorate(page["items"]) if decorate is not None else page["items"]
+        for chunk in self._all_rows(args=args, query=query, items=items):
+            rows = decorate(chunk) if decorate is not None else chunk
             for item in schema.dump(rows, many=True):
                 flat = _flatten(item)
                 writer.writerow([csv_cell(flat.get(column)) for column in columns])
-            if not page["next_cursor"]:
-                break
-            walk["cursor"] = page["next_cursor"]
         return Response(out.getvalue(), mimetype="text/csv", headers={
             "Content-Disposition": f'attachment; filename="{self.name}.csv"'})
+
+
+    def _all_rows(self, *, args, query, items):
+        """Every matching row in list order, in chunks: one ordered query, not a page walk
+        (each page of a list over an aggregate would redo the aggregate)."""
+        sort_name, descending = _parse_sort(args.get("sort"), self.sorts)
+        if query is not None:
+            result = db.session.execute(self._ordered(query, args, sort_name, descending, None))
+            for partition in result.partitions(CSV_CHUNK):
+                yield self._unpack(partition)[0]
+            return
+        rows, _keys = self._items_page(items or [], args, sort_name, descending, None,
+                                       len(items or []))
+        for start in range(0, len(rows), CSV_CHUNK):
+            yield rows[start:start + CSV_CHUNK]
 
 
 def csv_cell(value) -> str:

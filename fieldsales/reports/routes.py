@@ -194,7 +194,7 @@ def backlog_list(args):
     listing = Listing(name="backlog", item_schema=BacklogOrderSchema, sorts=sorts,
                       id_key=Order.id, filters=backlog.filters(now_ms()))
     query = query.where(scope.rep_clause(current_user(), Order.rep_id))
-    return listing.respond(args=args, query=query, decorate=backlog.with_lines)
+    return listing.respond(args=args, query=query, decorate=backlog.LineStock())
 
 
 @blp.route("/backlog/summary")
