@@ -160,3 +160,24 @@ def test_merge_is_refused_outside_the_callers_team_and_into_itself(client, team,
     assert client.post(f"/api/v1/customers/{dupes['B']}/merge", json={},
                        headers=team.headers["manager"]).status_code == 422
     assert merge("admin", "X", "A").status_code == 200
+
+
+def test_phones_pull_the_merge_as_a_deletion_and_the_moved_rows(client, team, world, dupes):
+    from fieldsales.common import now_ms
+    recent = world.visit(rep=team.rep2, customer=dupes["B"], at_ms=now_ms() - 3_600_000)
+
+    def pull(since):
+        response = client.get("/api/v1/sync", query_string={"last_pulled_at": since},
+                              headers={**team.headers["rep2"], "X-Device-Id": "phone-2"})
+        assert response.status_code == 200, response.json
+        return response.json
+
+    first = pull("null")
+    assert dupes["B"] in {c["id"] for c in first["changes"]["customers"]["created"]}
+    merged = client.post(f"/api/v1/customers/{dupes['B']}/merge", json={"into_id": dupes["A"]},
+                         headers=team.headers["manager"])
+    assert merged.status_code == 200
+    after = pull(first["timestamp"])["changes"]
+    assert dupes["B"] in after["customers"]["deleted"]
+    moved = {v["id"]: v for kind in ("created", "updated") for v in after["visits"][kind]}
+    assert moved[recent]["customer_id"] == dupes["A"]
