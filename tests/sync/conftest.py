@@ -166,7 +166,7 @@ def ids(pulled: dict, table: str, kind: str) -> set:
 def stored(app, model, **where):
     """Rows of `model` as dicts (read straight from the database)."""
     with app.app_context():
-        query = db.select(model).filter_by(**where)
+        query = db.select(model).filter_by(**where).order_by(*model.__mapper__.primary_key)
         result = [{c.key: getattr(row, c.key) for c in model.__mapper__.column_attrs}
                   for row in db.session.scalars(query)]
         db.session.rollback()
