@@ -3,7 +3,6 @@ and demand. Every report is scoped by the caller's role (see fieldsales/reports/
 from datetime import timedelta
 
 from flask_smorest import Blueprint
-from sqlalchemy import and_, select
 
 from fieldsales.auth.guard import current_user, require
 from fieldsales.common import DAY_MS, now_ms
@@ -43,21 +42,6 @@ def _date_range(args: dict, default_days: int = 30) -> tuple[int, int]:
     return day_ms(start), day_ms(to) + DAY_MS
 
 
-def _rep_filter(viewer: User, rep_column, args: dict):
-    """The caller's scope over a rep column, narrowed by `team_id` and `rep_id` arguments."""
-    clause = scope.rep_clause(viewer, rep_column)
-    if args.get("team_id"):
-        if viewer.role in ("manager", "rep") and args["team_id"] != viewer.team_id:
-            raise ApiError(404, "not_found", "No such team.")
-        clause = and_(clause, rep_column.in_(
-            select(User.id).where(User.team_id == args["team_id"], User.role == "rep")))
-    if args.get("rep_id"):
-        if viewer.role != "procurement":
-            scope.visible_rep(viewer=viewer, rep_id=args["rep_id"])
-        clause = and_(clause, rep_column == args["rep_id"])
-    return clause
-
-
 @blp.route("/feedback/summary")
 @require("admin", "manager", "procurement", "rep")
 @blp.arguments(FeedbackSummaryArgs, location="query", unknown=None)
@@ -70,8 +54,9 @@ def feedback_summary_view(args):
     see all feedback, managers their team's, reps their own.
     """
     start, end = _date_range(args)
-    return feedback_summary.get(scope=_rep_filter(current_user(), Feedback.rep_id, args),
-                                start=start, end=end, top=args["top"])
+    clause = scope.rep_filter(current_user(), Feedback.rep_id, team_id=args.get("team_id"),
+                              rep_id=args.get("rep_id"))
+    return feedback_summary.get(scope=clause, start=start, end=end, top=args["top"])
 
 
 DUPLICATES = Listing(
@@ -209,18 +194,8 @@ def backlog_summary(args):
     Admins and procurement see all orders (or `team_id` / `rep_id`), managers their team's,
     reps their own.
     """
-    viewer = current_user()
-    team_id, rep_id = args.get("team_id"), args.get("rep_id")
-    if viewer.role == "manager":
-        if team_id is not None and team_id != viewer.team_id:
-            raise ApiError(404, "not_found", "No such team.")
-        team_id = viewer.team_id
-        if rep_id is not None:
-            scope.visible_rep(viewer=viewer, rep_id=rep_id)
-    elif viewer.role == "rep":
-        if rep_id is not None and rep_id != viewer.id:
-            raise ApiError(404, "not_found", "No such rep.")
-        team_id, rep_id = None, viewer.id
+    team_id, rep_id = scope.orders_owner(viewer=current_user(), team_id=args.get("team_id"),
+                                         rep_id=args.get("rep_id"))
     start, end = _date_range(args)
     return backlog.summary(start=start, end=end, team_id=team_id, rep_id=rep_id)
 

@@ -5,7 +5,7 @@
 - manager: the reps of their own team; a rep or team outside it is "not found" (404);
 - rep: only themselves.
 """
-from sqlalchemy import false, select, true
+from sqlalchemy import and_, false, select, true
 
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
@@ -54,3 +54,34 @@ def team_clause(viewer: User, team_column, team_id: str | None = None):
     if team_id is not None:
         return team_column == team_id
     return true()
+
+
+def rep_filter(viewer: User, rep_column, *, team_id: str | None, rep_id: str | None):
+    """The viewer's scope over a rep column, narrowed to a team and/or a rep they may see."""
+    clause = rep_clause(viewer, rep_column)
+    if team_id:
+        if viewer.role in ("manager", "rep") and team_id != viewer.team_id:
+            raise ApiError(404, "not_found", "No such team.")
+        clause = and_(clause, rep_column.in_(
+            select(User.id).where(User.team_id == team_id, User.role == "rep")))
+    if rep_id:
+        if viewer.role != "procurement":
+            visible_rep(viewer=viewer, rep_id=rep_id)
+        clause = and_(clause, rep_column == rep_id)
+    return clause
+
+
+def orders_owner(*, viewer: User, team_id: str | None,
+                 rep_id: str | None) -> tuple[str | None, str | None]:
+    """The team and rep whose orders a backlog figure may cover for this viewer."""
+    if viewer.role == "manager":
+        if team_id is not None and team_id != viewer.team_id:
+            raise ApiError(404, "not_found", "No such team.")
+        if rep_id is not None:
+            visible_rep(viewer=viewer, rep_id=rep_id)
+        return viewer.team_id, rep_id
+    if viewer.role == "rep":
+        if rep_id is not None and rep_id != viewer.id:
+            raise ApiError(404, "not_found", "No such rep.")
+        return None, viewer.id
+    return team_id, rep_id

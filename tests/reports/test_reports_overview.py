@@ -101,7 +101,8 @@ def test_only_the_teams_manager_or_an_admin(client, team, scored):
     assert [e["score"] for e in theirs["leaderboard"]] == [99]
     url = f"/api/v1/teams/{team.manager.team_id}/overview"
     assert client.get(url, headers=team.headers["other_manager"]).status_code == 404
-    assert client.get("/api/v1/teams/nope/overview", headers=team.headers["admin"]).status_code == 404
+    nope = client.get("/api/v1/teams/nope/overview", headers=team.headers["admin"])
+    assert nope.status_code == 404
     for role in ("rep", "procurement"):
         assert client.get(url, headers=team.headers[role]).status_code == 403
     assert client.get(f"{url}?period=year", headers=team.headers["manager"]).status_code == 422

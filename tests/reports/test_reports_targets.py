@@ -85,7 +85,8 @@ def test_attainment_counts_the_period_for_the_rep_or_the_whole_team(
     # The week is over: the projection is what happened.
     assert target["elapsed_share"] == 1
     assert target["projected"] == actual and target["pace"] == pytest.approx(actual / goal)
-    assert target["period_start"] == WEEK and target["ends_at"] - target["starts_at"] == 7 * 86_400_000
+    assert target["period_start"] == WEEK
+    assert target["ends_at"] - target["starts_at"] == 7 * 86_400_000
 
 
 def test_pace_projects_the_current_period_and_is_null_before_it_starts(
