@@ -45,6 +45,8 @@ def run(port: str = "5000") -> None:
     flask("db", "upgrade", check=True, env=env)
     seeded = flask("demo", "seed", env=env, capture_output=True, text=True)
     print(seeded.stdout or seeded.stderr, flush=True)
+    # Score once now, so every report has something to show before the scheduler's first run.
+    flask("jobs", "run", "all", check=True, env=env)
     print(f"""
 fieldsales is starting on http://127.0.0.1:{port}
   health:   curl http://127.0.0.1:{port}/healthz

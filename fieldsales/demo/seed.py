@@ -31,6 +31,8 @@ from fieldsales.locations.models import LocationPing
 from fieldsales.orders.models import Delivery, DeliveryLine, Order, OrderLine
 from fieldsales.products.models import Product
 from fieldsales.sync.clock import take_stamp
+from fieldsales.targets.models import Target
+from fieldsales.targets.periods import bounds_ms, ms_date
 from fieldsales.tasks.models import Task
 from fieldsales.users.models import Team, User
 from fieldsales.visits.models import Visit
@@ -179,6 +181,7 @@ def seed(*, seed_value: int = 42, now: int | None = None) -> dict:
     builder.customers()
     builder.field_month()
     builder.open_tasks()
+    builder.targets()
     builder.write()
     return {"logins": builder.logins, "counts": {k: len(v) for k, v in builder.rows.items()}}
 
@@ -571,6 +574,26 @@ class _Builder:
                 if rng.random() < 0.5:
                     self._task(rep, None, due_at=day + 18 * HOUR_MS, status="open",
                                title=rng.choice(ADMIN_TITLES))
+
+    # --- what managers aim for --------------------------------------------------------------
+
+    def targets(self) -> None:
+        """This month's team order value, this week's verified visits per rep, and new
+        prospects for hunters, so the overview and targets reports have attainment to show."""
+        today = ms_date(self.now)
+        month, week = bounds_ms("month", today), bounds_ms("week", today)
+        for team_id in sorted({rep.team_id for rep in self.reps}):
+            db.session.add(Target(id=self.new_id(), team_id=team_id, metric="order_value",
+                                  period="month", period_start=month[0], period_end=month[1],
+                                  goal=60_000))
+        for rep in self.reps:
+            db.session.add(Target(id=self.new_id(), team_id=rep.team_id, rep_id=rep.user_id,
+                                  metric="verified_visits", period="week",
+                                  period_start=week[0], period_end=week[1], goal=20))
+            if rep.style == "hunter":
+                db.session.add(Target(id=self.new_id(), team_id=rep.team_id, rep_id=rep.user_id,
+                                      metric="new_prospects_visited", period="month",
+                                      period_start=month[0], period_end=month[1], goal=12))
 
     # --- into the database ----------------------------------------------------------------
 

@@ -124,6 +124,11 @@ def test_seed_builds_a_consistent_company_and_refuses_to_seed_twice(app, client)
     manager = client.post("/api/v1/auth/token", json={"email": "manager1@demo.fieldsales.dev",
                                                        "password": PASSWORD})
     assert manager.status_code == 200
+    manager_headers = {"Authorization": f"Bearer {manager.json['access_token']}"}
+    targets = client.get("/api/v1/targets", headers=manager_headers).json["items"]
+    metrics = {t["metric"] for t in targets}
+    assert {"order_value", "verified_visits", "new_prospects_visited"} <= metrics
+    assert any(t["rep_id"] is None for t in targets)  # a team-wide target
 
     again = runner.invoke(args=["demo", "seed"])
     assert again.exit_code != 0 and "--reset" in again.output
