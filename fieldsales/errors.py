@@ -50,21 +50,34 @@ def _message(error: HTTPException, details: dict) -> str:
 
 
 def _field_names(messages: dict, prefix: str = "") -> list[str]:
-    """Flatten webargs' {location: {field: [...]}} into readable field paths."""
+    """Readable field paths of nested validation errors."""
     names = []
     for key, value in messages.items():
-        if key in ("json", "query", "form", "headers", "path", "view_args") and not prefix:
-            names += _field_names(value, "") if isinstance(value, dict) else [key]
-        elif isinstance(value, dict):
+        if isinstance(value, dict):
             names += _field_names(value, f"{prefix}{key}.")
         else:
             names.append(f"{prefix}{key}")
     return names
 
 
+_LOCATIONS = ("json", "query", "form", "headers", "path", "view_args", "files", "cookies")
+
+
+def _by_field(messages: dict) -> dict:
+    """webargs keys errors by location ({"json": {"email": [...]}}); services raise them by
+    field. Clients get one shape: {"<field>": ["<problem>", ...]}."""
+    if messages and all(key in _LOCATIONS for key in messages):
+        merged = {}
+        for location_errors in messages.values():
+            merged.update(location_errors if isinstance(location_errors, dict)
+                          else {"_body": location_errors})
+        return merged
+    return messages
+
+
 def http_error(error: HTTPException):
     data = getattr(error, "data", None) or {}
-    details = data.get("errors") or data.get("messages") or {}
+    details = _by_field(data.get("errors") or data.get("messages") or {})
     message = data.get("message") or _message(error, details)
     headers = dict(data.get("headers") or {})
     if error.code == 405 and error.valid_methods:
