@@ -20,10 +20,8 @@ import argparse
 import os
 import random
 import sys
-import tempfile
 import time
 import uuid
-from urllib.parse import quote
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
@@ -32,6 +30,7 @@ import sqlalchemy as sa  # noqa: E402
 from config import TestingConfig  # noqa: E402
 from fieldsales import create_app  # noqa: E402
 from fieldsales.extensions import db  # noqa: E402
+from fieldsales.scratch import scratch_database  # noqa: E402
 
 DAY = 86_400_000
 NOW = 1_717_174_800_000  # Friday 2024-05-31 17:00 UTC
@@ -65,7 +64,7 @@ def main() -> None:
 
 
 def run(server_url: str | None, n_customers: int, n_orders: int) -> dict:
-    url, drop = scratch(server_url)
+    url, drop = scratch_database(server_url, "bench_reports")
     app = create_app(type("BenchConfig", (TestingConfig,), {"SQLALCHEMY_DATABASE_URI": url}))
     try:
         with app.app_context():
@@ -169,24 +168,6 @@ def generate(n_customers: int, n_orders: int) -> dict:
     from fieldsales.scoring.runner import run_job
     run_job("backlog", now=NOW)
     return {"rep": rep.id}
-
-
-def scratch(server_url: str | None):
-    if not server_url:
-        folder = tempfile.mkdtemp(prefix="bench-reports-")
-        return f"sqlite:///{folder}/bench.db", lambda: None
-    schema = f"bench_reports_{uuid.uuid4().hex[:8]}"
-    engine = sa.create_engine(server_url)
-    with engine.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in server_url else "?"
-
-    def drop():
-        with engine.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
-
-    return f"{server_url}{separator}options={quote(f'-csearch_path={schema}')}", drop
 
 
 if __name__ == "__main__":

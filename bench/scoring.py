@@ -19,10 +19,7 @@ import argparse
 import os
 import random
 import sys
-import tempfile
 import time
-import uuid
-from urllib.parse import quote
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
@@ -31,6 +28,7 @@ import sqlalchemy as sa  # noqa: E402
 from config import TestingConfig  # noqa: E402
 from fieldsales import create_app  # noqa: E402
 from fieldsales.extensions import db  # noqa: E402
+from fieldsales.scratch import scratch_database  # noqa: E402
 
 DAY = 86_400_000
 HOUR = 3_600_000
@@ -114,32 +112,6 @@ def timed(run_job, name: str, label: str) -> float:
     if run.status != "ok":
         raise SystemExit(f"{name} did not run ok")
     return seconds
-
-
-def scratch_database(base_url: str | None, name: str):
-    if not base_url:
-        folder = tempfile.mkdtemp(prefix="fieldsales-bench-")
-        path = os.path.join(folder, f"{name}.db")
-
-        def drop():
-            for suffix in ("", "-wal", "-shm"):
-                if os.path.exists(path + suffix):
-                    os.remove(path + suffix)
-            os.rmdir(folder)
-
-        return f"sqlite:///{path}", drop
-    schema = f"{name}_{uuid.uuid4().hex[:8]}"
-    engine = sa.create_engine(base_url)
-    with engine.begin() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in base_url else "?"
-
-    def drop():
-        with engine.begin() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
-
-    return f"{base_url}{separator}options={quote(f'-csearch_path={schema}')}", drop
 
 
 # ---------------------------------------------------------------------------------------------

@@ -18,11 +18,8 @@ import json
 import os
 import pstats
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
-from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -34,29 +31,12 @@ from fieldsales.auth.service import issue_token  # noqa: E402
 from fieldsales.common import now_ms  # noqa: E402
 from fieldsales.customers.models import Customer  # noqa: E402
 from fieldsales.extensions import db  # noqa: E402
+from fieldsales.scratch import scratch_database  # noqa: E402
 from fieldsales.products.models import Product  # noqa: E402
 from fieldsales.sync.tables import TABLES  # noqa: E402
 from fieldsales.users import service as users  # noqa: E402
 
 PUSHED = ("visits", "location_pings", "feedback", "orders", "order_lines")
-
-
-def scratch_database(url: str | None):
-    if not url:
-        folder = tempfile.mkdtemp(prefix="bench-sync-")
-        return f"sqlite:///{folder}/bench.db", lambda: None
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-
-    def drop():
-        with engine.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
-
-    separator = "&" if "?" in url else "?"
-    return f"{url}{separator}options={quote(f'-csearch_path={schema}')}", drop
 
 
 def setup(url: str):
@@ -178,7 +158,7 @@ def main() -> None:
     if args.database_url:
         targets.append(("postgresql", args.database_url))
     for label, url in targets:
-        database, drop = scratch_database(url)
+        database, drop = scratch_database(url, "bench_sync")
         try:
             app, headers, _rep_id = setup(database)
             client = app.test_client()

@@ -6,37 +6,15 @@ dropped at the end, so reruns never see old rows.
 """
 import os
 import uuid
-from urllib.parse import quote
 
 import pytest
-import sqlalchemy as sa
 
 from config import TestingConfig
 from fieldsales import create_app
 from fieldsales.extensions import db as _db
+from fieldsales.scratch import scratch_database
 
 PASSWORD = "correct horse battery"
-
-
-def _scratch_database(tmp_path_factory, name: str):
-    """A database URL nobody else uses, and a function that drops it."""
-    base = os.environ.get("TEST_DATABASE_URL")
-    if not base:
-        path = tmp_path_factory.mktemp(name) / "test.db"
-        return f"sqlite:///{path}", lambda: None
-    schema = f"t_{name}_{uuid.uuid4().hex[:10]}"
-    engine = sa.create_engine(base)
-    with engine.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in base else "?"
-    url = f"{base}{separator}options={quote(f'-csearch_path={schema}')}"
-
-    def drop():
-        with engine.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
-
-    return url, drop
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +23,8 @@ def make_database(tmp_path_factory):
     drops = []
 
     def make(name: str) -> str:
-        url, drop = _scratch_database(tmp_path_factory, name)
+        url, drop = scratch_database(os.environ.get("TEST_DATABASE_URL"), f"t_{name}",
+                                     folder=str(tmp_path_factory.mktemp(name)))
         drops.append(drop)
         return url
 
