@@ -31,7 +31,7 @@ def me():
 @blp.route("/users")
 class Users(MethodView):
     @require("admin", "manager")
-    @blp.arguments(UserListArgs, location="query")
+    @blp.arguments(UserListArgs, location="query", unknown=None)
     @blp.response(200, UserPageSchema)
     def get(self, args):
         """Users: all for admins, their own team for managers."""

@@ -125,3 +125,8 @@ class TestCli:
         missing = runner.invoke(args=[*base, "--email", "y@example.com", "--role", "rep",
                                       "--manager-email", "nobody@example.com"])
         assert missing.exit_code != 0 and "No user" in missing.output
+
+
+def test_unknown_list_arguments_are_refused_not_ignored(client, team):
+    response = client.get(f"{USERS}?rol=rep", headers=team.headers["admin"])
+    assert response.status_code == 422 and "rol" in response.json["error"]["details"]
