@@ -54,6 +54,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import quote, urlencode, urlsplit
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from fieldsales.scratch import scratch_database  # noqa: E402  (runs as a script from anywhere)
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
 PASSWORD = "bench-password-1"
@@ -243,7 +246,7 @@ class Admin:
         raise BenchError(f"POST {path} {body} -> {reply.status} {reply.excerpt()}")
 
 
-def build_world(admin: Admin, plan: Plan, rng: random.Random, run: str) -> tuple[list[Rep], dict]:
+def build_world(admin: Admin, plan: Plan, run: str) -> tuple[list[Rep], dict]:
     """Managers, reps, products, customers and tasks, all through the REST API."""
     two = round(plan.phones * plan.two_phone_share / (1 + plan.two_phone_share))
     n_reps = plan.phones - two
@@ -388,15 +391,14 @@ class Phone:
             except TransportError as error:
                 self.stats["transport_retries"] += 1
                 if self.stats["transport_retries"] <= 2:
-                    self.sample(f"transport (retried): {method} {path.split('?')[0]} {error}",
-                                error=False)
+                    self.sample(f"transport (retried): {method} {path.split('?')[0]} {error}")
             if time.monotonic() > give_up_at:
                 self.stats["gave_up"] += 1
                 raise GiveUp(f"{method} {path}")
             time.sleep(delay + self.rng.random() * delay)
             delay = min(delay * 2, 1.0)
 
-    def sample(self, text: str, *, error: bool = True) -> None:
+    def sample(self, text: str) -> None:
         if len(self.samples) < 5:
             self.samples.append(f"{self.name}: {text}")
 
@@ -682,8 +684,7 @@ class Fleet:
 
     def build(self) -> None:
         started = time.perf_counter()
-        rng = random.Random(self.plan.seed)
-        self.reps, counts = build_world(self.admin, self.plan, rng, self.run_id)
+        self.reps, counts = build_world(self.admin, self.plan, self.run_id)
         for rep in self.reps:
             for task_id in rep.tasks:
                 self.descriptions[task_id] = "original"
@@ -859,6 +860,13 @@ def check(database_url: str, fleet: Fleet) -> dict:
             report["sync_log"] = {f"{d} {o}": n for d, o, n in conn.execute(sa.text(
                 "SELECT direction, outcome, count(*) FROM sync_log WHERE user_id IN :reps "
                 "GROUP BY direction, outcome ORDER BY 1, 2").bindparams(reps), {"reps": rep_ids})}
+            # Time inside the server (the sync log's duration), apart from the queue before it.
+            durations: dict[str, list] = {"push": [], "pull": []}
+            for direction, ms in conn.execute(sa.text(
+                    "SELECT direction, duration_ms FROM sync_log WHERE user_id IN :reps "
+                    "AND outcome = 'ok'").bindparams(reps), {"reps": rep_ids}):
+                durations.setdefault(direction, []).append(ms)
+            report["server_ms"] = {d: _percentiles(v) for d, v in durations.items()}
     finally:
         engine.dispose()
     report["ok"] = report["ok"] and all(t["ok"] for t in report["tables"].values())
@@ -893,29 +901,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def fresh_database(url: str | None, workdir: Path) -> tuple[str, callable]:
-    """A database nobody else uses: a new SQLite file, or a new schema in PostgreSQL."""
-    if not url:
-        return f"sqlite:///{workdir / 'bench.db'}", lambda: None
-    if url.startswith("sqlite"):
-        return url, lambda: None
-    import sqlalchemy as sa
-
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in url else "?"
-    scoped = f"{url}{separator}options={quote(f'-csearch_path={schema}')}"
-
-    def drop():
-        with engine.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
-
-    return scoped, drop
 
 
 class Server:
@@ -1047,6 +1032,7 @@ def report_text(plan: Plan, figures: dict, result: dict, where: str) -> str:
                      + (f"  e.g. {t['examples'][:3]}" if not t["ok"] else ""))
     lines.append(f"   quarantine: {result['quarantine']}")
     lines.append(f"   sync_log: {result['sync_log']}")
+    lines.append(f"   time inside the server (sync_log.duration_ms): {result['server_ms']}")
     return "\n".join(lines)
 
 
@@ -1081,7 +1067,7 @@ def main(argv=None) -> int:
             admin_email, admin_password = args.admin_email, args.admin_password
             where = args.target
         else:
-            database_url, drop = fresh_database(args.database_url, workdir)
+            database_url, drop = scratch_database(args.database_url, "bench", folder=str(workdir))
             server = Server(database_url, workers=args.workers, threads=args.threads,
                             log_path=workdir / "server.log")
             admin_email, admin_password = f"admin-{uuid.uuid4().hex[:6]}@bench.fieldsales.dev", PASSWORD
