@@ -472,7 +472,8 @@ class _Builder:
                 "distance_from_previous_m": distance, "implied_speed_mps": speed,
             }
             pings.append(ping)
-            previous = ping
+            if not inaccurate:  # as on ingest: an inaccurate fix is nobody's previous fix
+                previous = ping
             battery = max(5.0, battery - rng.uniform(0.1, 0.6))
             t += rng.randint(120, 300) * 1000
         return previous

@@ -19,7 +19,7 @@ _F = 1 / 298.257223563
 _E2 = _F * (2 - _F)
 _GEOD = Geodesic.WGS84
 _OWN_FLAGS = ("inaccurate", "future", "stale")  # judged on the ping alone
-_UNTRUSTED = {"future", "stale"}
+_UNTRUSTED = {"future", "stale"}  # a time that cannot be placed in the recorded order
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,11 @@ def flag(*, new: list[dict], stored_around: Callable[[int, int], list[dict]],
 
     A ping flagged `future` or `stale` has a time that cannot be trusted, so it takes no place
     in the recorded order: it has no previous fix and is nobody's previous fix. (This also
-    keeps one ping from 1970 from making the server read a rep's whole history.)
+    keeps one ping from 1970 from making the server read a rep's whole history.) An
+    `inaccurate` fix is judged from the previous fix but is nobody's previous fix either, so
+    one blurred position neither flags the good fix after it nor adds a detour to the travel
+    distance. Stored pings recorded before every new one are only previous fixes: their own
+    values do not change.
     """
     chain_new = []
     for ping in new:
@@ -102,17 +106,22 @@ def flag(*, new: list[dict], stored_around: Callable[[int, int], list[dict]],
             chain_new.append(ping)
     if not chain_new:
         return []
+    first_new = min((p["recorded_at"], p["id"]) for p in chain_new)
     stored = []
-    for ping in stored_around(min(p["recorded_at"] for p in chain_new),
-                              max(p["recorded_at"] for p in chain_new)):
+    for ping in stored_around(first_new[0], max(p["recorded_at"] for p in chain_new)):
         own = {f for f in (ping.get("flags") or "").split(",") if f in _OWN_FLAGS}
         if not own & _UNTRUSTED:
-            stored.append({**ping, "_own": own, "_stored": True})
+            before = (ping["recorded_at"], ping["id"]) < first_new
+            stored.append({**ping, "_own": own, "_stored": True, "_before": before})
     chain = sorted((*stored, *chain_new), key=lambda p: (p["recorded_at"], p["id"]))
     changed = []
     previous = None
     for ping in chain:
         flags = set(ping.pop("_own"))
+        if ping.pop("_before", False):
+            if not flags:
+                previous = ping
+            continue
         distance = speed = None
         if previous is not None:
             distance = distance_m(previous["latitude"], previous["longitude"],
@@ -134,5 +143,6 @@ def flag(*, new: list[dict], stored_around: Callable[[int, int], list[dict]],
                 changed.append({"id": ping["id"], **values})
         else:
             ping.update(values)
-        previous = ping
+        if "inaccurate" not in flags:
+            previous = ping
     return changed

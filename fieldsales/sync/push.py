@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass, field
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from fieldsales.common import DAY_MS, now_ms
@@ -395,19 +395,22 @@ class _Push:
                 limits=ping_flags.Limits.from_config(self.config))
 
     def _stored_pings(self, first: int, last: int) -> list[dict]:
-        """The rep's stored pings recorded in [first, last], and one either side."""
+        """The rep's stored pings recorded in [first, last], the previous fix before them, and
+        those after them up to the next fix that can be a previous one (see `flags.flag`)."""
         t = LocationPing
         columns = (t.id, t.recorded_at, t.latitude, t.longitude, t.flags,
                    t.distance_from_previous_m, t.implied_speed_mps)
         mine = t.rep_id == self.user_id
-        # Neighbours with an untrusted time are no neighbours (see `flags.flag`).
         trusted = ~t.flags.contains("future") & ~t.flags.contains("stale")
+        chainable = trusted & ~t.flags.contains("inaccurate")
+        next_chainable = (select(t.recorded_at).where(mine, chainable, t.recorded_at > last)
+                          .order_by(t.recorded_at, t.id).limit(1).scalar_subquery())
         queries = [
             select(*columns).where(mine, t.recorded_at.between(first, last)),
-            select(*columns).where(mine, trusted, t.recorded_at < first)
+            select(*columns).where(mine, chainable, t.recorded_at < first)
             .order_by(t.recorded_at.desc(), t.id.desc()).limit(1),
-            select(*columns).where(mine, trusted, t.recorded_at > last)
-            .order_by(t.recorded_at, t.id).limit(1),
+            select(*columns).where(mine, trusted, t.recorded_at > last,
+                                   t.recorded_at <= func.coalesce(next_chainable, last)),
         ]
         found = {}
         for query in queries:

@@ -132,7 +132,9 @@ def test_pings_are_flagged_and_never_dropped(world, app, phone):
     assert rows[walked["id"]]["distance_from_previous_m"] == pytest.approx(60, abs=0.01)
     assert rows[walked["id"]]["implied_speed_mps"] == pytest.approx(1.0, abs=0.001)
     assert rows[duplicate["id"]]["distance_from_previous_m"] == 0
-    assert rows[teleported["id"]]["implied_speed_mps"] > 100
+    # Judged from the last accurate fix (the inaccurate one is nobody's previous fix).
+    assert rows[teleported["id"]]["implied_speed_mps"] == pytest.approx((10_000 - 60) / 120,
+                                                                       abs=0.01)
     assert rows[teleported["id"]]["flagged"] is True and rows[clean["id"]]["flagged"] is False
 
 
@@ -193,3 +195,27 @@ def test_pings_with_untrusted_times_take_no_place_in_the_recorded_order(world, a
     assert rows[first["id"]]["distance_from_previous_m"] is None  # stale: nobody's previous
     assert rows[later["id"]]["flags"] == ""
     assert rows[later["id"]]["distance_from_previous_m"] == pytest.approx(60, abs=0.01)
+
+
+def test_a_later_push_keeps_the_facts_of_the_pings_before_it(world, app, phone):
+    t = now_ms() - 600_000
+    start, jump = ping(t), ping(t + 60_000, *east_of(KIOSK, 10_000))
+    push_pings(phone, start, jump)
+    push_pings(phone, ping(t + 120_000, *east_of(KIOSK, 10_050)))
+    row = by_id(app)[jump["id"]]
+    assert row["flags"] == "implausible_speed"  # the next push never clears a flag
+    assert row["distance_from_previous_m"] == pytest.approx(10_000, abs=0.5)
+
+
+def test_an_inaccurate_fix_is_judged_but_is_nobodys_previous_fix(world, app, phone):
+    t = now_ms() - 600_000
+    start = ping(t)
+    blurred = ping(t + 30_000, *east_of(KIOSK, 1_100), accuracy_m=500)
+    later = ping(t + 60_000, *east_of(KIOSK, 7))
+    push_pings(phone, start, blurred)
+    push_pings(phone, later)
+    rows = by_id(app)
+    assert rows[blurred["id"]]["flags"] == "inaccurate"
+    assert rows[blurred["id"]]["distance_from_previous_m"] == pytest.approx(1_100, abs=0.5)
+    assert rows[later["id"]]["flags"] == ""
+    assert rows[later["id"]]["distance_from_previous_m"] == pytest.approx(7, abs=0.01)
