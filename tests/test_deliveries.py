@@ -143,7 +143,8 @@ def test_malformed_deliveries_are_422(client, team, shop, body, field):
     assert response.status_code == 422 and field in response.json["error"]["message"]
 
 
-def test_lines_must_be_this_orders_named_once_and_not_delivered_in_the_future(client, team, shop):
+def test_lines_must_be_this_orders_named_once_and_delivered_between_order_and_now(client, team,
+                                                                                 shop):
     paint = shop.product(10)
     order_id, (line,) = shop.order(team.rep, [(paint, 5, 10.0)])
     _, (foreign,) = shop.order(team.rep, [(paint, 5, 10.0)])
@@ -151,12 +152,15 @@ def test_lines_must_be_this_orders_named_once_and_not_delivered_in_the_future(cl
     other = deliver(client, team, order_id, [(foreign, 1)])
     twice = deliver(client, team, order_id, [(line, 1), (line, 1)])
     future = deliver(client, team, order_id, [(line, 1)], delivered_at=now_ms() + DAY_MS)
+    before_order = deliver(client, team, order_id, [(line, 1)], delivered_at=0)
 
     assert other.status_code == 422 and foreign in other.json["error"]["message"]
     assert other.json["error"]["details"] == {
         "lines": {"0": {"order_line_id": ["Not a line of this order."]}}}
     assert twice.status_code == 422 and "twice" in twice.json["error"]["message"]
     assert future.status_code == 422 and "delivered_at" in future.json["error"]["details"]
+    assert before_order.json["error"]["details"] == {
+        "delivered_at": ["Must not be before the order was taken."]}
     assert shop.get(OrderLine, line).delivered_quantity == 0
 
 

@@ -94,6 +94,9 @@ def deliver(*, order: Order, lines: list[dict], delivered_at: int | None, by: Us
     elif delivered_at > now + FUTURE_TOLERANCE_MS:
         raise ApiError(422, "validation_error", "The request is invalid: check delivered_at.",
                        {"delivered_at": ["Must not be in the future."]})
+    elif delivered_at < order.ordered_at:
+        raise ApiError(422, "validation_error", "The request is invalid: check delivered_at.",
+                       {"delivered_at": ["Must not be before the order was taken."]})
     if order.status == "cancelled":
         raise ApiError(409, "order_cancelled", "The order is cancelled; nothing is to deliver.")
     if order.status == "delivered":

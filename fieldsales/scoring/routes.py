@@ -1,4 +1,6 @@
 """Job runs over HTTP, and the `jobs` CLI group (`flask --app wsgi jobs run all`)."""
+import re
+
 import click
 from flask.cli import AppGroup
 from flask_smorest import Blueprint
@@ -32,7 +34,7 @@ def runs(args):
     if args.get("status"):
         query = query.where(JobRun.status == args["status"])
     if args.get("cursor"):
-        if not args["cursor"].isdigit():
+        if not re.fullmatch(r"[0-9]{1,18}", args["cursor"]):
             raise ApiError(422, "validation_error", "The cursor is not one this API gave out.",
                            {"cursor": ["Pass back next_cursor unchanged."]})
         query = query.where(JobRun.id < int(args["cursor"]))
