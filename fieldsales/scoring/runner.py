@@ -2,8 +2,11 @@
 
 `run_job(name)` takes the job's lock, records a `JobRun`, runs the job and commits its work
 together with the run's outcome (the job's one commit). A run that finds the lock held does
-not run: it is recorded with status `skipped`, so several gunicorn workers or servers, each
-with a scheduler, run each job once per interval between them.
+not run: it is recorded with status `skipped`. The lock alone only keeps runs from
+overlapping: schedulers started at different moments would each get a free lock in turn, so
+a scheduled run also skips when any process ran the job within most of its interval
+(`unless_ran_within_ms`). Several gunicorn workers or servers, each with a scheduler, so run
+each job once per interval between them.
 
 Locks:
 - PostgreSQL: a session-level advisory lock (`pg_try_advisory_lock`) held on a dedicated
@@ -63,8 +66,12 @@ class RunResult:
     trigger: str
 
 
-def run_job(name: str, *, trigger: str = "manual", now: int | None = None) -> RunResult:
+def run_job(name: str, *, trigger: str = "manual", now: int | None = None,
+            unless_ran_within_ms: int | None = None) -> RunResult:
     """Run one job under its lock and record it: status ok, failed or skipped.
+
+    With `unless_ran_within_ms`, skip when a run of the job started that recently and ended
+    ok (another scheduler's turn, or a manual run: the scores are fresh either way).
 
     Call it with no transaction of your own open: the job's work and its outcome are
     committed together here, and on SQLite an open write transaction would block the lock.
@@ -77,9 +84,17 @@ def run_job(name: str, *, trigger: str = "manual", now: int | None = None) -> Ru
     db.session.rollback()  # end any read transaction (SQLite would hold its write lock)
     lock = _lock_for(name)
     if not lock.acquire():
-        return _record_skipped(name, trigger)
+        return _record_skipped(name, trigger, "Another instance of this job was running; "
+                               "this one did not run.")
     try:
         started = now_ms()
+        if unless_ran_within_ms and db.session.scalar(
+                select(JobRun.id).where(JobRun.job == name, JobRun.status == "ok",
+                                        JobRun.started_at >= started - unless_ran_within_ms)
+                .limit(1)) is not None:
+            db.session.rollback()
+            return _record_skipped(name, trigger, "This job ran within its interval already "
+                                   "(another scheduler's turn); this one did not run.")
         # We hold the lock, so a run of this job still marked running died with its process.
         db.session.execute(update(JobRun).where(JobRun.job == name, JobRun.status == "running")
                            .values(status="failed", finished_at=started,
@@ -111,9 +126,8 @@ def run_job(name: str, *, trigger: str = "manual", now: int | None = None) -> Ru
         lock.release()
 
 
-def _record_skipped(name: str, trigger: str) -> RunResult:
+def _record_skipped(name: str, trigger: str, message: str) -> RunResult:
     at = now_ms()
-    message = "Another instance of this job was running; this one did not run."
     run = JobRun(job=name, started_at=at, finished_at=at, status="skipped", rows_written=0,
                  trigger=trigger, host=_host(), pid=os.getpid(), error=message)
     run_id = None

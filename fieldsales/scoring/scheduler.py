@@ -1,7 +1,8 @@
 """APScheduler wiring: each scoring job on its own interval, in a background thread.
 
 Every process that serves the app (each gunicorn worker, each server) may start a scheduler;
-the job lock in `runner` makes exactly one of them run each job, the others record a skip.
+the job lock in `runner` makes exactly one of them run each job per interval, the others
+record a skip.
 Not started when `FIELDSALES_SCHEDULER` is "off" (tests), or under flask CLI commands other
 than `flask run` (`flask db upgrade`, `flask jobs run ...` and the like).
 """
@@ -60,18 +61,25 @@ def build_scheduler(app: Flask, intervals: dict[str, float], **trigger_args) -> 
     )
     for name, minutes in intervals.items():
         if minutes and minutes > 0:
-            scheduler.add_job(run_scheduled, "interval", minutes=minutes, args=(app, name),
+            scheduler.add_job(run_scheduled, "interval", minutes=minutes,
+                              args=(app, name, minutes),
                               id=name, name=f"scoring:{name}", **trigger_args)
     return scheduler
 
 
-def run_scheduled(app: Flask, name: str) -> None:
+# A scheduled run skips when the job ran this share of its interval ago or less: one run per
+# interval across all schedulers, with room for a run that started a little late.
+FRESH_SHARE_OF_INTERVAL = 0.8
+
+
+def run_scheduled(app: Flask, name: str, minutes: float) -> None:
     """One scheduled run, in its own app context; failures are recorded by the runner."""
     from fieldsales.scoring.runner import run_job
 
     with app.app_context():
         try:
-            run_job(name, trigger="scheduler")
+            run_job(name, trigger="scheduler",
+                    unless_ran_within_ms=int(minutes * 60_000 * FRESH_SHARE_OF_INTERVAL))
         except Exception:  # the runner records job failures; this is the lock or the DB itself
             log.exception("Scheduled job %s could not run", name)
         finally:

@@ -80,6 +80,21 @@ def test_two_schedulers_started_together_run_a_job_once(app, slow_job):
     assert len(slow_job) == 1
 
 
+def test_schedulers_started_at_different_moments_run_a_job_once_per_interval(app, slow_job):
+    # Two workers' timers for an hourly job, firing one after the other: the lock is free
+    # for the second, but the job ran within its interval, so it skips.
+    scheduler.run_scheduled(app, "slow", 60)
+    scheduler.run_scheduled(app, "slow", 60)
+    assert [r.status for r in runs(app, "slow")] == ["ok", "skipped"]
+    assert "within its interval" in runs(app, "slow")[1].error
+    # A job whose interval has gone by runs again; a manual run always runs.
+    scheduler.run_scheduled(app, "slow", 0.001)
+    with app.app_context():
+        assert runner.run_job("slow").status == "ok"
+    assert [r.status for r in runs(app, "slow")] == ["ok", "skipped", "ok", "ok"]
+    assert len(slow_job) == 3
+
+
 def test_a_lock_held_elsewhere_makes_the_run_a_skip_until_released(app, slow_job):
     with app.app_context():
         held = runner._lock_for("slow")  # another process's lock on the same database
