@@ -35,4 +35,4 @@ class PageArgs(StrictSchema):
     """Keyset pagination: pass back `next_cursor` as `cursor` until it is null."""
 
     limit = ma.fields.Integer(load_default=100, validate=validate.Range(1, 1000))
-    cursor = ma.fields.String(load_default=None, validate=validate.Length(max=200))
+    cursor = ma.fields.String(load_default=None, validate=validate.Length(max=2000))

@@ -5,20 +5,20 @@ its filters, and the schema of one item. The same `Listing` then answers a JSON 
 CSV export, so both always carry the same rows for the same filters.
 
 - Pagination is keyset on (sort key, id): the opaque `next_cursor` holds the last row's sort
-  key and id, and the next page starts strictly after it. Rows added meanwhile never shift
+  key and id, signed with the app's secret key (a cursor made by hand is refused, so no odd
+  value ever reaches a comparison), and the next page starts strictly after it. Rows added meanwhile never shift
   a page, so a walk through the list loses and repeats nothing.
 - `sort=field` ascending, `sort=-field` descending; ties always break on the id, ascending.
-- CSV (`?format=csv` or `Accept: text/csv`): every matching row (limit and cursor are ignored)
+- CSV (`?format=csv`, or `Accept: text/csv` without `format`): every matching row (limit and cursor are ignored)
   from one ordered query, in the order and with the filters of the JSON pages,
-  the columns of the item schema, nested objects flattened to `a.b` columns, and cells that a
-  spreadsheet would read as a formula (starting with = + - @ tab or CR) prefixed with `'`.
+  the columns of the item schema, nested objects flattened to `a.b` columns, and text cells
+  that a spreadsheet would read as a formula (starting with = + - @ tab or CR) prefixed with
+  `'` (numbers stay numbers: -1.5 is exported as -1.5).
 
 A list comes from SQL (`Listing.respond(query=...)`) or, where the last step of the work is in
 Python (e.g. fuzzy name matching), from a list of dicts (`Listing.respond(items=...)`); the
 cursor, sort and CSV behave the same.
 """
-import base64
-import binascii
 import csv
 import io
 import json
@@ -27,7 +27,8 @@ from decimal import Decimal
 from typing import Any, Callable
 
 import marshmallow as ma
-from flask import Response, request
+from flask import Response, current_app, request
+from itsdangerous import BadData, URLSafeSerializer
 from marshmallow import validate
 from sqlalchemy import Select, and_, or_
 
@@ -43,9 +44,9 @@ _SORT_KEY, _SORT_ID = "_listing_sort_key", "_listing_sort_id"
 class ListArgs(PageArgs):
     """Query arguments every list takes: `limit`, `cursor`, `sort`, `format`."""
 
-    format = ma.fields.String(load_default="json", validate=validate.OneOf(("json", "csv")),
-                              metadata={"description": "`csv` exports every matching row "
-                                        "(same as `Accept: text/csv`)."})
+    format = ma.fields.String(load_default=None, validate=validate.OneOf(("json", "csv")),
+                              metadata={"description": "`csv` exports every matching row; "
+                                        "without it, `Accept: text/csv` does the same."})
 
 
 def sort_field(*names: str, default: str) -> ma.fields.String:
@@ -69,8 +70,9 @@ CSV_DOC = {"responses": {200: {"content": {"text/csv": {"schema": {"type": "stri
 
 
 def wants_csv(args: dict) -> bool:
-    if args.get("format") == "csv":
-        return True
+    """`format` when given (an explicit `format=json` wins over the Accept header)."""
+    if args.get("format") is not None:
+        return args["format"] == "csv"
     return request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv"
 
 
@@ -171,21 +173,21 @@ class Listing:
 
     # --- cursor ------------------------------------------------------------------------
     def _encode(self, sort_spec: str, key: tuple) -> str:
-        raw = json.dumps([self.name, sort_spec, key[0], key[1]], separators=(",", ":"))
-        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+        return _cursor_serializer().dumps([self.name, sort_spec, key[0], key[1]])
 
     def _decode(self, cursor: str | None, sort_spec: str):
         if not cursor:
             return None
         try:
-            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-            name, cursor_sort, value, last_id = json.loads(raw)
-        except (binascii.Error, ValueError, TypeError):
+            name, cursor_sort, value, last_id = _cursor_serializer().loads(cursor)
+        except (BadData, ValueError, TypeError):
             raise ApiError(400, "invalid_cursor", "The cursor is not one this list gave out.",
                            {"cursor": ["Pass back next_cursor unchanged."]}) from None
-        if name != self.name or cursor_sort != sort_spec:
-            raise ApiError(400, "invalid_cursor",
-                           "The cursor belongs to another list or another sort order.",
+        if name != self.name:
+            raise ApiError(400, "invalid_cursor", "The cursor belongs to another list.",
+                           {"cursor": [f"Use a next_cursor of the {self.name} list."]})
+        if cursor_sort != sort_spec:
+            raise ApiError(400, "invalid_cursor", "The cursor belongs to another sort order.",
                            {"cursor": ["Keep the same sort while paging."]})
         return value, last_id
 
@@ -225,8 +227,10 @@ def csv_cell(value) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
-        text = "true" if value else "false"
-    elif isinstance(value, (list, dict)):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, Decimal)):
+        return str(value)  # a number, negative or not, is no formula
+    if isinstance(value, (list, dict)):
         text = json.dumps(value, separators=(",", ":"))
     else:
         text = str(value)
@@ -266,3 +270,7 @@ def _parse_sort(sort: str | None, sorts: dict) -> tuple[str, bool]:
 
 def _jsonable(value):
     return float(value) if isinstance(value, Decimal) else value
+
+
+def _cursor_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="fieldsales.list-cursor")

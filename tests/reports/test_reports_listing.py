@@ -1,5 +1,7 @@
 """The one list behaviour: keyset pages, allow-listed sorts, clear cursor errors, safe CSV."""
+import base64
 import itertools
+import json
 
 import pytest
 
@@ -59,6 +61,22 @@ def test_cursors_belong_to_one_list_and_one_sort(client, team, add_target):
     assert other_sort.json["error"]["code"] == "invalid_cursor"
     garbage = client.get("/api/v1/targets?cursor=not-a-cursor!!", headers=team.headers["manager"])
     assert garbage.status_code == 400 and garbage.json["error"]["code"] == "invalid_cursor"
+    elsewhere = client.get(f"/api/v1/backlog?cursor={page['next_cursor']}",
+                           headers=team.headers["manager"])
+    assert elsewhere.status_code == 400 and "another list" in elsewhere.json["error"]["message"]
+
+
+@pytest.mark.parametrize("value, last_id", [
+    ("abc", "x"), (None, "x"), ([1, 2], "x"), ({"a": 1}, "x"), (10 ** 30, "x"), (1, [1]),
+])
+def test_a_cursor_made_by_hand_is_refused_whatever_it_holds(client, team, add_target, value,
+                                                           last_id):
+    add_target(1)
+    forged = base64.urlsafe_b64encode(
+        json.dumps(["targets", "-goal", value, last_id]).encode()).decode().rstrip("=")
+    response = client.get("/api/v1/targets", query_string={"sort": "-goal", "cursor": forged},
+                          headers=team.headers["manager"])
+    assert response.status_code == 400 and response.json["error"]["code"] == "invalid_cursor"
 
 
 def test_only_allow_listed_fields_sort(client, team):
@@ -80,7 +98,17 @@ def test_only_allow_listed_fields_sort(client, team):
     (None, ""),
     (True, "true"),
     (2.5, "2.5"),
+    (-2.5, "-2.5"),  # a number is no formula: it stays a number in the spreadsheet
+    (-3, "-3"),
     ({"a": 1}, '{"a":1}'),
 ])
 def test_csv_cells_never_run_as_formulas(raw, cell):
     assert csv_cell(raw) == cell
+
+
+def test_an_explicit_format_wins_over_the_accept_header(client, team, add_target):
+    add_target(1)
+    headers = {**team.headers["manager"], "Accept": "text/csv"}
+    as_json = client.get("/api/v1/targets?format=json", headers=headers)
+    assert as_json.mimetype == "application/json" and len(as_json.json["items"]) == 1
+    assert client.get("/api/v1/targets", headers=headers).mimetype == "text/csv"
