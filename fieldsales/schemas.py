@@ -1,4 +1,6 @@
 """Schema pieces shared by every domain."""
+import datetime
+
 import marshmallow as ma
 from marshmallow import validate
 
@@ -9,6 +11,15 @@ ID_MESSAGE = "Must be 1-64 characters of A-Z a-z 0-9 _ - ."
 
 def IdField(**kwargs) -> ma.fields.String:
     return ma.fields.String(validate=validate.Regexp(ID_RE, error=ID_MESSAGE), **kwargs)
+
+
+FIRST_DAY, LAST_DAY = datetime.date(2000, 1, 1), datetime.date(2099, 12, 31)
+
+
+def Day(**kwargs) -> ma.fields.Date:
+    """A calendar day (UTC) in a range every period and window computed from it stays inside."""
+    return ma.fields.Date(validate=validate.Range(FIRST_DAY, LAST_DAY, error=(
+        f"Must be a day from {FIRST_DAY} to {LAST_DAY}.")), **kwargs)
 
 
 def Latitude(**kwargs) -> ma.fields.Float:

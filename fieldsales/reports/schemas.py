@@ -4,13 +4,13 @@ from marshmallow import validate
 
 from fieldsales.reports import team_overview as overview_fields
 from fieldsales.reports.listing import ListArgs, page_schema, sort_field
-from fieldsales.schemas import IdField, StrictSchema
+from fieldsales.schemas import Day, IdField, StrictSchema
 
 
 class DateRangeArgs(StrictSchema):
-    from_ = ma.fields.Date(data_key="from", load_default=None, metadata={
+    from_ = Day(data_key="from", load_default=None, metadata={
         "description": "First day (UTC), YYYY-MM-DD; default 29 days before `to`."})
-    to = ma.fields.Date(load_default=None, metadata={
+    to = Day(load_default=None, metadata={
         "description": "Last day (UTC), inclusive; default today."})
 
     @ma.validates_schema
@@ -193,7 +193,7 @@ TerritoryPageSchema = page_schema(TerritorySchema, "TerritoryPage")
 
 # --- rep day ------------------------------------------------------------------------------
 class ActivityArgs(StrictSchema):
-    date = ma.fields.Date(load_default=None, metadata={
+    date = Day(load_default=None, metadata={
         "description": "The day (UTC), YYYY-MM-DD; default today."})
 
 
@@ -343,7 +343,7 @@ OVERVIEW_PERIODS = ("day", "week", "month")
 
 class OverviewArgs(StrictSchema):
     period = ma.fields.String(load_default="week", validate=validate.OneOf(OVERVIEW_PERIODS))
-    date = ma.fields.Date(load_default=None, metadata={
+    date = Day(load_default=None, metadata={
         "description": "A day in the period (UTC); default today."})
 
 

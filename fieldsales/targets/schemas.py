@@ -2,7 +2,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from fieldsales.reports.listing import ListArgs, page_schema, sort_field
-from fieldsales.schemas import IdField, StrictSchema
+from fieldsales.schemas import Day, IdField, StrictSchema
 from fieldsales.targets.models import TARGET_METRICS, TARGET_PERIODS
 
 
@@ -14,7 +14,7 @@ class TargetCreateSchema(StrictSchema):
         "description": "The rep; leave out for a target of the whole team."})
     metric = ma.fields.String(required=True, validate=validate.OneOf(TARGET_METRICS))
     period = ma.fields.String(required=True, validate=validate.OneOf(TARGET_PERIODS))
-    period_start = ma.fields.Date(required=True, metadata={
+    period_start = Day(required=True, metadata={
         "description": "First day of the period (UTC): any day, a Monday, the 1st of a month, "
                        "or the 1st of January/April/July/October."})
     goal = ma.fields.Float(required=True, validate=validate.Range(min=0, min_inclusive=False))
@@ -23,7 +23,7 @@ class TargetCreateSchema(StrictSchema):
 class TargetUpdateSchema(StrictSchema):
     metric = ma.fields.String(validate=validate.OneOf(TARGET_METRICS))
     period = ma.fields.String(validate=validate.OneOf(TARGET_PERIODS))
-    period_start = ma.fields.Date()
+    period_start = Day()
     goal = ma.fields.Float(validate=validate.Range(min=0, min_inclusive=False))
 
 
@@ -58,7 +58,7 @@ class TargetListArgs(ListArgs):
     team_wide = ma.fields.Boolean(metadata={"description": "true: only whole-team targets."})
     metric = ma.fields.String(validate=validate.OneOf(TARGET_METRICS))
     period = ma.fields.String(validate=validate.OneOf(TARGET_PERIODS))
-    active_on = ma.fields.Date(metadata={"description": "Targets whose period contains this day."})
+    active_on = Day(metadata={"description": "Targets whose period contains this day."})
 
 
 TargetPageSchema = page_schema(TargetSchema, "TargetPage")

@@ -10,6 +10,7 @@ JSON; in CSV a cell never starts with a character that makes a spreadsheet run a
 import csv
 import io
 import json
+import re
 
 import pytest
 
@@ -28,6 +29,7 @@ FRAGMENTS = ["Robert'); DROP TABLE customers;--", "' OR '1'='1' --", "<script>al
              "+SUM(1,2)", "-2+3", "@SUM(A1:A2)", "\t=1+1", "{{7*7}} ${jndi:ldap://x/a}",
              "a\\b\\\\c \"quoted\" \u202eRTL \U0001F600"]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 
 
 def refused(response) -> dict:
@@ -158,6 +160,20 @@ def test_query_strings_that_are_not_utf8_do_not_break_listings(client, team, wor
 # --- ids with path characters ---------------------------------------------------------------
 
 
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-05", "1970-01-01", "2100-01-01"])
+def test_days_out_of_range_are_refused_everywhere(client, team, day):
+    manager = team.headers["manager"]
+    for url in [f"/api/v1/teams/{team.manager.team_id}/overview?period=month&date={day}",
+                f"/api/v1/reps/{team.rep.id}/activity?date={day}",
+                f"/api/v1/feedback/summary?to={day}", f"/api/v1/backlog/summary?to={day}",
+                f"/api/v1/backlog/summary?from={day}", f"/api/v1/targets?active_on={day}"]:
+        assert "Must be a day from" in str(refused(client.get(url, headers=manager))), url
+    for period in ("day", "week", "month", "quarter"):
+        body = {"metric": "visits", "period": period, "period_start": day, "goal": 5}
+        answer = refused(client.post("/api/v1/targets", headers=manager, json=body))
+        assert "period_start" in answer["error"]["details"], period
+
+
 @pytest.mark.parametrize("collection", ["customers", "products", "tasks", "users"])
 def test_ids_with_path_characters_find_nothing(client, team, world, collection):
     admin = team.headers["admin"]
@@ -239,8 +255,9 @@ def test_csv_exports_never_start_a_cell_with_a_formula(client, team, world):
         assert response.mimetype == "text/csv"
         rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
         cells += [(path, cell) for row in rows[1:] for cell in row]
+    # A negative number is a number to a spreadsheet, not a formula: numbers stay numbers.
     starting_with_formula = [(path, cell) for path, cell in cells
-                             if cell.startswith(FORMULA_START)]
+                             if cell.startswith(FORMULA_START) and not NUMBER.fullmatch(cell)]
     assert starting_with_formula == []
     # The hostile texts did reach some export, escaped (so the check above was not vacuous).
     assert any(cell.startswith("'") and cell[1:].startswith(FORMULA_START)
