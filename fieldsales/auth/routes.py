@@ -15,8 +15,9 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Sign i
 def token(credentials):
     """Exchange email and password for a bearer token.
 
-    Failed attempts are throttled per email and per client address (429 with Retry-After);
-    successful sign-ins never are.
+    Too many failures for an email refuse every attempt for that email; too many from a
+    client address refuse only wrong credentials from it (429 with Retry-After), so a whole
+    team can still sign in from one office address.
     """
     user = service.authenticate(email=credentials["email"], password=credentials["password"],
                                 address=request.remote_addr or "unknown")

@@ -3,7 +3,7 @@ import hashlib
 import secrets
 
 from flask import current_app
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from fieldsales.auth.models import AuthToken, LoginFailure
@@ -12,8 +12,17 @@ from fieldsales.errors import ApiError
 from fieldsales.extensions import db
 from fieldsales.users.models import User
 
-# Checked against when the email is unknown, so a miss costs as much as a wrong password.
-_DUMMY_HASH = generate_password_hash("not-a-password", method="pbkdf2:sha256:1000")
+# Hashes of a throwaway password, one per hashing method, made on first use.
+_dummy_hashes: dict[str, str] = {}
+
+
+def dummy_hash() -> str:
+    """Checked against when the email is unknown. Made with the configured method (cost),
+    so a miss takes as long as a wrong password and timing does not tell which emails exist."""
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    if method not in _dummy_hashes:
+        _dummy_hashes[method] = generate_password_hash("not-a-password", method=method)
+    return _dummy_hashes[method]
 
 
 def hash_password(password: str) -> str:
@@ -24,39 +33,54 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def check_throttle(*, email: str, address: str) -> None:
-    """Refuse with 429 once failures in the window pass the per-email or per-address limit."""
-    cfg = current_app.config
-    window_ms = cfg["LOGIN_FAILURE_WINDOW_SECONDS"] * 1000
-    since = now_ms() - window_ms
-    row = db.session.execute(
-        select(
-            func.count().filter(LoginFailure.email == email),
-            func.count().filter(LoginFailure.address == address),
-            func.min(LoginFailure.failed_at),
-        ).where(LoginFailure.failed_at > since,
-                or_(LoginFailure.email == email, LoginFailure.address == address))
-    ).one()
-    by_email, by_address, oldest = row
-    if by_email >= cfg["LOGIN_MAX_FAILURES_PER_EMAIL"] or by_address >= cfg["LOGIN_MAX_FAILURES_PER_ADDRESS"]:
-        retry_after = max(1, ((oldest or since) + window_ms - now_ms()) // 1000 + 1)
-        raise ApiError(429, "too_many_requests",
-                       "Too many failed sign-in attempts; try again later.",
-                       {"retry_after_seconds": retry_after},
-                       headers={"Retry-After": str(retry_after)})
+def _refuse_when_over(*, column, value: str, limit: int) -> None:
+    """429 once `limit` failures for this email or address are in the window.
+
+    Retry-After is when the failure that must expire for the count to fall under the limit
+    (the limit-th newest) leaves the window, so it is never shorter than the lock.
+    """
+    window_ms = current_app.config["LOGIN_FAILURE_WINDOW_SECONDS"] * 1000
+    now = now_ms()
+    expiring = db.session.scalar(
+        select(LoginFailure.failed_at)
+        .where(column == value, LoginFailure.failed_at > now - window_ms)
+        .order_by(LoginFailure.failed_at.desc())
+        .offset(max(limit, 1) - 1).limit(1)
+    )
+    if expiring is None:
+        return
+    retry_after = max(1, -(-(expiring + window_ms - now) // 1000))
+    raise ApiError(429, "too_many_requests",
+                   "Too many failed sign-in attempts; try again later.",
+                   {"retry_after_seconds": retry_after},
+                   headers={"Retry-After": str(retry_after)})
 
 
 def authenticate(*, email: str, password: str, address: str) -> User:
-    """The active user with these credentials; failures are recorded for throttling."""
+    """The active user with these credentials.
+
+    Too many failures for an email refuse every attempt for it (brute force on one account).
+    Too many from an address refuse only wrong credentials: a whole team may sign in from
+    one office address, so correct credentials always get through. Every wrong attempt is
+    recorded, even when refused with 429, so a busy address is no way round the per-email
+    limit. The failure is committed here because the request ends in an error.
+    """
+    cfg = current_app.config
     email = email.strip().lower()
-    check_throttle(email=email, address=address)
+    _refuse_when_over(column=LoginFailure.email, value=email,
+                      limit=cfg["LOGIN_MAX_FAILURES_PER_EMAIL"])
     user = db.session.scalar(select(User).where(User.email == email))
-    valid = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
-    if not (user and valid and user.active and user.deleted_at is None):
-        db.session.add(LoginFailure(email=email, address=address))
+    valid = check_password_hash(user.password_hash if user else dummy_hash(), password)
+    if user and valid and user.active and user.deleted_at is None:
+        return user
+    db.session.add(LoginFailure(email=email, address=address))
+    db.session.flush()
+    try:
+        _refuse_when_over(column=LoginFailure.address, value=address,
+                          limit=cfg["LOGIN_MAX_FAILURES_PER_ADDRESS"] + 1)
+    finally:
         db.session.commit()
-        raise ApiError(401, "invalid_credentials", "The email or password is wrong.")
-    return user
+    raise ApiError(401, "invalid_credentials", "The email or password is wrong.")
 
 
 def issue_token(*, user: User) -> tuple[str, int]:

@@ -1,7 +1,7 @@
 """Sign-in, bearer tokens, expiry, revocation and login throttling."""
 import pytest
 
-from fieldsales.auth.models import AuthToken
+from fieldsales.auth.models import AuthToken, LoginFailure
 from fieldsales.common import now_ms
 from fieldsales.extensions import db
 from tests.conftest import PASSWORD
@@ -116,23 +116,46 @@ class TestThrottling:
         for _ in range(3):
             assert client.post(LOGIN, json={"email": rep.email, "password": "bad"}).status_code == 401
         locked = client.post(LOGIN, json={"email": rep.email, "password": PASSWORD})
-        assert locked.status_code == 429
+        assert locked.status_code == 429  # even the right password: one account's brute force
         assert locked.json["error"]["code"] == "too_many_requests"
         assert int(locked.headers["Retry-After"]) > 0
+        from_elsewhere = client.post(LOGIN, json={"email": rep.email, "password": PASSWORD},
+                                     environ_base={"REMOTE_ADDR": "10.9.9.9"})
+        assert from_elsewhere.status_code == 429  # the lock is the account's, not the address's
         # Another user from the same address is unaffected.
         other = make_user("rep")
         assert client.post(LOGIN, json={"email": other.email, "password": PASSWORD}).status_code == 200
 
-    def test_failures_per_address_lock_that_address(self, client, make_user, app, monkeypatch):
+    def test_failures_per_address_refuse_only_wrong_credentials_from_that_address(
+            self, client, make_user, app, monkeypatch):
         monkeypatch.setitem(app.config, "LOGIN_MAX_FAILURES_PER_ADDRESS", 4)
-        rep = make_user("rep")
+        rep, colleague = make_user("rep"), make_user("rep")
         for n in range(4):
-            client.post(LOGIN, json={"email": f"nobody{n}@example.com", "password": "bad"})
-        response = client.post(LOGIN, json={"email": rep.email, "password": PASSWORD})
-        assert response.status_code == 429
-        other_address = client.post(LOGIN, json={"email": rep.email, "password": PASSWORD},
+            assert client.post(LOGIN, json={"email": f"nobody{n}@example.com",
+                                            "password": "bad"}).status_code == 401
+        wrong = client.post(LOGIN, json={"email": rep.email, "password": "bad"})
+        assert wrong.status_code == 429 and int(wrong.headers["Retry-After"]) > 0
+        unknown = client.post(LOGIN, json={"email": "nobody9@example.com", "password": "bad"})
+        assert unknown.status_code == 429
+        # A busy office address still lets the right credentials in.
+        for user in (rep, colleague):
+            assert client.post(LOGIN, json={"email": user.email,
+                                            "password": PASSWORD}).status_code == 200
+        other_address = client.post(LOGIN, json={"email": rep.email, "password": "bad"},
                                     environ_base={"REMOTE_ADDR": "10.9.9.9"})
-        assert other_address.status_code == 200
+        assert other_address.status_code == 401
+
+    def test_wrong_attempts_refused_by_the_address_limit_still_count_against_the_email(
+            self, client, make_user, app, monkeypatch):
+        """Otherwise a 429 from a busy address would be a free "wrong password" answer."""
+        monkeypatch.setitem(app.config, "LOGIN_MAX_FAILURES_PER_ADDRESS", 1)
+        monkeypatch.setitem(app.config, "LOGIN_MAX_FAILURES_PER_EMAIL", 3)
+        rep = make_user("rep")
+        for _ in range(3):
+            client.post(LOGIN, json={"email": rep.email, "password": "bad"})
+        locked = client.post(LOGIN, json={"email": rep.email, "password": PASSWORD},
+                             environ_base={"REMOTE_ADDR": "10.9.9.9"})
+        assert locked.status_code == 429
 
     def test_successful_sign_ins_are_never_throttled(self, client, make_user, app, monkeypatch):
         monkeypatch.setitem(app.config, "LOGIN_MAX_FAILURES_PER_ADDRESS", 2)
@@ -148,3 +171,51 @@ class TestThrottling:
         assert client.post(LOGIN, json={"email": rep.email, "password": PASSWORD}).status_code == 429
         monkeypatch.setitem(app.config, "LOGIN_FAILURE_WINDOW_SECONDS", 0)
         assert client.post(LOGIN, json={"email": rep.email, "password": PASSWORD}).status_code == 200
+
+    def test_retry_after_is_when_the_limit_that_was_hit_falls_back_under(
+            self, client, make_user, app, monkeypatch):
+        """Older failures of the address must not shorten the email's Retry-After."""
+        monkeypatch.setitem(app.config, "LOGIN_FAILURE_WINDOW_SECONDS", 1000)
+        monkeypatch.setitem(app.config, "LOGIN_MAX_FAILURES_PER_EMAIL", 2)
+        rep = make_user("rep")
+        now = now_ms()
+        with app.app_context():
+            # An old failure of another email from the same address, near the window's end,
+            db.session.add(LoginFailure(email="x@example.com", address="127.0.0.1",
+                                        failed_at=now - 990_000))
+            # and the rep's two: the older (600 s left) must expire to lift the lock.
+            for age_s in (400, 100):
+                db.session.add(LoginFailure(email=rep.email, address="127.0.0.1",
+                                            failed_at=now - age_s * 1000))
+            db.session.commit()
+        locked = client.post(LOGIN, json={"email": rep.email, "password": PASSWORD})
+        assert locked.status_code == 429
+        assert 595 <= int(locked.headers["Retry-After"]) <= 601
+        assert locked.json["error"]["details"]["retry_after_seconds"] == int(
+            locked.headers["Retry-After"])
+
+    def test_retry_after_of_a_busy_address_counts_from_its_limit_th_newest_failure(
+            self, client, app, monkeypatch):
+        monkeypatch.setitem(app.config, "LOGIN_FAILURE_WINDOW_SECONDS", 1000)
+        monkeypatch.setitem(app.config, "LOGIN_MAX_FAILURES_PER_ADDRESS", 2)
+        now = now_ms()
+        with app.app_context():
+            for n, age_s in enumerate((900, 500, 200)):  # the 2nd newest has 500 s left
+                db.session.add(LoginFailure(email=f"n{n}@example.com", address="127.0.0.1",
+                                            failed_at=now - age_s * 1000))
+            db.session.commit()
+        refused = client.post(LOGIN, json={"email": "n9@example.com", "password": "bad"})
+        assert refused.status_code == 429
+        assert 495 <= int(refused.headers["Retry-After"]) <= 501
+
+
+def test_unknown_emails_are_checked_against_a_hash_made_with_the_configured_method(
+        app, monkeypatch):
+    """So a miss costs as much as a real user's wrong password (scrypt in production)."""
+    from fieldsales.auth.service import dummy_hash
+
+    with app.app_context():
+        assert dummy_hash().startswith(app.config["PASSWORD_HASH_METHOD"] + "$")
+        monkeypatch.setitem(app.config, "PASSWORD_HASH_METHOD", "scrypt:1024:8:1")
+        assert dummy_hash().startswith("scrypt:1024:8:1$")
+        assert dummy_hash() is dummy_hash()  # made once per method
