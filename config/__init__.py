@@ -29,6 +29,9 @@ class Config:
     LOGIN_MAX_FAILURES_PER_EMAIL = _env_int("LOGIN_MAX_FAILURES_PER_EMAIL", 5)
     LOGIN_MAX_FAILURES_PER_ADDRESS = _env_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 20)
     LOGIN_FAILURE_WINDOW_SECONDS = _env_int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)
+    # Proxies in front of the app whose X-Forwarded-For to trust (werkzeug's ProxyFix), so
+    # the throttle sees the client's address, not the load balancer's. 0: none (direct).
+    TRUSTED_PROXY_HOPS = _env_int("TRUSTED_PROXY_HOPS", 0)
 
     # Field facts
     GEOFENCE_ACCURACY_CAP_M = float(os.environ.get("GEOFENCE_ACCURACY_CAP_M", 100))

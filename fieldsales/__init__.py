@@ -3,6 +3,7 @@ import importlib
 import os
 
 from flask import Flask, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import CONFIGS
 from fieldsales.database import configure_engine
@@ -25,6 +26,9 @@ def create_app(config: str | object | None = None) -> Flask:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         os.makedirs(os.path.dirname(app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///"):])
                     or ".", exist_ok=True)
+
+    if app.config.get("TRUSTED_PROXY_HOPS", 0) > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXY_HOPS"])
 
     db.init_app(app)
     with app.app_context():

@@ -20,7 +20,7 @@ def token(credentials):
     team can still sign in from one office address.
     """
     user = service.authenticate(email=credentials["email"], password=credentials["password"],
-                                address=request.remote_addr or "unknown")
+                                address=(request.remote_addr or "unknown")[:64])
     access_token, ttl = service.issue_token(user=user)
     db.session.commit()
     return {"access_token": access_token, "token_type": "Bearer", "expires_in": ttl,

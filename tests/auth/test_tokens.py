@@ -219,3 +219,32 @@ def test_unknown_emails_are_checked_against_a_hash_made_with_the_configured_meth
         monkeypatch.setitem(app.config, "PASSWORD_HASH_METHOD", "scrypt:1024:8:1")
         assert dummy_hash().startswith("scrypt:1024:8:1$")
         assert dummy_hash() is dummy_hash()  # made once per method
+
+
+class TestBehindAProxy:
+    def _failed_sign_in_address(self, app, **environ):
+        app.test_client().post(LOGIN, json={"email": "nobody@example.com", "password": "bad"},
+                               headers={"X-Forwarded-For": "203.0.113.7"},
+                               environ_base={"REMOTE_ADDR": "10.0.0.2", **environ})
+        with app.app_context():
+            return db.session.scalar(db.select(LoginFailure.address))
+
+    def test_by_default_forwarded_for_is_not_trusted(self, app):
+        """A client could otherwise pick its own address and dodge the throttle."""
+        assert app.config["TRUSTED_PROXY_HOPS"] == 0
+        assert self._failed_sign_in_address(app) == "10.0.0.2"
+
+    def test_with_trusted_proxy_hops_the_throttle_sees_the_clients_address(
+            self, make_database):
+        from fieldsales import create_app
+        from tests.conftest import config_for
+
+        app = create_app(config_for(make_database("proxy"), TRUSTED_PROXY_HOPS=1))
+        with app.app_context():
+            db.create_all()
+        try:
+            assert self._failed_sign_in_address(app) == "203.0.113.7"
+        finally:
+            with app.app_context():
+                db.session.remove()
+                db.engine.dispose()
