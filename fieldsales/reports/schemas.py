@@ -495,7 +495,8 @@ class AgeBucketSchema(ma.Schema):
 class BacklogHealthSchema(ma.Schema):
     start_ms = ma.fields.Integer()
     end_ms = ma.fields.Integer()
-    as_of = ma.fields.Integer()
+    as_of = ma.fields.Integer(metadata={
+        "description": "The moment the backlog figures describe: the period's end, or now."})
     backlog_orders = ma.fields.Integer()
     backlog_quantity = ma.fields.Float()
     backlog_value = ma.fields.Float()

@@ -267,14 +267,20 @@ def backlog_health(*, start_ms: int, end_ms: int, team_id: str | None = None,
                    rep_id: str | None = None, now: int | None = None) -> dict:
     """Backlog figures for the reports API, optionally for one team's or one rep's orders.
 
-    - backlog (value, quantity, orders, age buckets): orders ordered before `end_ms` with
-      pending quantity now (ages measured at `now`);
-    - backlog_ratio: those backlog orders / orders taken in [start_ms, end_ms);
+    - backlog (value, quantity, orders, age buckets) as it stood at the period's end
+      (`as_of` = min(end_ms, now)): orders taken before then with a quantity not delivered
+      by then, aged at that moment. A line's pending quantity then is what is pending now plus
+      what deliveries dated since have shipped, so a past period's backlog includes orders
+      delivered after it and a period's figures never change with the day they are read.
+      (Orders cancelled since are left out: the cancellation time is not kept.)
+    - backlog_ratio: those backlog orders / orders taken in [start_ms, end_ms), the
+      backlog-to-sales ratio (above 1: more orders waiting than the period took).
     - lead time and on-time share: orders fully delivered in [start_ms, end_ms); on time means
       delivered by the requested delivery date (orders without one are not counted there).
     """
     now = now_ms() if now is None else now
-    scope, params = "", {"start": start_ms, "end": end_ms, "now": now, "day": DAY_MS}
+    as_of = min(end_ms, now)
+    scope, params = "", {"start": start_ms, "end": end_ms, "as_of": as_of, "day": DAY_MS}
     if rep_id is not None:
         scope += " AND o.rep_id = :rep_id"
         params["rep_id"] = rep_id
@@ -285,18 +291,29 @@ def backlog_health(*, start_ms: int, end_ms: int, team_id: str | None = None,
     buckets = {name: {"bucket": name, "orders": 0, "quantity": 0.0, "value": 0.0}
                for name in ("0-7", "8-30", "31-90", "90+")}
     rows = db.session.execute(text(f"""
+        WITH shipped_since AS (
+            SELECT dl.order_line_id, SUM(dl.quantity) AS quantity
+            FROM delivery_lines dl JOIN deliveries d ON d.id = dl.delivery_id
+            WHERE d.delivered_at >= :as_of
+            GROUP BY dl.order_line_id
+        ),
+        pending_then AS (
+            SELECT ol.order_id, ol.unit_price,
+                   ol.quantity - ol.delivered_quantity + COALESCE(ss.quantity, 0) AS quantity
+            FROM order_lines ol LEFT JOIN shipped_since ss ON ss.order_line_id = ol.id
+            WHERE ol.deleted_at IS NULL
+        )
         SELECT bucket, COUNT(*), SUM(pending_quantity), SUM(pending_value) FROM (
             SELECT CASE WHEN age <= 7 THEN '0-7' WHEN age <= 30 THEN '8-30'
                         WHEN age <= 90 THEN '31-90' ELSE '90+' END AS bucket,
                    pending_quantity, pending_value
             FROM (
-                SELECT CASE WHEN o.ordered_at < :now THEN (:now - o.ordered_at) / :day ELSE 0 END
-                           AS age,
-                       SUM(ol.quantity - ol.delivered_quantity) AS pending_quantity,
-                       SUM((ol.quantity - ol.delivered_quantity) * ol.unit_price) AS pending_value
-                FROM orders o JOIN order_lines ol ON ol.order_id = o.id
-                WHERE o.status <> 'cancelled' AND o.deleted_at IS NULL AND ol.deleted_at IS NULL
-                  AND ol.quantity > ol.delivered_quantity AND o.ordered_at < :end {scope}
+                SELECT (:as_of - o.ordered_at) / :day AS age,
+                       SUM(p.quantity) AS pending_quantity,
+                       SUM(p.quantity * p.unit_price) AS pending_value
+                FROM orders o JOIN pending_then p ON p.order_id = o.id
+                WHERE o.status <> 'cancelled' AND o.deleted_at IS NULL AND p.quantity > 0
+                  AND o.ordered_at < :as_of {scope}
                 GROUP BY o.id, o.ordered_at
             ) per_order
         ) bucketed
@@ -325,7 +342,7 @@ def backlog_health(*, start_ms: int, end_ms: int, team_id: str | None = None,
     return {
         "start_ms": start_ms,
         "end_ms": end_ms,
-        "as_of": now,
+        "as_of": as_of,
         "backlog_orders": backlog_orders,
         "backlog_quantity": sum(b["quantity"] for b in buckets.values()),
         "backlog_value": round(sum(b["value"] for b in buckets.values()), 2),

@@ -158,6 +158,33 @@ def test_summary_figures_and_trend(client, team, backlog_world):
     assert body["trend"]["average_lead_time_days"]["change"] is None
 
 
+def test_a_past_periods_backlog_is_what_stood_open_at_its_end(client, team, world,
+                                                              backlog_world):
+    ago = backlog_world["ago"]
+    soap = world.product(sku="SOAP", price=2, stock=5)
+    shipped_late = world.order(rep=team.rep, customer=backlog_world["a"], at_ms=ago(45),
+                               lines=[(soap, 5, 2)])
+    with client.application.app_context():
+        line = db.session.scalar(db.select(OrderLine.id).where(OrderLine.order_id == shipped_late))
+    delivered = client.post(f"/api/v1/orders/{shipped_late}/deliveries",
+                            headers=team.headers["procurement"],
+                            json={"delivered_at": ago(10), "lines": [{"order_line_id": line,
+                                                                      "quantity": 5}]})
+    assert delivered.status_code == 201, delivered.json
+
+    body = client.get("/api/v1/backlog/summary", headers=team.headers["manager"]).json
+    # 30 days ago it was open (delivered 10 days ago) and 15 days old; O1 was then 10 days old.
+    before = body["previous"]
+    assert (before["backlog_orders"], before["backlog_value"]) == (2, 60 + 10)
+    assert {b["bucket"]: b["orders"] for b in before["age_buckets"]} == {
+        "0-7": 0, "8-30": 2, "31-90": 0, "90+": 0}
+    assert before["backlog_ratio"] == 2 / 2  # O1 and the soap order were taken then
+    # Today it is delivered: not backlog now, and its lead time counts in this period.
+    now = body["current"]
+    assert (now["backlog_orders"], now["backlog_value"]) == (3, 215)
+    assert now["delivered_orders"] == 2
+
+
 def test_summary_scope(client, team, backlog_world):
     def summary(role, query=""):
         return client.get(f"/api/v1/backlog/summary?{query}", headers=team.headers[role])
