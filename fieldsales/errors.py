@@ -4,7 +4,7 @@ import re
 
 import marshmallow as ma
 from flask import jsonify
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
@@ -123,5 +123,9 @@ def unexpected_error(error: Exception):
         log.warning("Value refused by the database: %s", error.orig)
         return error_response(422, "validation_error", "A value in the request cannot be "
                               "stored: too long, out of range, or holding a NUL character.")
+    if isinstance(error, OperationalError):  # the database is down or unreachable: retry later
+        log.error("Database unavailable: %s", error.orig)
+        return error_response(503, "database_unavailable",
+                              "The database is not reachable; try again shortly.")
     log.exception("Unhandled error", exc_info=error)
     return http_error(InternalServerError())

@@ -102,3 +102,15 @@ def test_healthz_answers_503_json_when_the_database_is_down():
     app = create_app(config_for("postgresql+psycopg://postgres@127.0.0.1:1/none",
                                 SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"connect_timeout": 2}}))
     assert_error(app.test_client().get("/healthz"), 503, "database_unavailable")
+
+
+def test_api_routes_answer_503_json_when_the_database_is_down():
+    """Not a 500: nothing is wrong with the request, and a retry later will work."""
+    app = create_app(config_for("postgresql+psycopg://postgres@127.0.0.1:1/none",
+                                SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"connect_timeout": 2}}))
+    client = app.test_client()
+    assert_error(client.get("/api/v1/users/me", headers={"Authorization": "Bearer abc"}), 503,
+                 "database_unavailable")
+    assert_error(client.post("/api/v1/auth/token",
+                             json={"email": "a@example.com", "password": "secret"}),
+                 503, "database_unavailable")
