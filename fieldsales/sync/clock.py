@@ -10,11 +10,15 @@ UPDATE waits for any writer holding a stamp, so when it returns, every stamp up 
 pull's timestamp is committed, and every later writer gets a strictly larger stamp. The pull
 then reads exactly the window (last_pulled_at, timestamp]. Nothing is missed, nothing is
 held back (sync contract, pull rules 1, 2 and 7).
+
+Every timestamp a pull returned is at most the clock's last stamp (the clock never goes
+back), so a `last_pulled_at` above it was never handed out: `check_cursor` refuses it.
 """
-from sqlalchemy import case, event, update
+from sqlalchemy import case, event, select, update
 from sqlalchemy.orm import Session
 
 from fieldsales.common import SyncedMixin, now_ms
+from fieldsales.errors import ApiError
 from fieldsales.sync.models import SyncClock
 
 _STAMP_KEY = "sync_stamp"
@@ -34,6 +38,20 @@ def take_stamp(session: Session) -> int:
         ).scalar_one()
         session.info[_STAMP_KEY] = stamp
     return stamp
+
+
+def check_cursor(session: Session, *, last_pulled_at: int | None) -> None:
+    """400 for a cursor later than the clock: it would skip the conflict check and hide
+    changes (the window would start after them). Call it before this request moves the clock.
+    """
+    if last_pulled_at is None:
+        return
+    last_stamp = session.scalar(select(SyncClock.last_stamp).where(SyncClock.id == 1))
+    if last_pulled_at > last_stamp:
+        raise ApiError(400, "bad_request",
+                       "last_pulled_at is later than any timestamp this server handed out.",
+                       {"last_pulled_at": [f"Must be at most {last_stamp}: the timestamp of "
+                                           "an earlier pull, or null."]})
 
 
 def advance(session: Session) -> int:

@@ -29,15 +29,18 @@ _LAST_PULLED_AT = {"name": "last_pulled_at", "in": "query", "required": False,
                                   "absent if this phone never pulled."}
 
 
-def _last_pulled_at() -> int | None:
+def _read_last_pulled_at(log: "_Logged") -> None:
+    """The phone's cursor into `log.last_pulled_at`: null, or a timestamp an earlier pull
+    returned (see the clock). Logged before it is checked, so support sees a refused one."""
     value = request.args.get("last_pulled_at")
     if value is None or value == "null":
-        return None
-    if value.isascii() and value.isdigit() and len(value) <= 16:
-        return int(value)
-    raise ApiError(400, "bad_request",
-                   "last_pulled_at must be a time in milliseconds or null.",
-                   {"last_pulled_at": ["Must be an integer number of milliseconds, or null."]})
+        return
+    if not (value.isascii() and value.isdigit() and len(value) <= 16):
+        raise ApiError(400, "bad_request",
+                       "last_pulled_at must be a time in milliseconds or null.",
+                       {"last_pulled_at": ["Must be an integer number of milliseconds, or null."]})
+    log.last_pulled_at = int(value)
+    clock.check_cursor(db.session, last_pulled_at=log.last_pulled_at)
 
 
 def _outcome(error: Exception) -> str:
@@ -95,7 +98,7 @@ class Sync(MethodView):
         """
         log = _Logged("pull")
         try:
-            log.last_pulled_at = _last_pulled_at()
+            _read_last_pulled_at(log)
             version = request.args.get("schema_version")
             if version is not None and version.strip() != str(SCHEMA_VERSION):
                 raise ApiError(400, "unsupported_schema",
@@ -144,7 +147,7 @@ class Sync(MethodView):
         """
         log = _Logged("push")
         try:
-            log.last_pulled_at = _last_pulled_at()
+            _read_last_pulled_at(log)
             changes = push.parse(request.get_data(cache=False))
             outcome = push.apply(user_id=current_user().id, changes=changes,
                                  last_pulled_at=log.last_pulled_at)

@@ -3,10 +3,11 @@ from fieldsales.common import DAY_MS, now_ms
 from fieldsales.customers.models import Customer
 from fieldsales.locations.models import LocationPing
 from fieldsales.orders.models import Order
+from fieldsales.sync.models import SyncLog
 from fieldsales.tasks.models import Task
 from fieldsales.visits.models import Visit
 from tests.sync.conftest import (
-    TABLE_NAMES, Phone, add, changes, ids, line, order, ping, uid, visit,
+    TABLE_NAMES, Phone, add, changes, ids, line, order, ping, stored, uid, visit,
 )
 
 CUSTOMER_COLUMNS = {"id", "name", "address", "latitude", "longitude", "geofence_radius_m",
@@ -243,6 +244,33 @@ def test_a_garbage_last_pulled_at_is_400(world, phone):
         body = phone.pull(value, expect=400)
         assert body["error"]["code"] == "bad_request"
         assert "last_pulled_at" in body["error"]["details"]
+
+
+def test_a_last_pulled_at_later_than_any_timestamp_handed_out_is_400(world, app, phone):
+    phone.pull()
+    ten_years_on = now_ms() + 10 * 365 * DAY_MS
+    body = phone.pull(ten_years_on, expect=400)
+    assert body["error"]["code"] == "bad_request"
+    assert "last_pulled_at" in body["error"]["details"]
+    v = visit(world.customer)
+    body = phone.push(changes(visits={"created": [v]}), last_pulled_at=ten_years_on,
+                      expect=400)
+    assert body["error"]["code"] == "bad_request"
+    with app.app_context():
+        assert Visit.query.count() == 0
+    refused = [(e["direction"], e["outcome"], e["last_pulled_at"])
+               for e in stored(app, SyncLog)][-2:]
+    assert refused == [("pull", "bad_request", ten_years_on),
+                       ("push", "bad_request", ten_years_on)]
+
+
+def test_the_timestamp_a_pull_just_returned_is_always_accepted(world, phone, phone2):
+    for _ in range(3):
+        phone.pull()
+        phone.pull()  # the very same timestamp again, at once
+        phone.push(changes(location_pings={"created": [ping()]}))
+        phone2.pull()
+        phone.push(changes())
 
 
 # -- rule 6: only reps ------------------------------------------------------------------------
