@@ -17,8 +17,18 @@ DOMAINS = (
 )
 
 
+class FieldsalesFlask(Flask):
+    def make_default_options_response(self):
+        """Automatic OPTIONS: 204 with `Allow` and no body, not an empty text/html page."""
+        response = super().make_default_options_response()
+        response.status_code = 204
+        response.headers.remove("Content-Type")
+        response.headers["Allow"] = ", ".join(sorted(response.allow))
+        return response
+
+
 def create_app(config: str | object | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=False)
+    app = FieldsalesFlask(__name__, instance_relative_config=False)
     if config is None:
         config = os.environ.get("FIELDSALES_CONFIG", "development")
     app.config.from_object(CONFIGS[config] if isinstance(config, str) else config)

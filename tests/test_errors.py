@@ -43,6 +43,18 @@ def test_405_wrong_method_lists_the_allowed_ones(client):
     assert "GET" in client.delete("/healthz").headers["Allow"]
 
 
+@pytest.mark.parametrize("path, allowed", [
+    ("/api/v1/customers", "GET, HEAD, OPTIONS, POST"),
+    ("/api/v1/auth/token", "OPTIONS, POST"),
+    ("/healthz", "GET, HEAD, OPTIONS"),
+])
+def test_options_answers_204_with_allow_and_no_html(client, path, allowed):
+    response = client.options(path)
+    assert response.status_code == 204
+    assert response.headers["Allow"] == allowed
+    assert "Content-Type" not in response.headers and response.data == b""
+
+
 def test_409_duplicate(client, team):
     body = {"email": team.rep.email, "password": "long enough", "name": "Dup", "role": "rep"}
     assert_error(client.post("/api/v1/users", json=body, headers=team.headers["admin"]), 409,
