@@ -1,23 +1,92 @@
 """Inventory demand per product per week, with a Holt's linear trend forecast.
 
-SQL aggregates the weekly ordered and feedback-requested quantities and the open backlog per
-product. The smoothing then runs in Python over those aggregated rows (weeks x products, a
-small table), which keeps the recursion readable and the same on both databases.
-Formulas: docs/scoring.md.
+One set-based statement: SQL aggregates the weekly ordered and feedback-requested quantities
+and the open backlog per product, runs Holt's smoothing as a recursive query over the weeks
+(every product's series advances one week per step), and writes every row with the latest
+week's stock snapshot. A product's smoothing starts at its first week with orders in the
+window: weeks before it are no history, not zero demand (a product first sold four weeks ago
+at a steady rate is not "rising"). Formulas: docs/scoring.md.
 """
-from collections import defaultdict
-
 from flask import current_app
-from sqlalchemy import insert, text
+from sqlalchemy import text
 
 from fieldsales.extensions import db
-from fieldsales.scoring.models import ProductDemand
-from fieldsales.scoring.sql import WEEK_MS, WEEK_OFFSET_MS, bucket, week_start
+from fieldsales.scoring.sql import WEEK_MS, floor0, week_start
 
 DEFAULT_WEEKS = 12
 ALPHA = 0.5            # level smoothing: weight of the newest week
 BETA = 0.3             # trend smoothing
 RISING_TREND_SHARE = 0.1  # rising: the trend adds at least 10% of the level per week
+
+_LEVEL = ":alpha * s.quantity + (1 - :alpha) * (h.level + h.trend)"
+_DEMAND_SQL = f"""
+INSERT INTO product_demand (
+    product_id, week_start, ordered_quantity, feedback_requested_quantity, level, trend,
+    forecast, is_latest, stock_on_hand, backlog_quantity, lead_time_days, days_of_cover,
+    reorder_suggestion, rising_demand, stock_short_of_backlog, computed_at)
+WITH RECURSIVE
+weeks(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM weeks WHERE i + 1 < :weeks),
+ordered AS (
+    SELECT ol.product_id, (o.ordered_at - :ws) / :step AS i, SUM(ol.quantity) AS quantity
+    FROM order_lines ol JOIN orders o ON o.id = ol.order_id
+    WHERE o.status <> 'cancelled' AND o.deleted_at IS NULL AND ol.deleted_at IS NULL
+      AND o.ordered_at >= :ws AND o.ordered_at < :we
+    GROUP BY ol.product_id, (o.ordered_at - :ws) / :step
+),
+requested AS (
+    SELECT product_id, (recorded_at - :ws) / :step AS i, SUM(requested_quantity) AS quantity
+    FROM feedback
+    WHERE product_id IS NOT NULL AND requested_quantity IS NOT NULL AND deleted_at IS NULL
+      AND recorded_at >= :ws AND recorded_at < :we
+    GROUP BY product_id, (recorded_at - :ws) / :step
+),
+backlog AS (
+    SELECT ol.product_id, SUM(ol.quantity - ol.delivered_quantity) AS quantity
+    FROM order_lines ol JOIN orders o ON o.id = ol.order_id
+    WHERE o.status <> 'cancelled' AND o.deleted_at IS NULL AND ol.deleted_at IS NULL
+      AND ol.quantity > ol.delivered_quantity
+    GROUP BY ol.product_id
+),
+series AS (
+    SELECT p.id AS product_id, w.i, CAST(COALESCE(od.quantity, 0) AS FLOAT) AS quantity
+    FROM products p CROSS JOIN weeks w
+    LEFT JOIN ordered od ON od.product_id = p.id AND od.i = w.i
+    WHERE p.deleted_at IS NULL
+),
+first_weeks AS (SELECT product_id, MIN(i) AS i FROM ordered GROUP BY product_id),
+holt(product_id, i, level, trend) AS (
+    SELECT s.product_id, s.i, s.quantity, CAST(0 AS FLOAT)
+    FROM series s JOIN first_weeks f ON f.product_id = s.product_id AND f.i = s.i
+    UNION ALL
+    SELECT h.product_id, s.i, {_LEVEL},
+           :beta * ({_LEVEL} - h.level) + (1 - :beta) * h.trend
+    FROM holt h JOIN series s ON s.product_id = h.product_id AND s.i = h.i + 1
+),
+rows AS (
+    SELECT s.product_id, s.i, s.quantity, COALESCE(rq.quantity, 0) AS requested,
+           COALESCE(h.level, 0) AS level, COALESCE(h.trend, 0) AS trend,
+           {floor0("COALESCE(h.level + h.trend, 0)")} AS forecast,
+           s.i = :weeks - 1 AS is_latest,
+           CAST(COALESCE(p.stock_on_hand, 0) AS FLOAT) AS stock,
+           CAST(COALESCE(b.quantity, 0) AS FLOAT) AS backlog,
+           COALESCE(p.lead_time_days, 0) AS lead_time_days
+    FROM series s JOIN products p ON p.id = s.product_id
+    LEFT JOIN holt h ON h.product_id = s.product_id AND h.i = s.i
+    LEFT JOIN requested rq ON rq.product_id = s.product_id AND rq.i = s.i
+    LEFT JOIN backlog b ON b.product_id = s.product_id
+)
+SELECT product_id, :ws + CAST(i AS BIGINT) * :step, quantity, requested, level, trend,
+       forecast, is_latest,
+       CASE WHEN is_latest THEN stock END,
+       CASE WHEN is_latest THEN backlog END,
+       CASE WHEN is_latest THEN lead_time_days END,
+       CASE WHEN is_latest AND forecast > 0 THEN stock / (forecast / 7) END,
+       CASE WHEN is_latest THEN {floor0("forecast / 7 * lead_time_days + backlog - stock")} END,
+       is_latest AND trend > 0 AND level > 0 AND trend >= :rising_share * level,
+       is_latest AND stock < backlog,
+       :now
+FROM rows
+"""
 
 
 def run(*, now: int) -> int:
@@ -26,96 +95,10 @@ def run(*, now: int) -> int:
     latest = week_start(now) - WEEK_MS  # the last complete week
     first = latest - (weeks - 1) * WEEK_MS
     end = latest + WEEK_MS
-    week_starts = [first + i * WEEK_MS for i in range(weeks)]
-    window = {"ws": first, "we": end, "off": WEEK_OFFSET_MS, "step": WEEK_MS}
-
-    ordered = _weekly(f"""
-        SELECT ol.product_id, {bucket('o.ordered_at')} AS week, SUM(ol.quantity)
-        FROM order_lines ol JOIN orders o ON o.id = ol.order_id
-        WHERE o.status <> 'cancelled' AND o.deleted_at IS NULL AND ol.deleted_at IS NULL
-          AND o.ordered_at >= :ws AND o.ordered_at < :we
-        GROUP BY 1, 2
-    """, window)
-    requested = _weekly(f"""
-        SELECT product_id, {bucket('recorded_at')} AS week, SUM(requested_quantity)
-        FROM feedback
-        WHERE product_id IS NOT NULL AND requested_quantity IS NOT NULL AND deleted_at IS NULL
-          AND recorded_at >= :ws AND recorded_at < :we
-        GROUP BY 1, 2
-    """, window)
-    products = db.session.execute(text("""
-        SELECT p.id, p.stock_on_hand, p.lead_time_days, COALESCE(b.backlog, 0)
-        FROM products p
-        LEFT JOIN (
-            SELECT ol.product_id, SUM(ol.quantity - ol.delivered_quantity) AS backlog
-            FROM order_lines ol JOIN orders o ON o.id = ol.order_id
-            WHERE o.status <> 'cancelled' AND o.deleted_at IS NULL AND ol.deleted_at IS NULL
-              AND ol.quantity > ol.delivered_quantity
-            GROUP BY ol.product_id
-        ) b ON b.product_id = p.id
-        WHERE p.deleted_at IS NULL
-    """)).all()
-
-    rows = []
-    for product_id, stock, lead_time_days, backlog in products:
-        series = [ordered[product_id].get(w, 0.0) for w in week_starts]
-        smoothed = holt(series)
-        for week, quantity, (level, trend) in zip(week_starts, series, smoothed):
-            rows.append({
-                "product_id": product_id, "week_start": week, "ordered_quantity": quantity,
-                "feedback_requested_quantity": requested[product_id].get(week, 0.0),
-                "level": level, "trend": trend, "forecast": max(level + trend, 0.0),
-                "is_latest": False, "rising_demand": False, "stock_short_of_backlog": False,
-                "computed_at": now,
-            })
-        rows[-1].update(snapshot(forecast=rows[-1]["forecast"], level=level, trend=trend,
-                                 stock=float(stock or 0), backlog=float(backlog or 0),
-                                 lead_time_days=int(lead_time_days or 0)))
-
     db.session.execute(text("UPDATE product_demand SET is_latest = :no WHERE is_latest = :yes"),
                        {"no": False, "yes": True})
     db.session.execute(text("DELETE FROM product_demand "
                             "WHERE week_start >= :a AND week_start < :b"), {"a": first, "b": end})
-    if rows:
-        db.session.execute(insert(ProductDemand), rows)
-    return len(rows)
-
-
-def holt(series: list[float], *, alpha: float = ALPHA, beta: float = BETA):
-    """(level, trend) after each value: Holt's linear exponential smoothing.
-
-    Starts at the first value with no trend, so a short or flat history forecasts flat.
-    """
-    out, level, trend = [], None, 0.0
-    for value in series:
-        if level is None:
-            level = value
-        else:
-            previous = level
-            level = alpha * value + (1 - alpha) * (level + trend)
-            trend = beta * (level - previous) + (1 - beta) * trend
-        out.append((level, trend))
-    return out
-
-
-def snapshot(*, forecast: float, level: float, trend: float, stock: float, backlog: float,
-             lead_time_days: int) -> dict:
-    """Cover, reorder suggestion and flags from next week's forecast and today's stock."""
-    daily = forecast / 7
-    return {
-        "is_latest": True,
-        "stock_on_hand": stock,
-        "backlog_quantity": backlog,
-        "lead_time_days": lead_time_days,
-        "days_of_cover": stock / daily if daily > 0 else None,
-        "reorder_suggestion": max(daily * lead_time_days + backlog - stock, 0.0),
-        "rising_demand": trend > 0 and level > 0 and trend >= RISING_TREND_SHARE * level,
-        "stock_short_of_backlog": stock < backlog,
-    }
-
-
-def _weekly(sql: str, params: dict) -> dict[str, dict[int, float]]:
-    out: dict[str, dict[int, float]] = defaultdict(dict)
-    for product_id, week, quantity in db.session.execute(text(sql), params):
-        out[product_id][int(week)] = float(quantity or 0)
-    return out
+    return db.session.execute(text(_DEMAND_SQL), {
+        "weeks": weeks, "ws": first, "we": end, "step": WEEK_MS, "alpha": ALPHA, "beta": BETA,
+        "rising_share": RISING_TREND_SHARE, "now": now}).rowcount

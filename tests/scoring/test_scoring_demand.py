@@ -1,5 +1,5 @@
 """Inventory demand: weekly quantities, a smoothed forecast, cover and what to reorder."""
-from fieldsales.scoring.demand import holt
+from fieldsales.scoring.demand import ALPHA, BETA
 from fieldsales.scoring.models import ProductDemand
 from fieldsales.scoring.sql import week_start
 
@@ -7,6 +7,17 @@ NOW = 1_715_774_400_000  # Wednesday 2024-05-15 12:00 UTC
 DAY = 86_400_000
 WEEK = 7 * DAY
 LAST_WEEK = week_start(NOW) - WEEK  # the latest complete week, Monday 2024-05-06
+
+
+def holt(series, alpha=ALPHA, beta=BETA):
+    """(level, trend) after the last value, by hand: Holt's linear exponential smoothing,
+    starting at the first value with no trend."""
+    level, trend = series[0], 0.0
+    for value in series[1:]:
+        previous = level
+        level = alpha * value + (1 - alpha) * (level + trend)
+        trend = beta * (level - previous) + (1 - beta) * trend
+    return level, trend
 
 
 def order_weekly(world, rep, customer, product, quantities):
@@ -38,7 +49,7 @@ def test_rising_orders_raise_the_forecast_and_are_flagged(world, team):
     assert f.week_start == r.week_start == LAST_WEEK
     assert (f.ordered_quantity, f.forecast, f.trend, f.rising_demand) == (10, 10, 0, False)
     assert r.ordered_quantity == 26  # the current, incomplete week is not counted yet
-    level, trend = holt([10] * 8 + [14, 18, 22, 26])[-1]
+    level, trend = holt([10] * 8 + [14, 18, 22, 26])
     assert (r.level, r.trend, r.forecast) == (level, trend, level + trend)
     assert r.forecast > 2 * f.forecast and r.rising_demand
     history = world.rows(ProductDemand, ProductDemand.product_id == rising.id,
@@ -83,3 +94,20 @@ def test_reruns_replace_the_window(world, team):
     rows = world.rows(ProductDemand, ProductDemand.product_id == product.id)
     assert len(rows) == 13
     assert [r.week_start for r in rows if r.is_latest] == [LAST_WEEK + WEEK]
+
+
+def test_smoothing_starts_at_a_products_first_week_of_orders(world, team):
+    newcomer = world.product()  # first sold four weeks ago, at a steady rate
+    customer = world.customer(rep=team.rep)
+    order_weekly(world, team.rep, customer, newcomer, [81, 132, 113, 124])
+    world.commit()
+
+    world.run("demand", now=NOW)
+
+    d = latest(world, newcomer)
+    level, trend = holt([81, 132, 113, 124])  # the eight weeks before are no history
+    assert (d.level, d.trend) == (level, trend)
+    assert not d.rising_demand  # from eight zero weeks it would read as rising
+    history = world.rows(ProductDemand, ProductDemand.product_id == newcomer.id,
+                         order_by=ProductDemand.week_start)
+    assert [(h.ordered_quantity, h.forecast) for h in history[:8]] == [(0, 0)] * 8
