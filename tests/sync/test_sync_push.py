@@ -122,6 +122,7 @@ def test_the_same_push_three_times_gives_one_copy_and_the_same_state(world, app,
 def test_a_created_record_that_exists_updates_the_same_owners_record(world, app, phone):
     v = visit(world.customer)
     phone.push(changes(visits={"created": [v]}))
+    phone.pull()
     phone.push(changes(visits={"created": [{**v, "notes": "second thoughts"}]}))
     assert [r["notes"] for r in stored(app, Visit)] == ["second thoughts"]
 
@@ -243,6 +244,44 @@ def test_a_push_without_a_pull_conflicts_on_existing_rows_it_would_change(world,
                                                     "status": "done"}]}),
                         last_pulled_at=None, expect=409)
     assert result["error"]["details"]["conflicts"] == [{"table": "tasks", "ids": [world.task]}]
+
+
+def test_a_retried_created_record_over_a_newer_server_edit_is_a_conflict(world, app, phone,
+                                                                          client):
+    task = {"id": uid("t"), "customer_id": world.customer, "title": "Bring samples",
+            "description": None, "category": "selling", "due_at": None, "status": "open",
+            "completed_at": None, "completion_note": None, "latitude": None, "longitude": None}
+    phone.pull()
+    since = phone.last_pulled_at
+    body = changes(tasks={"created": [task]})
+    phone.push(body, last_pulled_at=since)  # stored, but the answer is lost
+    assert client.patch(f"/api/v1/tasks/{task['id']}", json={"title": "Bring samples, 2 boxes"},
+                        headers=world.team.headers["manager"]).status_code == 200
+
+    result = phone.push(body, last_pulled_at=since, expect=409)  # the retry
+    assert result["error"]["details"]["conflicts"] == [{"table": "tasks", "ids": [task["id"]]}]
+    assert stored(app, Task, id=task["id"])[0]["title"] == "Bring samples, 2 boxes"
+    phone.pull()
+    assert phone.push(body)["accepted"]["tasks"] == 1  # after a pull: the rep's own choice
+
+
+def test_a_retried_created_record_is_not_a_conflict_for_server_changes_to_read_only_columns(
+        world, app, phone, client):
+    o = order(world.customer)
+    ln = line(o["id"], world.product, quantity=3)
+    phone.pull()
+    since = phone.last_pulled_at
+    body = changes(orders={"created": [o]}, order_lines={"created": [ln]})
+    phone.push(body, last_pulled_at=since)
+    delivered = client.post(f"/api/v1/orders/{o['id']}/deliveries",
+                            json={"lines": [{"order_line_id": ln["id"], "quantity": 3}]},
+                            headers=world.team.headers["procurement"])
+    assert delivered.status_code == 201, delivered.json
+
+    retry = phone.push(body, last_pulled_at=since)  # status and delivered_quantity changed
+    assert retry["quarantined"] == [] and retry["accepted"]["orders"] == 1
+    assert stored(app, Order)[0]["status"] == "delivered"
+    assert stored(app, OrderLine)[0]["delivered_quantity"] == 3
 
 
 def test_append_only_tables_never_conflict(world, phone, phone2):
