@@ -61,6 +61,10 @@ TEAMS = (
     )),
 )
 
+# Reps on a fresh-goods round visit their customers every few days, not the team's 14: one
+# territory more than a rep can visit, one just right (the territory balance report's flags).
+ROUND_CADENCE_DAYS = {"Ines Carvalho": 2, "Sofia Nunes": 3}
+
 SEGMENTS = (("grocery", 35), ("horeca", 35), ("pharmacy", 15), ("kiosk", 15))
 OUTLET_WORDS = {
     "grocery": ("Mercearia", "Minimercado", "Supermercado", "Frutaria"),
@@ -144,6 +148,7 @@ FEEDBACK_COMMENTS = {
 class _Rep:
     user_id: str
     team_id: str
+    name: str
     style: str
     home: tuple[float, float]
     customers: list = field(default_factory=list)
@@ -259,7 +264,8 @@ class _Builder:
                 rep_number += 1
                 rep = self._user(email=f"rep{rep_number}", name=rep_name, role="rep",
                                  team_id=team.id, selling_style=style)
-                self.reps.append(_Rep(user_id=rep.id, team_id=team.id, style=style, home=home))
+                self.reps.append(_Rep(user_id=rep.id, team_id=team.id, name=rep_name,
+                                      style=style, home=home))
         db.session.flush()
 
     # --- products -------------------------------------------------------------------------
@@ -321,6 +327,7 @@ class _Builder:
             names.add(customer["name"])
             self.rows["customers"].append(customer)
             if customer["assigned_rep_id"]:
+                customer["visit_cadence_days"] = ROUND_CADENCE_DAYS.get(rep.name)
                 rep.customers.append(customer)
         # One real shop entered twice, four times over: similar name, a few metres apart or
         # the same phone. Material for the duplicate-customer tools.
@@ -579,22 +586,30 @@ class _Builder:
     # --- what managers aim for --------------------------------------------------------------
 
     def targets(self) -> None:
-        """This month's team order value, this week's verified visits per rep, and new
-        prospects for hunters, so the overview and targets reports have attainment to show."""
+        """Team order value per month, verified visits per rep per week, and new prospects
+        for hunters per month: this period's and the one before, so the overview and targets
+        reports have attainment to show on any day (on the 1st, this month has none yet)."""
         today = ms_date(self.now)
-        month, week = bounds_ms("month", today), bounds_ms("week", today)
-        for team_id in sorted({rep.team_id for rep in self.reps}):
-            db.session.add(Target(id=self.new_id(), team_id=team_id, metric="order_value",
-                                  period="month", period_start=month[0], period_end=month[1],
-                                  goal=60_000))
-        for rep in self.reps:
-            db.session.add(Target(id=self.new_id(), team_id=rep.team_id, rep_id=rep.user_id,
-                                  metric="verified_visits", period="week",
-                                  period_start=week[0], period_end=week[1], goal=20))
-            if rep.style == "hunter":
-                db.session.add(Target(id=self.new_id(), team_id=rep.team_id, rep_id=rep.user_id,
-                                      metric="new_prospects_visited", period="month",
-                                      period_start=month[0], period_end=month[1], goal=12))
+        for month in (bounds_ms("month", today), bounds_ms("month", ms_date(
+                bounds_ms("month", today)[0] - DAY_MS))):
+            for team_id in sorted({rep.team_id for rep in self.reps}):
+                self._target(team_id=team_id, rep_id=None, metric="order_value",
+                             period="month", bounds=month, goal=60_000)
+            for rep in self.reps:
+                if rep.style == "hunter":
+                    self._target(team_id=rep.team_id, rep_id=rep.user_id,
+                                 metric="new_prospects_visited", period="month", bounds=month,
+                                 goal=12)
+        for week in (bounds_ms("week", today), bounds_ms("week", ms_date(self.now - 7 * DAY_MS))):
+            for rep in self.reps:
+                self._target(team_id=rep.team_id, rep_id=rep.user_id, metric="verified_visits",
+                             period="week", bounds=week, goal=20)
+
+    def _target(self, *, team_id: str, rep_id: str | None, metric: str, period: str,
+                bounds: tuple[int, int], goal: float) -> None:
+        db.session.add(Target(id=self.new_id(), team_id=team_id, rep_id=rep_id, metric=metric,
+                              period=period, period_start=bounds[0], period_end=bounds[1],
+                              goal=goal))
 
     # --- into the database ----------------------------------------------------------------
 

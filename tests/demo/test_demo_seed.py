@@ -129,6 +129,12 @@ def test_seed_builds_a_consistent_company_and_refuses_to_seed_twice(app, client)
     metrics = {t["metric"] for t in targets}
     assert {"order_value", "verified_visits", "new_prospects_visited"} <= metrics
     assert any(t["rep_id"] is None for t in targets)  # a team-wide target
+    periods = {(t["metric"], t["starts_at"]) for t in targets}
+    assert len(periods) == 2 * len(metrics)  # this period's and the one before
+    # Territories of every kind: an overloaded rep, with teammates who could take over.
+    balance = client.get("/api/v1/territories/balance", headers=manager_headers).json["items"]
+    assert {row["flag"] for row in balance} == {"overloaded", "balanced", "underloaded"}
+    assert all(row["takeover_candidates"] for row in balance if row["flag"] == "overloaded")
 
     again = runner.invoke(args=["demo", "seed"])
     assert again.exit_code != 0 and "--reset" in again.output
