@@ -238,8 +238,8 @@ class _Push:
             for operation, _raw, record_id, values, errors in items:
                 row = self.existing[name].get(record_id) if operation != "deleted" else None
                 if (row is None or row.get("_owner") != self.user_id
-                        or row["changed_seq"] <= since):
-                    continue
+                        or row["changed_seq"] <= since or row["deleted_at"] is not None):
+                    continue  # a removed row is not overwritten: the record is quarantined
                 if errors or not self._same(values, row):
                     ids.append(record_id)
             if ids:
@@ -339,6 +339,9 @@ class _Push:
             self._refuse(table, operation, raw, record_id,
                          {"id": ["This id belongs to another user's record."]})
             return
+        if stored is not None and stored.get("deleted_at") is not None:
+            # Written, it would count as accepted yet never be seen again: keep it instead.
+            errors = {**errors, "_schema": ["This record was removed on the server."]}
         if errors:
             self._refuse(table, operation, raw, record_id, errors)
             return

@@ -292,6 +292,23 @@ def test_append_only_tables_never_conflict(world, phone, phone2):
     phone2.push(changes(feedback={"updated": [{**f, "rating": 2}]}), last_pulled_at=0)
 
 
+def test_writes_to_a_record_removed_on_the_server_are_quarantined_not_accepted(world, app,
+                                                                               phone, client):
+    task = phone.pull()["changes"]["tasks"]["created"][0]
+    assert client.delete(f"/api/v1/tasks/{world.task}",
+                         headers=world.team.headers["manager"]).status_code == 204
+    done = {**task, "status": "done", "completed_at": now_ms(), "_changed": "status"}
+    for kind in ("updated", "created"):  # from before the removal: kept, not a 409
+        result = phone.push(changes(tasks={kind: [done]}))
+        assert result["accepted"]["tasks"] == 0
+        assert result["quarantined"] == [{"table": "tasks", "id": world.task, "errors": {
+            "_schema": ["This record was removed on the server."]}}]
+    kept = stored(app, QuarantinedRecord)
+    assert [(q["operation"], q["payload"]) for q in kept] == [("updated", done), ("created", done)]
+    [row] = stored(app, Task, id=world.task)
+    assert row["status"] == "open" and row["deleted_at"] is not None
+
+
 # -- rule 5: quarantine -----------------------------------------------------------------------
 
 def test_invalid_records_are_quarantined_whole_and_the_rest_is_stored(world, app, phone):

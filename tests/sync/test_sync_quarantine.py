@@ -2,6 +2,7 @@
 from fieldsales.extensions import db
 from fieldsales.customers.models import Customer
 from fieldsales.feedback.models import Feedback
+from fieldsales.tasks.models import Task
 from fieldsales.visits.models import Visit
 from tests.sync.conftest import Phone, changes, feedback, ping, stored, visit
 
@@ -102,6 +103,21 @@ def test_a_replay_is_validated_as_the_original_rep(world, app, client, phone, ot
     assert response.json["error"]["details"] == {
         "id": ["This id belongs to another user's record."]}
     assert stored(app, Visit)[0]["rep_id"] == team.other_rep.id
+
+
+def test_a_replay_of_a_record_removed_on_the_server_meanwhile_is_refused(world, app, client,
+                                                                         phone, team):
+    task = phone.pull()["changes"]["tasks"]["created"][0]
+    phone.push(changes(tasks={"updated": [{**task, "status": "finished"}]}))
+    [entry] = client.get(URL, headers=team.headers["admin"]).json["items"]
+    assert client.delete(f"/api/v1/tasks/{world.task}",
+                         headers=team.headers["manager"]).status_code == 204
+    response = client.post(f"{URL}/{entry['id']}/replay", headers=team.headers["admin"],
+                           json={"record": {**task, "status": "done"}})
+    assert response.status_code == 422
+    assert response.json["error"]["details"] == {
+        "_schema": ["This record was removed on the server."]}
+    assert stored(app, Task)[0]["status"] == "open"
 
 
 def test_a_record_that_should_never_apply_is_discarded(world, client, phone, team):
