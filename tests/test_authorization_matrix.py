@@ -1,10 +1,13 @@
 """Every route times every caller, generated from the app's own URL map.
 
-A route must either be on the public list below or carry `@require(...)` on each of its
-methods; a new route without a rule fails this test. For each protected route and method:
-no token and a revoked token get 401, roles outside the rule get 403, and roles inside it get
+Who may call what is written out below, by hand: a route must be on the public list or in
+`EXPECTED`, and its `@require(...)` must say the same, so a new route, or a changed rule, fails
+this test until someone decides who may call it. For each protected route and method: no
+token and a revoked token get 401, roles outside the rule get 403, and roles inside it get
 past authorization (whatever the route then answers for made-up ids and an empty body, it is
-neither 401 nor 403 from the role check, and never a 5xx).
+neither 401 nor 403 from the role check, and never a 5xx). Rows and records are scoped
+further inside the routes (a manager's team, a rep's own); the report, sync and CRUD tests
+check that.
 """
 import re
 
@@ -21,6 +24,58 @@ PUBLIC = {
     ("/static/<path:filename>", "GET"),
 }
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+# (rule, method): the roles that may call it ("any": every signed-in user).
+EXPECTED = {
+    ("/api/v1/backlog", "GET"): "admin manager procurement rep",
+    ("/api/v1/backlog/summary", "GET"): "admin manager procurement rep",
+    ("/api/v1/customers", "GET"): "any",
+    ("/api/v1/customers", "POST"): "admin manager",
+    ("/api/v1/customers/<customer_id>", "DELETE"): "admin manager",
+    ("/api/v1/customers/<customer_id>", "GET"): "any",
+    ("/api/v1/customers/<customer_id>", "PATCH"): "admin manager",
+    ("/api/v1/customers/<customer_id>/merge", "POST"): "admin manager",
+    ("/api/v1/customers/duplicates", "GET"): "admin manager",
+    ("/api/v1/demand", "GET"): "admin manager procurement",
+    ("/api/v1/feedback/summary", "GET"): "admin manager procurement rep",
+    ("/api/v1/jobs/runs", "GET"): "admin manager procurement",
+    ("/api/v1/orders", "GET"): "any",
+    ("/api/v1/orders/<order_id>", "GET"): "any",
+    ("/api/v1/orders/<order_id>/cancel", "POST"): "admin manager procurement",
+    ("/api/v1/orders/<order_id>/deliveries", "POST"): "admin procurement",
+    ("/api/v1/products", "GET"): "any",
+    ("/api/v1/products", "POST"): "admin procurement",
+    ("/api/v1/products/<product_id>", "DELETE"): "admin procurement",
+    ("/api/v1/products/<product_id>", "GET"): "any",
+    ("/api/v1/products/<product_id>", "PATCH"): "admin procurement",
+    ("/api/v1/reps/<rep_id>/activity", "GET"): "admin manager rep",
+    ("/api/v1/sync", "GET"): "rep",
+    ("/api/v1/sync", "POST"): "rep",
+    ("/api/v1/sync/log", "GET"): "admin manager",
+    ("/api/v1/sync/quarantine", "GET"): "admin",
+    ("/api/v1/sync/quarantine/<quarantine_id>", "GET"): "admin",
+    ("/api/v1/sync/quarantine/<quarantine_id>/discard", "POST"): "admin",
+    ("/api/v1/sync/quarantine/<quarantine_id>/replay", "POST"): "admin",
+    ("/api/v1/targets", "GET"): "admin manager rep",
+    ("/api/v1/targets", "POST"): "admin manager",
+    ("/api/v1/targets/<target_id>", "DELETE"): "admin manager",
+    ("/api/v1/targets/<target_id>", "GET"): "admin manager rep",
+    ("/api/v1/targets/<target_id>", "PATCH"): "admin manager",
+    ("/api/v1/tasks", "GET"): "admin manager rep",
+    ("/api/v1/tasks", "POST"): "admin manager",
+    ("/api/v1/tasks/<task_id>", "DELETE"): "admin manager",
+    ("/api/v1/tasks/<task_id>", "GET"): "admin manager rep",
+    ("/api/v1/tasks/<task_id>", "PATCH"): "admin manager rep",
+    ("/api/v1/teams", "GET"): "admin manager",
+    ("/api/v1/teams/<team_id>/overview", "GET"): "admin manager",
+    ("/api/v1/territories/balance", "GET"): "admin manager",
+    ("/api/v1/users", "GET"): "admin manager",
+    ("/api/v1/users", "POST"): "admin",
+    ("/api/v1/users/<user_id>", "DELETE"): "admin",
+    ("/api/v1/users/<user_id>", "GET"): "admin manager",
+    ("/api/v1/users/<user_id>", "PATCH"): "admin",
+    ("/api/v1/users/<user_id>/revoke-tokens", "POST"): "admin manager",
+    ("/api/v1/users/me", "GET"): "any",
+}
 
 
 def routes(app):
@@ -36,10 +91,22 @@ def concrete(path: str) -> str:
     return re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m: f"no-such-{m.group(1)}", path)
 
 
-def test_every_route_is_public_or_has_a_role_rule(app):
-    unguarded = [(path, method) for path, method, handler in routes(app)
-                 if (path, method) not in PUBLIC and not hasattr(handler, "required_roles")]
+def expected_roles(path: str, method: str) -> set[str]:
+    rule = EXPECTED[(path, method)]
+    return set(ROLES) if rule == "any" else set(rule.split())
+
+
+def test_every_route_is_public_or_has_the_role_rule_written_here(app):
+    found = {(path, method): handler for path, method, handler in routes(app)
+             if (path, method) not in PUBLIC}
+    assert sorted(set(found) - set(EXPECTED)) == [], "a route nobody decided the roles of"
+    assert sorted(set(EXPECTED) - set(found)) == [], "a rule for a route that is gone"
+    unguarded = [key for key, handler in found.items() if not hasattr(handler, "required_roles")]
     assert unguarded == []
+    differing = [(key, sorted(handler.required_roles or ROLES), EXPECTED[key])
+                 for key, handler in found.items()
+                 if set(handler.required_roles or ROLES) != expected_roles(*key)]
+    assert differing == []
 
 
 def test_routes_answer_each_caller_as_their_rule_says(app, client, team):
@@ -51,7 +118,7 @@ def test_routes_answer_each_caller_as_their_rule_says(app, client, team):
     for path, method, handler in routes(app):
         if (path, method) in PUBLIC:
             continue
-        allowed = handler.required_roles or ROLES
+        allowed = expected_roles(path, method)
         url = concrete(path)
         for caller, headers in [("no token", {}), ("revoked token", revoked)]:
             status = client.open(url, method=method, headers=headers, json={}).status_code
