@@ -62,9 +62,16 @@ def create(*, data: dict) -> Product:
 def update(*, product: Product, changes: dict) -> Product:
     if "sku" in changes:
         _check_sku_free(changes["sku"], product_id=product.id)
-    for name in _FIELDS:
-        if name in changes:
-            setattr(product, name, changes[name])
+    try:
+        # A savepoint: a concurrent update that took the sku after the check is refused by
+        # the unique index, a 409 like the check's, and the transaction stays usable.
+        with db.session.begin_nested():
+            for name in _FIELDS:
+                if name in changes:
+                    setattr(product, name, changes[name])
+    except IntegrityError:
+        raise ApiError(409, "duplicate_sku", f"A product with sku '{changes.get('sku')}' "
+                       "already exists.", {"sku": ["Already in use."]}) from None
     return product
 
 

@@ -1,5 +1,8 @@
 """Users and teams: creation rules and who may see whom."""
+from contextlib import contextmanager
+
 from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
 
 from fieldsales.auth.service import hash_password, revoke_tokens
 from fieldsales.common import ROLES, now_ms
@@ -33,13 +36,24 @@ def create(*, email: str, password: str, name: str, role: str,
         user.selling_style = selling_style or "farmer"
         if manager is not None:
             user.team_id = manager.team_id
-    db.session.add(user)
     if role == "manager":
-        team = Team(name=f"{name}'s team")
-        db.session.add(team)
-        db.session.flush()
-        user.team_id = team.id
+        user.team = Team(name=f"{name}'s team")
+    with _email_kept_unique(email=user.email):
+        db.session.add(user)
     return user
+
+
+@contextmanager
+def _email_kept_unique(*, email: str):
+    """Flush the changes made inside in a savepoint: the check above cannot see another
+    admin's user with the same email until it commits, so the unique index has the last
+    word, and its refusal is a 409 that leaves the rest of the transaction usable."""
+    try:
+        with db.session.begin_nested():
+            yield
+    except IntegrityError:
+        raise ApiError(409, "duplicate_email", f"A user with email '{email}' already exists.",
+                       {"email": ["Already in use."]}) from None
 
 
 def update(*, user: User, changes: dict) -> User:
@@ -48,7 +62,8 @@ def update(*, user: User, changes: dict) -> User:
         if other is not None and other.id != user.id:
             raise ApiError(409, "duplicate_email", "That email is already in use.",
                            {"email": ["Already in use."]})
-        user.email = changes["email"].strip().lower()
+        with _email_kept_unique(email=changes["email"].strip().lower()):
+            user.email = changes["email"].strip().lower()
     if "password" in changes:
         user.password_hash = hash_password(changes["password"])
         revoke_tokens(user=user)

@@ -78,6 +78,21 @@ def test_duplicate_sku_and_id_are_409(client, team, create):
     assert response.status_code == 200
 
 
+def test_an_sku_taken_after_the_check_looked_is_still_409_not_500(
+        client, team, create, monkeypatch):
+    """Two concurrent updates to the same sku: the unique index decides, answered as 409."""
+    from fieldsales.products import service
+
+    product, other = create(), create(sku="OTHER")
+    monkeypatch.setattr(service, "_check_sku_free", lambda sku, product_id=None: None)
+    response = client.patch(f"{URL}/{other['id']}", json={"sku": product["sku"], "name": "X"},
+                            headers=team.headers["procurement"])
+    assert response.status_code == 409 and response.json["error"]["code"] == "duplicate_sku"
+    assert "sku" in response.json["error"]["details"]
+    unchanged = client.get(f"{URL}/{other['id']}", headers=team.headers["procurement"]).json
+    assert (unchanged["sku"], unchanged["name"]) == ("OTHER", other["name"])
+
+
 @pytest.mark.parametrize("field, value", [
     ("unit_price", -0.01), ("unit_price", "cheap"), ("unit_price", 10**12),
     ("stock_on_hand", -1), ("lead_time_days", -1), ("lead_time_days", 2.5),

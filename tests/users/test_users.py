@@ -1,4 +1,6 @@
 """Users, teams and roles over the REST API, and the `users create` CLI."""
+import pytest
+
 from fieldsales.extensions import db
 from fieldsales.users.models import User
 
@@ -65,6 +67,75 @@ class TestAdminManagesUsers:
         url = f"{USERS}/{team.rep.id}"
         assert client.patch(url, json={"name": "x"}, headers=team.headers["manager"]).status_code == 403
         assert client.delete(url, headers=team.headers["manager"]).status_code == 403
+
+
+class TestConcurrentAdminsAndTheSameEmail:
+    """Another admin's user, committed after this request's check looked: the check saw
+    nothing (as it does while the other transaction is uncommitted), the unique index
+    refuses the row, and the answer is the same 409 as the check's, never a 500."""
+
+    def test_create(self, client, team, monkeypatch):
+        from fieldsales.users import service
+
+        monkeypatch.setattr(service, "get_by_email", lambda email: None)
+        response = client.post(USERS, json=new_user(email=team.rep2.email.upper(),
+                                                    manager_id=team.manager.id),
+                               headers=team.headers["admin"])
+        assert response.status_code == 409
+        assert response.json["error"]["code"] == "duplicate_email"
+        assert "email" in response.json["error"]["details"]
+
+    def test_create_when_another_connection_commits_between_check_and_insert(
+            self, app, client, team, monkeypatch):
+        """The real race, on PostgreSQL (SQLite's writers queue, so it cannot happen there)."""
+        from fieldsales.users import service
+
+        if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+            pytest.skip("SQLite serializes writers: the check always sees the other commit")
+        real_check = service.get_by_email
+
+        def check_then_the_other_admin_commits(email):
+            found = real_check(email)
+            with db.engine.begin() as other:
+                other.execute(db.insert(User).values(
+                    id="other-admins-user", email=email.strip().lower(), name="Other",
+                    role="procurement", password_hash="x", active=True, created_at=0))
+            return found
+
+        monkeypatch.setattr(service, "get_by_email", check_then_the_other_admin_commits)
+        response = client.post(USERS, json=new_user(email="race@example.com", role="procurement"),
+                               headers=team.headers["admin"])
+        assert response.status_code == 409
+        assert response.json["error"]["code"] == "duplicate_email"
+
+    def test_create_of_a_manager_leaves_no_team_behind(self, app, team, monkeypatch):
+        from fieldsales.users import service
+        from fieldsales.users.models import Team
+
+        monkeypatch.setattr(service, "get_by_email", lambda email: None)
+        with app.app_context():
+            teams = db.session.scalar(db.select(db.func.count()).select_from(Team))
+            try:
+                service.create(email=team.manager.email, password="long enough pw", name="M",
+                               role="manager")
+            except Exception as error:
+                assert getattr(error, "code", None) == "duplicate_email"
+            else:
+                raise AssertionError("a duplicate email was accepted")
+            db.session.commit()  # the rest of the transaction is still usable
+            assert db.session.scalar(db.select(db.func.count()).select_from(Team)) == teams
+
+    def test_update(self, client, team, monkeypatch):
+        from fieldsales.users import service
+
+        monkeypatch.setattr(service, "get_by_email", lambda email: None)
+        response = client.patch(f"{USERS}/{team.rep2.id}",
+                                json={"email": team.rep.email, "name": "Renamed"},
+                                headers=team.headers["admin"])
+        assert response.status_code == 409
+        assert response.json["error"]["code"] == "duplicate_email"
+        body = client.get(f"{USERS}/{team.rep2.id}", headers=team.headers["admin"]).json
+        assert (body["email"], body["name"]) == (team.rep2.email, team.rep2.name)
 
 
 class TestManagersSeeTheirTeam:
