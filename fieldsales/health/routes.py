@@ -1,14 +1,22 @@
+import marshmallow as ma
 from flask_smorest import Blueprint
 from sqlalchemy import text
 
-from fieldsales.errors import error_response
+from fieldsales.errors import ErrorSchema, error_response
 from fieldsales.extensions import db
 
 blp = Blueprint("health", __name__, url_prefix="/healthz", description="Liveness for load balancers.")
 
 
+class HealthSchema(ma.Schema):
+    status = ma.fields.String(metadata={"description": "ok"})
+    database = ma.fields.String(metadata={"description": "ok"})
+
+
 @blp.route("")
 @blp.doc(security=[])
+@blp.response(200, HealthSchema)
+@blp.alt_response(503, schema=ErrorSchema, description="The database is not reachable.")
 def healthz():
     """200 when the database answers, 503 when it does not."""
     try:
