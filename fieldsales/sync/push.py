@@ -97,6 +97,11 @@ def _storable(value, depth: int = 0):
     return value
 
 
+def _unchanged(value, stored) -> bool:
+    # WatermelonDB gives a non-optional text column "" where the server has none.
+    return value == stored or (value in (None, "") and stored in (None, ""))
+
+
 def _storable_id(value) -> str | None:
     # An invalid id is kept for reference; PostgreSQL text cannot hold NUL.
     return value.replace("\x00", "\ufffd")[:200] if isinstance(value, str) else None
@@ -210,6 +215,8 @@ class _Push:
         columns = [t.c.id, *(t.c[c.name] for c in table.writable)]
         if "changed_seq" in t.c:
             columns += [t.c.changed_seq, t.c.deleted_at]
+        if table.creator:
+            columns.append(t.c[table.creator])
         if table.name == "order_lines":
             owner = Order.rep_id.label("_owner")
             base = select(*columns, owner).join(Order, Order.id == OrderLine.order_id)
@@ -348,6 +355,12 @@ class _Push:
         if current is not None and self._same(values, current):
             self.outcome.accepted[table.name] += 1  # a retry: already stored as sent
             return
+        if current is not None and table.creator and current[table.creator] != self.user_id:
+            refused = {name: ["Reps may not change this field."] for name, value in values.items()
+                       if name not in table.rep_may_change and not _unchanged(value, current[name])}
+            if refused:
+                self._refuse(table, operation, raw, record_id, refused)
+                return
         if current is not None and "update" not in table.ops:
             self._refuse(table, operation, raw, record_id, {
                 "_schema": [f"{table.name} cannot be changed once created; "
@@ -359,6 +372,8 @@ class _Push:
             row = {col.name: col.default for col in table.writable}
             row.update(values)
             row["_owner"] = self.user_id
+            if table.creator:
+                row[table.creator] = self.user_id
         missing = {col.name: ["Missing."] for col in table.writable
                    if not col.nullable and row.get(col.name) is None}
         errors = missing or self._check_refs(table, row)

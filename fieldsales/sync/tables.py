@@ -9,6 +9,8 @@ and the push need to know about a table lives here, so the two cannot disagree:
   ops (customers, products) is never written by a push.
 - `append_only`: never a sync conflict (location_pings, feedback).
 - `owner`: the column naming the rep who owns a row (order lines: through their order).
+- `creator` / `rep_may_change`: in a row the rep did not create (tasks a manager gave them),
+  the rep may change only these columns, as through REST; the rest must stay as stored.
 - `refs`: foreign keys checked on push, by the kind of row they must point to.
 - `visible(rep_id, since)` / `tombstones(rep_id, since)`: SQL conditions for the rows a rep
   pulls, and for the removed rows the rep could have seen; `since` is the start of the sync
@@ -28,6 +30,7 @@ from fieldsales.locations.models import LocationPing
 from fieldsales.orders.models import ORDER_STATUSES, Order, OrderLine
 from fieldsales.products.models import Product
 from fieldsales.tasks.models import TASK_CATEGORIES, TASK_STATUSES, Task
+from fieldsales.tasks.service import REP_FIELDS
 from fieldsales.visits.models import VISIT_OUTCOMES, Visit
 
 # Largest time accepted (ms): JavaScript's largest safe integer, far beyond any real date.
@@ -162,6 +165,8 @@ class SyncTable:
     append_only: bool = False
     owner: str | None = None
     refs: dict = field(default_factory=dict)
+    creator: str | None = None
+    rep_may_change: frozenset = frozenset()
 
     @property
     def table(self):
@@ -263,6 +268,9 @@ TASKS = SyncTable(
     ops=frozenset({"create", "update"}),
     owner="assigned_rep_id",
     refs={"customer_id": "customers"},
+    # REST's rule for reps, plus the completion place the phone records.
+    creator="created_by_id",
+    rep_may_change=REP_FIELDS | {"latitude", "longitude"},
 )
 
 VISITS = SyncTable(

@@ -477,6 +477,49 @@ def test_a_rep_creates_and_completes_tasks_keeping_where_they_were_completed(wor
     assert pulled["updated"] == [{k: v for k, v in completed.items()}]
 
 
+def test_on_a_task_given_to_them_a_rep_changes_only_what_rest_lets_reps_change(world, app,
+                                                                              phone, client):
+    created = client.post("/api/v1/tasks", headers=world.team.headers["manager"], json={
+        "assigned_rep_id": world.team.rep.id, "customer_id": world.customer,
+        "title": "Count stock", "description": "Back room", "category": "admin",
+        "due_at": now_ms() + 86_400_000})
+    assert created.status_code == 201, created.json
+    pulled = {t["id"]: t for t in phone.pull()["changes"]["tasks"]["created"]}
+    for given in (pulled[world.task], pulled[created.json["id"]]):  # no creator, a manager
+        other_category = {"selling": "admin", "admin": "selling"}[given["category"]]
+        rewritten = {**given, "title": "Skip it", "category": other_category, "due_at": 1,
+                     "customer_id": world.customer2, "status": "done", "_status": "updated"}
+        result = phone.push(changes(tasks={"updated": [rewritten]}))
+        assert result["accepted"]["tasks"] == 0
+        assert result["quarantined"] == [{"table": "tasks", "id": given["id"], "errors": {
+            column: ["Reps may not change this field."]
+            for column in ("customer_id", "title", "category", "due_at")}}]
+        assert stored(app, Task, id=given["id"])[0]["status"] == "open"
+
+        # Sent whole, as WatermelonDB does: the unchanged columns pass ("" for no text, too).
+        completed = {**given, "description": given["description"] or "",
+                     "status": "done", "completed_at": now_ms(),
+                     "completion_note": "counted", "latitude": 52.52, "longitude": 13.405,
+                     "_status": "updated", "_changed": "status,completed_at,completion_note"}
+        assert phone.push(changes(tasks={"updated": [completed]}))["quarantined"] == []
+        row = stored(app, Task, id=given["id"])[0]
+        assert (row["title"], row["status"], row["latitude"]) == (given["title"], "done", 52.52)
+
+
+def test_a_task_the_rep_created_on_the_phone_stays_fully_editable(world, app, phone):
+    mine = {"id": uid("t"), "customer_id": world.customer, "title": "Call back",
+            "description": None, "category": "selling", "due_at": now_ms(), "status": "open",
+            "completed_at": None, "completion_note": None, "latitude": None, "longitude": None}
+    phone.push(changes(tasks={"created": [mine]}))
+    phone.pull()
+    edited = {**mine, "title": "Call back on Monday", "category": "admin", "due_at": 1,
+              "customer_id": world.customer2, "description": "ask for Ana"}
+    assert phone.push(changes(tasks={"updated": [edited]}))["quarantined"] == []
+    row = stored(app, Task, id=mine["id"])[0]
+    assert (row["title"], row["category"], row["customer_id"]) == (
+        "Call back on Monday", "admin", world.customer2)
+
+
 def test_a_new_task_gets_column_defaults_and_needs_a_title(world, app, phone):
     minimal = {"id": uid("t"), "title": "Paperwork"}
     untitled = {"id": uid("t"), "title": "  "}
