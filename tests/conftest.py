@@ -79,13 +79,16 @@ def ctx(app):
 
 @pytest.fixture
 def make_user(app):
-    """Create a user through the service (committed); returns the User."""
+    """Create a user through the service (committed); returns the User. A rep without a
+    `manager` gets a new manager of their own (a rep always belongs to a manager's team)."""
     from fieldsales.users import service
 
     counter = iter(range(1, 10_000))
 
     def make(role="rep", *, manager=None, email=None, name=None, selling_style=None,
              password=PASSWORD):
+        if role == "rep" and manager is None:
+            manager = make("manager")
         n = next(counter)
         with app.app_context():
             user = service.create(

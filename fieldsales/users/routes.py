@@ -1,4 +1,5 @@
 import click
+import marshmallow as ma
 from flask.cli import AppGroup
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -46,7 +47,8 @@ class Users(MethodView):
     @blp.arguments(UserCreateSchema)
     @blp.response(201, UserSchema)
     def post(self, data):
-        """Create a user (admin). A rep joins the team of `manager_id`."""
+        """Create a user (admin). A rep joins the team of `manager_id`, which is required
+        for a rep and refused for other roles."""
         manager = db.session.get(User, data["manager_id"]) if data.get("manager_id") else None
         if data.get("manager_id") and manager is None:
             raise ApiError(422, "validation_error", "No such manager.",
@@ -114,6 +116,14 @@ def teams():
 
 users_cli = AppGroup("users", help="Manage users.")
 
+# Fields of the API's errors, as the CLI's options name them.
+_CLI_OPTIONS = {"manager_id": "--manager-email", "selling_style": "--selling-style"}
+
+
+def _cli_problems(details: dict) -> str:
+    return "; ".join(f"{_CLI_OPTIONS.get(field, '--' + field)}: {' '.join(map(str, problems))}"
+                     for field, problems in details.items())
+
 
 @users_cli.command("create")
 @click.option("--email", required=True)
@@ -123,17 +133,26 @@ users_cli = AppGroup("users", help="Manage users.")
 @click.option("--manager-email", default=None, help="For a rep: the manager whose team they join.")
 @click.option("--selling-style", type=click.Choice(SELLING_STYLES), default=None)
 def create_user_command(email, password, name, role, manager_email, selling_style):
-    """Create a user."""
+    """Create a user (checked by the same rules as POST /api/v1/users)."""
+    try:
+        data = UserCreateSchema().load({"email": email, "password": password, "name": name,
+                                        "role": role, "selling_style": selling_style})
+    except ma.ValidationError as error:
+        raise click.ClickException(f"The user is invalid: {_cli_problems(error.messages)}") \
+            from None
     manager = None
     if manager_email:
         manager = service.get_by_email(manager_email)
         if manager is None:
             raise click.ClickException(f"No user with email '{manager_email}'.")
     try:
-        user = service.create(email=email, password=password, name=name, role=role,
-                              manager=manager, selling_style=selling_style)
+        user = service.create(email=data["email"], password=data["password"], name=data["name"],
+                              role=data["role"], manager=manager,
+                              selling_style=data["selling_style"])
     except ApiError as error:
-        raise click.ClickException(error.message) from None
+        problems = _cli_problems(error.details)
+        raise click.ClickException(error.message + (f" ({problems})" if problems else "")) \
+            from None
     db.session.commit()
     click.echo(f"Created {user.role} {user.email} (id {user.id}).")
 

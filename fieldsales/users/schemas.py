@@ -27,8 +27,10 @@ class UserCreateSchema(StrictSchema):
     email = ma.fields.Email(required=True, validate=validate.Length(max=320))
     password = ma.fields.String(required=True, load_only=True, validate=validate.Length(8, 200))
     name = ma.fields.String(required=True, validate=validate.Length(1, 200))
-    role = ma.fields.String(required=True, validate=validate.OneOf(ROLES))
-    manager_id = IdField(load_default=None, allow_none=True)
+    role = ma.fields.String(required=True, validate=validate.OneOf(
+        ROLES, error="Unknown role '{input}': must be one of {choices}."))
+    manager_id = IdField(load_default=None, allow_none=True, metadata={
+        "description": "Required for a rep (they join this manager's team); only for reps."})
     selling_style = ma.fields.String(load_default=None, allow_none=True,
                                      validate=validate.OneOf(SELLING_STYLES))
 

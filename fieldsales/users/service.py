@@ -17,16 +17,23 @@ def get_by_email(email: str) -> User | None:
 
 def create(*, email: str, password: str, name: str, role: str,
            manager: User | None = None, selling_style: str | None = None) -> User:
-    """A new user; a manager gets a team of their own, a rep joins their manager's team."""
+    """A new user; a manager gets a team of their own, a rep joins their manager's team
+    (a rep without one would see and get nothing, so one is required)."""
     if role not in ROLES:
         raise ApiError(422, "validation_error", f"Unknown role '{role}'.",
                        {"role": [f"Must be one of: {', '.join(ROLES)}."]})
     if get_by_email(email) is not None:
         raise ApiError(409, "duplicate_email", f"A user with email '{email}' already exists.",
                        {"email": ["Already in use."]})
+    if role == "rep" and manager is None:
+        raise ApiError(422, "validation_error", "A rep belongs to one manager's team: name "
+                       "the manager.", {"manager_id": ["Required for a rep."]})
+    if role != "rep" and manager is not None:
+        raise ApiError(422, "validation_error", "Only reps have a manager.",
+                       {"manager_id": [f"Only for reps, not for a {role}."]})
     if manager is not None and manager.role != "manager":
         raise ApiError(422, "validation_error", "The manager named is not a manager.",
-                       {"manager": ["Must be a user with the role 'manager'."]})
+                       {"manager_id": ["Must be a user with the role 'manager'."]})
     if role != "rep" and selling_style:
         raise ApiError(422, "validation_error", "Only reps have a selling style.",
                        {"selling_style": ["Only for reps."]})
@@ -34,8 +41,7 @@ def create(*, email: str, password: str, name: str, role: str,
                 role=role)
     if role == "rep":
         user.selling_style = selling_style or "farmer"
-        if manager is not None:
-            user.team_id = manager.team_id
+        user.team_id = manager.team_id
     if role == "manager":
         user.team = Team(name=f"{name}'s team")
     with _email_kept_unique(email=user.email):
@@ -71,7 +77,10 @@ def update(*, user: User, changes: dict) -> User:
         if user.role != "rep":
             raise ApiError(422, "validation_error", "Only reps move between teams.",
                            {"team_id": ["Only for reps."]})
-        if changes["team_id"] is not None and db.session.get(Team, changes["team_id"]) is None:
+        if changes["team_id"] is None:
+            raise ApiError(422, "validation_error", "A rep belongs to one manager's team.",
+                           {"team_id": ["Required for a rep."]})
+        if db.session.get(Team, changes["team_id"]) is None:
             raise ApiError(422, "validation_error", "No such team.", {"team_id": ["No such team."]})
         user.team_id = changes["team_id"]
     if "selling_style" in changes:

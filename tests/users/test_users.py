@@ -50,6 +50,30 @@ class TestAdminManagesUsers:
         assert response.status_code == 422
         assert "manager_id" in response.json["error"]["details"]
 
+    def test_a_rep_needs_a_manager(self, client, team):
+        """A rep belongs to one manager's team; without one they would see and get nothing."""
+        response = client.post(USERS, json=new_user(), headers=team.headers["admin"])
+        assert response.status_code == 422
+        assert list(response.json["error"]["details"]) == ["manager_id"]
+
+    @pytest.mark.parametrize("role", ["manager", "procurement", "admin"])
+    def test_a_manager_for_another_role_is_refused_not_ignored(self, client, team, role):
+        response = client.post(USERS, json=new_user(role=role, manager_id=team.manager.id),
+                               headers=team.headers["admin"])
+        assert response.status_code == 422
+        assert list(response.json["error"]["details"]) == ["manager_id"]
+
+    def test_the_manager_named_must_be_a_manager(self, client, team):
+        response = client.post(USERS, json=new_user(manager_id=team.procurement.id),
+                               headers=team.headers["admin"])
+        assert response.status_code == 422
+        assert list(response.json["error"]["details"]) == ["manager_id"]
+
+    def test_a_rep_cannot_be_taken_out_of_every_team(self, client, team):
+        response = client.patch(f"{USERS}/{team.rep2.id}", json={"team_id": None},
+                                headers=team.headers["admin"])
+        assert response.status_code == 422 and "team_id" in response.json["error"]["details"]
+
     def test_admin_updates_and_removes(self, client, team):
         url = f"{USERS}/{team.rep2.id}"
         response = client.patch(url, json={"name": "Renamed", "selling_style": "hunter"},
@@ -196,6 +220,35 @@ class TestCli:
         missing = runner.invoke(args=[*base, "--email", "y@example.com", "--role", "rep",
                                       "--manager-email", "nobody@example.com"])
         assert missing.exit_code != 0 and "No user" in missing.output
+
+    def test_a_rep_without_manager_email_exits_non_zero_and_names_the_option(self, app):
+        result = app.test_cli_runner().invoke(args=[
+            "users", "create", "--email", "lone.rep@example.com", "--password", "pw-123456",
+            "--name", "Lone", "--role", "rep"])
+        assert result.exit_code != 0 and "--manager-email" in result.output
+        with app.app_context():
+            assert db.session.scalar(db.select(User).where(
+                User.email == "lone.rep@example.com")) is None
+
+    def test_a_manager_email_for_another_role_exits_non_zero(self, app, make_user):
+        make_user("manager", email="boss2@example.com")
+        result = app.test_cli_runner().invoke(args=[
+            "users", "create", "--email", "buyer@example.com", "--password", "pw-123456",
+            "--name", "Buyer", "--role", "procurement", "--manager-email", "boss2@example.com"])
+        assert result.exit_code != 0 and "Only reps have a manager" in result.output
+
+    @pytest.mark.parametrize("option, value", [
+        ("--email", "not-an-email"), ("--password", "short"), ("--name", ""),
+    ])
+    def test_email_password_and_name_are_checked_as_the_api_checks_them(
+            self, app, option, value):
+        args = {"--email": "ok@example.com", "--password": "pw-123456", "--name": "Ok",
+                "--role": "admin", option: value}
+        result = app.test_cli_runner().invoke(
+            args=["users", "create", *[part for pair in args.items() for part in pair]])
+        assert result.exit_code != 0 and option in result.output, result.output
+        with app.app_context():
+            assert db.session.scalar(db.select(db.func.count()).select_from(User)) == 0
 
 
 def test_unknown_list_arguments_are_refused_not_ignored(client, team):
