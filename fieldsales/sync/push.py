@@ -97,6 +97,10 @@ def _storable(value, depth: int = 0):
     return value
 
 
+def _canonical(payload) -> str:
+    return json.dumps(payload, sort_keys=True)
+
+
 def _unchanged(value, stored) -> bool:
     # WatermelonDB gives a non-optional text column "" where the server has none.
     return value == stored or (value in (None, "") and stored in (None, ""))
@@ -170,12 +174,7 @@ class _Push:
         self._flag_pings()
         self._write()
         if keep_quarantined and self.outcome.quarantined:
-            db.session.execute(insert(QuarantinedRecord), [
-                {"user_id": self.user_id, "table_name": q["table"],
-                 "record_id": _storable_id(q["id"]),
-                 "operation": q["operation"], "payload": q["payload"], "errors": q["errors"],
-                 "received_at": self.now, "status": "pending"}
-                for q in self.outcome.quarantined])
+            self._keep_quarantined()
         return self.outcome
 
     def _clean(self, changes: dict) -> dict[str, list]:
@@ -311,6 +310,34 @@ class _Push:
         self.outcome.quarantined.append({
             "table": table.name, "id": record_id if isinstance(record_id, str) else None,
             "operation": operation, "payload": payload, "errors": errors})
+
+    def _keep_quarantined(self) -> None:
+        """One insert of the refused records, less those a pending entry already holds (same
+        table, id, operation and payload): a retried push does not pile up copies."""
+        Q = QuarantinedRecord
+        entries = [{"user_id": self.user_id, "table_name": q["table"],
+                    "record_id": _storable_id(q["id"]), "operation": q["operation"],
+                    "payload": q["payload"], "errors": q["errors"], "received_at": self.now,
+                    "status": "pending"} for q in self.outcome.quarantined]
+        ids = {entry["record_id"] for entry in entries}
+        pending = select(Q.table_name, Q.record_id, Q.operation, Q.payload).where(
+            Q.user_id == self.user_id, Q.status == "pending")
+        queries = [pending.where(Q.record_id.in_(chunk)) for chunk in _chunks(sorted(ids - {None}))]
+        if None in ids:
+            queries.append(pending.where(Q.record_id.is_(None)))
+        held = set()  # compared as canonical JSON: in Python, False == 0 and 1 == 1.0
+        for query in queries:
+            for row in db.session.execute(query):
+                held.add((row.table_name, row.record_id, row.operation, _canonical(row.payload)))
+        new = []
+        for entry in entries:
+            key = (entry["table_name"], entry["record_id"], entry["operation"],
+                   _canonical(entry["payload"]))
+            if key not in held:
+                held.add(key)
+                new.append(entry)
+        if new:
+            db.session.execute(insert(QuarantinedRecord), new)
 
     def _delete(self, table: SyncTable, record_id: str, errors: dict) -> None:
         row = self.existing.get(table.name, {}).get(record_id)

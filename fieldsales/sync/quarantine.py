@@ -39,10 +39,14 @@ def replay(*, entry: QuarantinedRecord, record: dict | None, admin: User) -> Qua
     """Apply the record (or a fixed version of it) as its rep's push would have.
 
     It is validated again exactly as a push from the original rep (ownership, foreign keys,
-    columns), without the conflict check: the admin decides. Still invalid: 422, nothing
-    changes.
+    columns), without the conflict check: the admin decides. A fixed record keeps the entry's
+    id (when it had one). Still invalid: 422, nothing changes.
     """
     _pending(entry)
+    if record is not None and entry.record_id is not None and record.get("id") != entry.record_id:
+        # A fix of this record, not a way to write another one as the rep.
+        raise ApiError(422, "validation_error", "The fixed record must keep the record's id.",
+                       {"id": [f"Must be {entry.record_id!r}, the id of the quarantined record."]})
     raw = record if record is not None else entry.payload
     if entry.operation == "deleted":
         record_id = raw.get("id")

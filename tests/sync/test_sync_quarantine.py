@@ -2,6 +2,7 @@
 from fieldsales.extensions import db
 from fieldsales.customers.models import Customer
 from fieldsales.feedback.models import Feedback
+from fieldsales.sync.models import QuarantinedRecord
 from fieldsales.tasks.models import Task
 from fieldsales.visits.models import Visit
 from tests.sync.conftest import Phone, changes, feedback, ping, stored, visit
@@ -118,6 +119,44 @@ def test_a_replay_of_a_record_removed_on_the_server_meanwhile_is_refused(world, 
     assert response.json["error"]["details"] == {
         "_schema": ["This record was removed on the server."]}
     assert stored(app, Task)[0]["status"] == "open"
+
+
+def test_a_fixed_record_must_keep_the_quarantined_records_id(world, app, client, phone, team):
+    bad = feedback(world.customer, rating=9)
+    phone.push(changes(feedback={"created": [bad]}))
+    [entry] = client.get(URL, headers=team.headers["admin"]).json["items"]
+    for other_id in ("f-someone-else", None):
+        response = client.post(f"{URL}/{entry['id']}/replay", headers=team.headers["admin"],
+                               json={"record": {**bad, "rating": 5, "id": other_id}})
+        assert response.status_code == 422
+        assert list(response.json["error"]["details"]) == ["id"]
+    assert stored(app, Feedback) == []
+    assert client.get(f"{URL}/{entry['id']}", headers=team.headers["admin"]).json[
+        "status"] == "pending"
+
+
+def test_retrying_a_push_with_the_same_bad_record_keeps_one_pending_entry(world, app, client,
+                                                                         phone, team):
+    bad = feedback(world.customer, rating=9)
+    no_id = {**ping(lat=95), "id": [1]}
+    body = changes(feedback={"created": [bad]}, location_pings={"created": [no_id, no_id]})
+    answers = [phone.push(body) for _ in range(3)]
+    assert all(len(answer["quarantined"]) == 3 for answer in answers)  # every answer says so
+    kept = stored(app, QuarantinedRecord)
+    assert sorted((q["table_name"], q["record_id"]) for q in kept) == [
+        ("feedback", bad["id"]), ("location_pings", None)]
+
+    phone.push(changes(feedback={"created": [{**bad, "rating": 8}],  # not the same payload
+                                 "updated": [bad]}))  # nor the same operation
+    assert len(stored(app, QuarantinedRecord)) == 4
+    other = Phone(client, team.headers["rep2"], device="p2")
+    other.push(changes(location_pings={"created": [no_id]}))  # nor the same user
+    assert len(stored(app, QuarantinedRecord)) == 5
+
+    first = min(q["id"] for q in kept if q["table_name"] == "feedback")
+    client.post(f"{URL}/{first}/discard", headers=team.headers["admin"])
+    phone.push(body)  # no pending entry holds it any more
+    assert len(stored(app, QuarantinedRecord, table_name="feedback", status="pending")) == 3
 
 
 def test_a_record_that_should_never_apply_is_discarded(world, client, phone, team):
