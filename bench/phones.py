@@ -214,6 +214,7 @@ class Admin:
         self.headers = {"Authorization": f"Bearer {reply.json['access_token']}",
                         "Content-Type": "application/json"}
         self.calls = 0
+        self.server_errors = 0  # 5xx answers, resent: errors all the same
 
     def _http(self) -> Http:
         if getattr(self.local, "http", None) is None:
@@ -231,6 +232,7 @@ class Admin:
                 self.calls += 1
                 if reply.status < 500:
                     return reply
+                self.server_errors += 1
             except TransportError:
                 pass
             if time.monotonic() > give_up_at:
@@ -757,8 +759,12 @@ class Fleet:
         stored = sum(len(ids) for phone in self.phones for ids in phone.own.values())
         bad = sum(len(ids) for phone in self.phones for ids in phone.bad.values())
         stats["still_running"] = sum(thread.is_alive() for thread in threads)
+        stats["admin_server_errors"] = self.admin.server_errors
+        stats["admin_edits_failed"] = sum(n for outcome, n in self.admin_edits.items()
+                                          if outcome != "ok")
         errors = sum(stats[k] for k in ("server_errors", "client_errors", "gave_up", "anomalies",
-                                        "quarantined_unexpectedly", "crashed", "still_running"))
+                                        "quarantined_unexpectedly", "crashed", "still_running",
+                                        "admin_server_errors", "admin_edits_failed"))
         self.figures.update({
             "seconds": round(seconds, 1),
             "records": stored + bad,
@@ -853,9 +859,10 @@ def check(database_url: str, fleet: Fleet) -> dict:
                 "expected": len(wanted), "held": len(got),
                 "missing": sorted(wanted - set(got))[:5],
                 "unexpected": sorted(set(got) - wanted)[:5],
-                # A resent push quarantines its bad record again: reported, not a failure.
+                # A resent push must not quarantine its bad record again.
                 "held_more_than_once": sum(1 for n in got.values() if n > 1)}
-            if report["quarantine"]["missing"] or report["quarantine"]["unexpected"]:
+            if (report["quarantine"]["missing"] or report["quarantine"]["unexpected"]
+                    or report["quarantine"]["held_more_than_once"]):
                 report["ok"] = False
             report["sync_log"] = {f"{d} {o}": n for d, o, n in conn.execute(sa.text(
                 "SELECT direction, outcome, count(*) FROM sync_log WHERE user_id IN :reps "
@@ -1020,7 +1027,8 @@ def report_text(plan: Plan, figures: dict, result: dict, where: str) -> str:
         f"errors: {figures['errors']} (5xx {c.get('server_errors', 0)}, unexpected 4xx "
         f"{c.get('client_errors', 0)}, gave up {c.get('gave_up', 0)}, anomalies "
         f"{c.get('anomalies', 0)}, quarantined unexpectedly {c.get('quarantined_unexpectedly', 0)}, "
-        f"crashed {c.get('crashed', 0)})",
+        f"crashed {c.get('crashed', 0)}, admin 5xx {c.get('admin_server_errors', 0)}, "
+        f"admin edits failed {c.get('admin_edits_failed', 0)})",
     ]
     for sample in figures["samples"][:10]:
         lines.append(f"   {sample}")
