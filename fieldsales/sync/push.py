@@ -31,12 +31,14 @@ from fieldsales.products.models import Product
 from fieldsales.sync.clock import take_stamp
 from fieldsales.sync.models import AccessChange, QuarantinedRecord
 from fieldsales.sync.tables import (
-    ID_MESSAGE, TABLES, Invalid, SyncTable, product_active, is_id,
+    ID_MESSAGE, TABLES, HugeInt, Invalid, SyncTable, product_active, is_id,
 )
 from fieldsales.visits import facts as visit_facts
 from fieldsales.visits.models import Visit
 
 OPERATIONS = ("created", "updated", "deleted")
+# Neutral: it must not tell a rep that the id exists for someone else.
+_NOT_YOURS = "This id cannot be written by you."
 _CHUNK = 900  # ids per IN (...) list
 _MAX_DEPTH = 20  # nesting kept in a quarantined payload
 
@@ -48,7 +50,12 @@ def bad_request(message: str, details: dict | None = None) -> ApiError:
 def parse(body: bytes) -> dict:
     """The changes object from a raw body, whatever its content type, or 400 saying why not."""
     try:
-        data = json.loads(body, parse_constant=_not_json)
+        try:
+            data = json.loads(body, parse_constant=_not_json)
+        except json.JSONDecodeError:
+            raise
+        except ValueError:  # maybe an integer past int()'s digit limit: parse it as text
+            data = json.loads(body, parse_constant=_not_json, parse_int=_parse_int)
     except (ValueError, RecursionError) as error:
         raise bad_request(f"The body is not valid JSON: {error}.") from None
     if not isinstance(data, dict):
@@ -83,11 +90,21 @@ def _not_json(name: str):
     raise ValueError(f"{name} is not a JSON value")
 
 
+def _parse_int(text: str):
+    try:
+        return int(text)
+    except ValueError:
+        return HugeInt(text)
+
+
 def _storable(value, depth: int = 0):
     """A pushed value as a JSON column can store it: a number too large for a float (1e999
-    parses as infinity) is kept as its text, and absurd nesting is cut (records are flat)."""
+    parses as infinity) or for int() is kept as its text, and absurd nesting is cut (records
+    are flat)."""
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
+    if isinstance(value, HugeInt):
+        return value.digits
     if isinstance(value, (dict, list)) and depth >= _MAX_DEPTH:
         return "(nested too deeply to keep)"
     if isinstance(value, dict):
@@ -118,7 +135,8 @@ class Outcome:
 
     def body(self) -> dict:
         return {"accepted": self.accepted,
-                "quarantined": [{"table": q["table"], "id": q["id"], "errors": q["errors"]}
+                "quarantined": [{"table": q["table"], "id": _storable_id(q["id"]),
+                                 "errors": q["errors"]}
                                 for q in self.quarantined]}
 
 
@@ -348,7 +366,7 @@ class _Push:
             if not table.ops:
                 errors = {"_schema": [f"Phones may not change {table.name}."]}
             elif row is not None and row.get("_owner") != self.user_id:
-                errors = {"id": ["This id belongs to another user's record."]}
+                errors = {"id": [_NOT_YOURS]}
             elif "delete" not in table.ops:
                 errors = {"_schema": [f"Phones may not delete {table.name}."]}
         if errors:
@@ -371,7 +389,7 @@ class _Push:
         current = earlier or stored
         if current is not None and current.get("_owner") != self.user_id:
             self._refuse(table, operation, raw, record_id,
-                         {"id": ["This id belongs to another user's record."]})
+                         {"id": [_NOT_YOURS]})
             return
         if stored is not None and stored.get("deleted_at") is not None:
             # Written, it would count as accepted yet never be seen again: keep it instead.

@@ -43,6 +43,17 @@ def _read_last_pulled_at(log: "_Logged") -> None:
     clock.check_cursor(db.session, last_pulled_at=log.last_pulled_at)
 
 
+def _body() -> bytes:
+    """The raw push body. Without a Content-Length (chunked), Werkzeug silently stops reading
+    at MAX_CONTENT_LENGTH; one byte more in the input means the body is too large (413)."""
+    data = request.get_data(cache=False)
+    limit = request.max_content_length
+    if (request.content_length is None and limit is not None and len(data) >= limit
+            and request.environ["wsgi.input"].read(1)):
+        raise RequestEntityTooLarge()
+    return data
+
+
 def _outcome(error: Exception) -> str:
     if isinstance(error, RequestEntityTooLarge):
         return "too_large"
@@ -148,7 +159,7 @@ class Sync(MethodView):
         log = _Logged("push")
         try:
             _read_last_pulled_at(log)
-            changes = push.parse(request.get_data(cache=False))
+            changes = push.parse(_body())
             outcome = push.apply(user_id=current_user().id, changes=changes,
                                  last_pulled_at=log.last_pulled_at)
         except Exception as error:

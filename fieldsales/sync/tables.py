@@ -52,6 +52,16 @@ class Invalid(ValueError):
     """A pushed value that does not fit its column; the message goes to the quarantine."""
 
 
+class HugeInt:
+    """A JSON integer too long for int() (over Python's 4,300-digit limit), kept as its text:
+    out of range for every column, but no reason to refuse the rest of the push."""
+
+    __slots__ = ("digits",)
+
+    def __init__(self, digits: str):
+        self.digits = digits
+
+
 @dataclass(frozen=True)
 class Col:
     """One column of the contract: its JSON type (`kind`) and what a pushed value must be.
@@ -109,6 +119,8 @@ class Col:
             if not self.nullable and not value.strip():
                 raise Invalid("Must not be empty.")
             return value
+        if type(value) is HugeInt:
+            raise Invalid("Out of range.")
         if type(value) not in (int, float):  # bool is an int subclass: refused here
             raise Invalid("Must be a number.")
         if type(value) is int and abs(value) > MAX_MS:

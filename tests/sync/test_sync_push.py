@@ -1,4 +1,5 @@
 """Push rules 1-8 of the sync contract, through POST /api/v1/sync."""
+import io
 import json
 
 import pytest
@@ -68,6 +69,27 @@ def test_a_body_past_the_size_limit_is_413_with_a_json_error(world, app, phone, 
     assert result["error"]["code"] == "payload_too_large"
     assert stored(app, LocationPing) == []
     assert [e["outcome"] for e in stored(app, SyncLog)] == ["too_large"]
+
+
+def test_a_chunked_body_past_the_size_limit_is_413_too(world, app, phone, monkeypatch):
+    """No Content-Length (Transfer-Encoding: chunked): the server reads up to the limit."""
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 2_000)
+
+    def chunked(body: bytes):
+        return phone.client.post(
+            "/api/v1/sync", query_string={"last_pulled_at": "null"},
+            input_stream=io.BytesIO(body), environ_overrides={"wsgi.input_terminated": True},
+            headers={**phone.headers, "Transfer-Encoding": "chunked"})
+
+    too_large = chunked(json.dumps(changes(location_pings={"created": [
+        ping() for _ in range(40)]})).encode())
+    assert too_large.status_code == 413
+    assert too_large.json["error"]["code"] == "payload_too_large"
+    assert stored(app, LocationPing) == []
+    exactly = json.dumps(changes(location_pings={"created": [ping()]})).encode()
+    exactly += b" " * (2_000 - len(exactly))
+    assert chunked(exactly).status_code == 200  # the limit itself is still fine
+    assert len(stored(app, LocationPing)) == 1
 
 
 def test_ten_thousand_pings_in_one_push_are_accepted(world, app, phone):
@@ -161,7 +183,7 @@ def test_another_reps_id_never_overwrites_their_record(world, app, phone, other_
         assert result["accepted"]["visits"] == 0
         assert result["quarantined"] == [{
             "table": "visits", "id": theirs["id"],
-            "errors": {"id": ["This id belongs to another user's record."]}}]
+            "errors": {"id": ["This id cannot be written by you."]}}]
     [row] = stored(app, Visit)
     assert row["rep_id"] == world.team.other_rep.id and row["notes"] == "fine"
 
@@ -570,6 +592,26 @@ def test_junk_in_any_column_is_accepted_or_quarantined_never_an_error(world, app
     assert sum(result["accepted"].values()) + len(result["quarantined"]) == sent + 1
     with app.app_context():
         assert QuarantinedRecord.query.count() == len(result["quarantined"])
+
+
+def test_an_integer_too_long_to_convert_quarantines_its_record_only(world, app, phone):
+    huge = "9" * 5_000  # past Python's 4,300-digit limit for int()
+    bad, good = visit(world.customer), visit(world.customer)
+    body = json.dumps(changes(visits={"created": [bad, good]})).replace(
+        '"check_in_accuracy_m": 10.0', '"check_in_accuracy_m": ' + huge, 1)
+    result = phone.push(body, raw=True)
+    assert result["accepted"]["visits"] == 1
+    assert result["quarantined"] == [{"table": "visits", "id": bad["id"],
+                                      "errors": {"check_in_accuracy_m": ["Out of range."]}}]
+    assert [r["id"] for r in stored(app, Visit)] == [good["id"]]
+    kept = stored(app, QuarantinedRecord)[0]["payload"]
+    assert kept["check_in_accuracy_m"] == huge  # kept, as text
+
+
+def test_the_answer_names_an_absurd_id_as_shortly_as_the_quarantine_keeps_it(world, app, phone):
+    result = phone.push(changes(visits={"created": [visit(world.customer, id="x" * 2_000_000)]}))
+    [kept] = stored(app, QuarantinedRecord)
+    assert result["quarantined"][0]["id"] == kept["record_id"] == "x" * 200
 
 
 def test_absurdly_nested_values_are_quarantined_and_cut(world, app, phone):

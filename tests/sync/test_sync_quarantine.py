@@ -102,7 +102,7 @@ def test_a_replay_is_validated_as_the_original_rep(world, app, client, phone, ot
     response = client.post(f"{URL}/{entry['id']}/replay", headers=team.headers["admin"])
     assert response.status_code == 422
     assert response.json["error"]["details"] == {
-        "id": ["This id belongs to another user's record."]}
+        "id": ["This id cannot be written by you."]}
     assert stored(app, Visit)[0]["rep_id"] == team.other_rep.id
 
 
