@@ -7,7 +7,10 @@ import time
 from sqlalchemy import BigInteger, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-ID_RE = re.compile(r"\A[A-Za-z0-9_.\-]{1,64}\Z")
+# Anchored with ^ and $ so the OpenAPI document carries it as a valid ECMA pattern; always
+# applied with fullmatch, so a trailing newline never passes.
+ID_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"
+ID_RE = re.compile(ID_PATTERN)
 _ALPHABET = string.ascii_letters + string.digits
 
 DAY_MS = 86_400_000
@@ -25,7 +28,7 @@ def new_id() -> str:
 
 
 def is_valid_id(value) -> bool:
-    return isinstance(value, str) and ID_RE.match(value) is not None
+    return isinstance(value, str) and ID_RE.fullmatch(value) is not None
 
 
 def id_column(**kwargs) -> Mapped[str]:

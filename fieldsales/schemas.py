@@ -4,13 +4,19 @@ import datetime
 import marshmallow as ma
 from marshmallow import validate
 
-from fieldsales.common import ID_RE
+from fieldsales.common import ID_PATTERN, is_valid_id
 
 ID_MESSAGE = "Must be 1-64 characters of A-Z a-z 0-9 _ - ."
 
 
+def _check_id(value: str) -> None:
+    if not is_valid_id(value):
+        raise ma.ValidationError(ID_MESSAGE)
+
+
 def IdField(**kwargs) -> ma.fields.String:
-    return ma.fields.String(validate=validate.Regexp(ID_RE, error=ID_MESSAGE), **kwargs)
+    metadata = {"pattern": ID_PATTERN, **kwargs.pop("metadata", {})}
+    return ma.fields.String(validate=_check_id, metadata=metadata, **kwargs)
 
 
 FIRST_DAY, LAST_DAY = datetime.date(2000, 1, 1), datetime.date(2099, 12, 31)
