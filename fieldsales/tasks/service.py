@@ -2,7 +2,8 @@
 from sqlalchemy import Select, false, select
 
 from fieldsales.common import now_ms
-from fieldsales.customers.service import assignable_rep, flush_new, get_referenced
+from fieldsales.customers.models import Customer
+from fieldsales.customers.service import assignable_rep, flush_new, get_referenced, invalid
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
 from fieldsales.sync.access import reassigned
@@ -59,9 +60,19 @@ def _apply(task: Task, changes: dict) -> None:
             task.completed_at = None
 
 
+def _customer_of(*, viewer: User, rep_id: str, customer_id: str) -> Customer:
+    """A task's customer must be assigned to the task's rep: a phone pulls only its rep's
+    customers, so it would hold a task at a customer it never receives."""
+    customer = get_referenced(viewer=viewer, customer_id=customer_id)
+    if customer.assigned_rep_id != rep_id:
+        raise invalid("customer_id", "This customer is not assigned to the task's rep "
+                      "(assign the customer to the rep first).")
+    return customer
+
+
 def create(*, viewer: User, data: dict) -> Task:
     rep = assignable_rep(viewer=viewer, rep_id=data["assigned_rep_id"])
-    customer = (get_referenced(viewer=viewer, customer_id=data["customer_id"])
+    customer = (_customer_of(viewer=viewer, rep_id=rep.id, customer_id=data["customer_id"])
                 if data.get("customer_id") else None)
     if data.get("id") and db.session.get(Task, data["id"]) is not None:
         raise ApiError(409, "duplicate_id", "A task with this id already exists.",
@@ -75,7 +86,8 @@ def create(*, viewer: User, data: dict) -> Task:
 
 def update(*, viewer: User, task: Task, changes: dict) -> Task:
     """Change a task; a new assigned rep makes it leave the old rep's phone and reach the
-    new rep's on their next pulls."""
+    new rep's on their next pulls. A new rep or customer must keep the customer assigned
+    to the task's rep."""
     if viewer.role == "rep":
         refused = sorted(set(changes) - REP_FIELDS)
         if refused:
@@ -84,14 +96,19 @@ def update(*, viewer: User, task: Task, changes: dict) -> Task:
                            {name: ["Reps may not change this field."] for name in refused})
     if changes.get("customer_id") is not None:
         get_referenced(viewer=viewer, customer_id=changes["customer_id"])
+    rep_id = task.assigned_rep_id
+    if "assigned_rep_id" in changes:
+        rep_id = assignable_rep(viewer=viewer, rep_id=changes["assigned_rep_id"]).id
+    customer_id = changes["customer_id"] if "customer_id" in changes else task.customer_id
+    if customer_id is not None and (customer_id, rep_id) != (task.customer_id,
+                                                             task.assigned_rep_id):
+        _customer_of(viewer=viewer, rep_id=rep_id, customer_id=customer_id)
     if "customer_id" in changes:
         task.customer_id = changes["customer_id"]
-    if "assigned_rep_id" in changes:
-        rep = assignable_rep(viewer=viewer, rep_id=changes["assigned_rep_id"])
-        if rep.id != task.assigned_rep_id:
-            reassigned(db.session, table_name="tasks", record_id=task.id,
-                       old_rep_id=task.assigned_rep_id, new_rep_id=rep.id)
-            task.assigned_rep_id = rep.id
+    if rep_id != task.assigned_rep_id:
+        reassigned(db.session, table_name="tasks", record_id=task.id,
+                   old_rep_id=task.assigned_rep_id, new_rep_id=rep_id)
+        task.assigned_rep_id = rep_id
     _apply(task, changes)
     return task
 

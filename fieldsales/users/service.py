@@ -1,13 +1,15 @@
 """Users and teams: creation rules and who may see whom."""
 from contextlib import contextmanager
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
 from fieldsales.auth.service import hash_password, revoke_tokens
 from fieldsales.common import ROLES, now_ms
+from fieldsales.customers.models import Customer
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
+from fieldsales.tasks.models import Task
 from fieldsales.users.models import Team, User
 
 
@@ -82,6 +84,8 @@ def update(*, user: User, changes: dict) -> User:
                            {"team_id": ["Required for a rep."]})
         if db.session.get(Team, changes["team_id"]) is None:
             raise ApiError(422, "validation_error", "No such team.", {"team_id": ["No such team."]})
+        if changes["team_id"] != user.team_id:
+            _refuse_move_with_work(rep=user)
         user.team_id = changes["team_id"]
     if "selling_style" in changes:
         if user.role != "rep":
@@ -94,6 +98,21 @@ def update(*, user: User, changes: dict) -> User:
     if changes.get("active") is False:
         revoke_tokens(user=user)
     return user
+
+
+def _refuse_move_with_work(*, rep: User) -> None:
+    """A rep changes team only with no customers and no open tasks: customers belong to the
+    old team (its manager keeps seeing them) while tasks follow the rep, so a move with
+    work in hand would split it between two managers."""
+    customers = db.session.scalar(select(func.count()).select_from(Customer).where(
+        Customer.assigned_rep_id == rep.id, Customer.deleted_at.is_(None)))
+    open_tasks = db.session.scalar(select(func.count()).select_from(Task).where(
+        Task.assigned_rep_id == rep.id, Task.status == "open", Task.deleted_at.is_(None)))
+    if customers or open_tasks:
+        raise ApiError(409, "rep_has_work",
+                       f"Reassign the rep's {customers} customer(s) and {open_tasks} open "
+                       "task(s) to someone else before moving the rep to another team.",
+                       {"assigned_customers": customers, "open_tasks": open_tasks})
 
 
 def remove(*, user: User) -> None:

@@ -132,7 +132,8 @@ def test_who_reads_what(client, team, create):
 def test_filters(client, team, create, customers):
     early = create(due_at=DUE)["id"]
     late = create(due_at=DUE + DAY_MS, category="admin", customer_id=None)["id"]
-    done = create(due_at=DUE + 2 * DAY_MS, status="done", assigned_rep_id=team.rep2.id)["id"]
+    done = create(due_at=DUE + 2 * DAY_MS, status="done", assigned_rep_id=team.rep2.id,
+                  customer_id=None)["id"]
 
     def ids(**query):
         response = client.get(URL, query_string=query, headers=team.headers["manager"])
@@ -141,7 +142,7 @@ def test_filters(client, team, create, customers):
 
     assert ids(status="open") == {early, late}
     assert ids(assigned_rep_id=team.rep2.id) == {done}
-    assert ids(customer_id=customers["mine"]) == {early, done}
+    assert ids(customer_id=customers["mine"]) == {early}
     assert ids(due_from=DUE + 1) == {late, done}
     assert ids(due_from=DUE, due_to=DUE + DAY_MS) == {early}
     assert ids(category="admin") == {late}
@@ -150,7 +151,7 @@ def test_filters(client, team, create, customers):
 
 
 def test_manager_reassigns_within_the_team(app, client, team, create):
-    task_id = create()["id"]
+    task_id = create(customer_id=None)["id"]
     response = client.patch(f"{URL}/{task_id}", json={"assigned_rep_id": team.rep2.id},
                             headers=team.headers["manager"])
     assert response.status_code == 200 and response.json["assigned_rep_id"] == team.rep2.id
@@ -161,6 +162,43 @@ def test_manager_reassigns_within_the_team(app, client, team, create):
             select(AccessChange.user_id, AccessChange.granted)
             .where(AccessChange.table_name == "tasks", AccessChange.record_id == task_id)).all()
     assert sorted(changes) == sorted([(team.rep.id, False), (team.rep2.id, True)])
+
+
+class TestTheCustomerIsAssignedToTheTasksRep:
+    """A phone pulls only its rep's customers: a task at anyone else's customer would point
+    at a customer the phone never receives."""
+
+    def test_a_task_at_a_teammates_customer_is_refused(self, client, team, customers):
+        response = client.post(URL, headers=team.headers["manager"], json={
+            "assigned_rep_id": team.rep2.id, "customer_id": customers["mine"], "title": "Visit"})
+        assert response.status_code == 422
+        assert list(response.json["error"]["details"]) == ["customer_id"]
+
+    def test_admins_are_held_to_it_too(self, client, team, customers):
+        response = client.post(URL, headers=team.headers["admin"], json={
+            "assigned_rep_id": team.rep.id, "customer_id": customers["other"], "title": "Visit"})
+        assert response.status_code == 422
+        assert list(response.json["error"]["details"]) == ["customer_id"]
+
+    def test_moving_the_task_to_another_rep_keeps_it_at_that_reps_customers(
+            self, client, team, create, customers):
+        task_id = create()["id"]
+        response = client.patch(f"{URL}/{task_id}", json={"assigned_rep_id": team.rep2.id},
+                                headers=team.headers["manager"])
+        assert response.status_code == 422 and "customer_id" in response.json["error"]["details"]
+        response = client.patch(f"{URL}/{task_id}",
+                                json={"assigned_rep_id": team.rep2.id, "customer_id": None},
+                                headers=team.headers["manager"])
+        assert response.status_code == 200 and response.json["assigned_rep_id"] == team.rep2.id
+
+    def test_changing_the_customer_to_another_reps_is_refused(self, client, team, create):
+        theirs = client.post("/api/v1/customers", headers=team.headers["manager"], json={
+            "name": "Rep 2's", "latitude": 38.7, "longitude": -9.1,
+            "assigned_rep_id": team.rep2.id}).json["id"]
+        task_id = create()["id"]
+        response = client.patch(f"{URL}/{task_id}", json={"customer_id": theirs},
+                                headers=team.headers["manager"])
+        assert response.status_code == 422 and "customer_id" in response.json["error"]["details"]
 
 
 def test_manager_cannot_reassign_outside_the_team(client, team, create, customers):
