@@ -123,9 +123,15 @@ def _unchanged(value, stored) -> bool:
     return value == stored or (value in (None, "") and stored in (None, ""))
 
 
+def _short_id(value) -> str | None:
+    # An invalid id is named (answer, quarantine) by its first 200 characters.
+    return value[:200] if isinstance(value, str) else None
+
+
 def _storable_id(value) -> str | None:
-    # An invalid id is kept for reference; PostgreSQL text cannot hold NUL.
-    return value.replace("\x00", "\ufffd")[:200] if isinstance(value, str) else None
+    # PostgreSQL text cannot hold NUL.
+    short = _short_id(value)
+    return short.replace("\x00", "\ufffd") if short is not None else None
 
 
 @dataclass
@@ -135,7 +141,7 @@ class Outcome:
 
     def body(self) -> dict:
         return {"accepted": self.accepted,
-                "quarantined": [{"table": q["table"], "id": _storable_id(q["id"]),
+                "quarantined": [{"table": q["table"], "id": _short_id(q["id"]),
                                  "errors": q["errors"]}
                                 for q in self.quarantined]}
 
