@@ -17,7 +17,7 @@ def authenticate_request() -> User:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "unauthorized", "Sign in: send 'Authorization: Bearer <token>'.")
-    user = user_for_token(token.strip())
+    user = user_for_token(token=token.strip())
     if user is None:
         raise ApiError(401, "invalid_token", "The token is invalid, expired or revoked.")
     g.current_user = user

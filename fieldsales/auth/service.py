@@ -25,11 +25,11 @@ def dummy_hash() -> str:
     return _dummy_hashes[method]
 
 
-def hash_password(password: str) -> str:
+def hash_password(*, password: str) -> str:
     return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
-def _token_hash(token: str) -> str:
+def _token_hash(*, token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -86,15 +86,15 @@ def authenticate(*, email: str, password: str, address: str) -> User:
 def issue_token(*, user: User) -> tuple[str, int]:
     ttl = current_app.config["TOKEN_TTL_SECONDS"]
     token = secrets.token_urlsafe(32)
-    db.session.add(AuthToken(user_id=user.id, token_hash=_token_hash(token),
+    db.session.add(AuthToken(user_id=user.id, token_hash=_token_hash(token=token),
                              expires_at=now_ms() + ttl * 1000))
     return token, ttl
 
 
-def user_for_token(token: str) -> User | None:
+def user_for_token(*, token: str) -> User | None:
     return db.session.scalar(
         select(User).join(AuthToken, AuthToken.user_id == User.id).where(
-            AuthToken.token_hash == _token_hash(token),
+            AuthToken.token_hash == _token_hash(token=token),
             AuthToken.revoked_at.is_(None),
             AuthToken.expires_at > now_ms(),
             User.active.is_(True),

@@ -251,7 +251,7 @@ class _Builder:
 
     def people(self) -> None:
         # One hash for everyone: they share the demo password, and strong hashing is slow.
-        self.password_hash = hash_password(PASSWORD)
+        self.password_hash = hash_password(password=PASSWORD)
         self._user(email="admin", name="Ana Admin", role="admin")
         self.procurement = self._user(email="procurement", name="Paulo Compras",
                                       role="procurement")

@@ -30,7 +30,7 @@ def visible(*, viewer: User) -> Select:
     if viewer.role == "manager":
         if viewer.team_id is None:
             return query.where(false())
-        return query.where(Order.rep_id.in_(team_rep_ids(viewer)))
+        return query.where(Order.rep_id.in_(team_rep_ids(manager=viewer)))
     return query.where(Order.rep_id == viewer.id)
 
 

@@ -25,7 +25,7 @@ def visible_entries(*, viewer: User, filters: dict) -> Select:
     """Admins read every rep's history; managers their own team's."""
     query = db.select(SyncLog)
     if viewer.role == "manager":
-        query = query.where(SyncLog.user_id.in_(team_rep_ids(viewer)))
+        query = query.where(SyncLog.user_id.in_(team_rep_ids(manager=viewer)))
     if filters.get("user_id"):
         query = query.where(SyncLog.user_id == filters["user_id"])
     for name in ("direction", "outcome"):

@@ -23,7 +23,7 @@ def visible(*, viewer: User) -> Select:
     if viewer.role == "admin":
         return query
     if viewer.role == "manager" and viewer.team_id is not None:
-        return query.where(Task.assigned_rep_id.in_(team_rep_ids(viewer)))
+        return query.where(Task.assigned_rep_id.in_(team_rep_ids(manager=viewer)))
     if viewer.role == "rep":
         return query.where(Task.assigned_rep_id == viewer.id)
     return query.where(false())

@@ -36,7 +36,7 @@ class Users(MethodView):
     @blp.response(200, UserPageSchema)
     def get(self, args):
         """Users: all for admins, their own team for managers."""
-        query = service.visible_users(current_user())
+        query = service.visible_users(viewer=current_user())
         if args.get("role"):
             query = query.where(User.role == args["role"])
         if args.get("team_id"):
@@ -96,7 +96,7 @@ def revoke(user_id):
     """Revoke all of a user's tokens (a lost phone). Admins, or the rep's manager."""
     viewer = current_user()
     user = service.get_visible(viewer=viewer, user_id=user_id)
-    if viewer.role == "manager" and not service.manages(viewer, user):
+    if viewer.role == "manager" and not service.manages(manager=viewer, user=user):
         raise ApiError(403, "forbidden", "Managers revoke tokens of their own reps only.")
     count = revoke_tokens(user=user)
     db.session.commit()
@@ -142,7 +142,7 @@ def create_user_command(email, password, name, role, manager_email, selling_styl
             from None
     manager = None
     if manager_email:
-        manager = service.get_by_email(manager_email)
+        manager = service.get_by_email(email=manager_email)
         if manager is None:
             raise click.ClickException(f"No user with email '{manager_email}'.")
     try:

@@ -13,7 +13,7 @@ from fieldsales.tasks.models import Task
 from fieldsales.users.models import Team, User
 
 
-def get_by_email(email: str) -> User | None:
+def get_by_email(*, email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == email.strip().lower()))
 
 
@@ -24,7 +24,7 @@ def create(*, email: str, password: str, name: str, role: str,
     if role not in ROLES:
         raise ApiError(422, "validation_error", f"Unknown role '{role}'.",
                        {"role": [f"Must be one of: {', '.join(ROLES)}."]})
-    if get_by_email(email) is not None:
+    if get_by_email(email=email) is not None:
         raise ApiError(409, "duplicate_email", f"A user with email '{email}' already exists.",
                        {"email": ["Already in use."]})
     if role == "rep" and manager is None:
@@ -39,7 +39,7 @@ def create(*, email: str, password: str, name: str, role: str,
     if role != "rep" and selling_style:
         raise ApiError(422, "validation_error", "Only reps have a selling style.",
                        {"selling_style": ["Only for reps."]})
-    user = User(email=email.strip().lower(), password_hash=hash_password(password), name=name,
+    user = User(email=email.strip().lower(), password_hash=hash_password(password=password), name=name,
                 role=role)
     if role == "rep":
         user.selling_style = selling_style or "farmer"
@@ -66,14 +66,14 @@ def _email_kept_unique(*, email: str):
 
 def update(*, user: User, changes: dict) -> User:
     if "email" in changes:
-        other = get_by_email(changes["email"])
+        other = get_by_email(email=changes["email"])
         if other is not None and other.id != user.id:
             raise ApiError(409, "duplicate_email", "That email is already in use.",
                            {"email": ["Already in use."]})
         with _email_kept_unique(email=changes["email"].strip().lower()):
             user.email = changes["email"].strip().lower()
     if "password" in changes:
-        user.password_hash = hash_password(changes["password"])
+        user.password_hash = hash_password(password=changes["password"])
         revoke_tokens(user=user)
     if "team_id" in changes:
         if user.role != "rep":
@@ -121,7 +121,7 @@ def remove(*, user: User) -> None:
     revoke_tokens(user=user)
 
 
-def visible_users(viewer: User) -> Select:
+def visible_users(*, viewer: User) -> Select:
     """Admins see everyone; managers their team; others only themselves."""
     query = select(User).where(User.deleted_at.is_(None))
     if viewer.role == "admin":
@@ -132,16 +132,16 @@ def visible_users(viewer: User) -> Select:
 
 
 def get_visible(*, viewer: User, user_id: str) -> User:
-    user = db.session.scalar(visible_users(viewer).where(User.id == user_id))
+    user = db.session.scalar(visible_users(viewer=viewer).where(User.id == user_id))
     if user is None:
         raise ApiError(404, "not_found", "No such user.")
     return user
 
 
-def manages(manager: User, user: User) -> bool:
+def manages(*, manager: User, user: User) -> bool:
     return manager.role == "manager" and user.role == "rep" and user.team_id == manager.team_id
 
 
-def team_rep_ids(manager: User) -> Select:
+def team_rep_ids(*, manager: User) -> Select:
     return select(User.id).where(User.team_id == manager.team_id, User.role == "rep")
 

@@ -165,8 +165,8 @@ class TestConcurrentAdminsAndTheSameEmail:
             pytest.skip("SQLite serializes writers: the check always sees the other commit")
         real_check = service.get_by_email
 
-        def check_then_the_other_admin_commits(email):
-            found = real_check(email)
+        def check_then_the_other_admin_commits(*, email):
+            found = real_check(email=email)
             with db.engine.begin() as other:
                 other.execute(db.insert(User).values(
                     id="other-admins-user", email=email.strip().lower(), name="Other",
