@@ -4,9 +4,11 @@ Order of work, all inside the caller's transaction:
 1. take the sync stamp first: it locks the clock, so pushes (and REST writes to synced rows)
    are serialized and every row written here carries one stamp;
 2. load the rows the pushed ids already name, and clean every record against its columns;
-3. the conflict check (rule 4): an `updated` record, or a `created` one whose id exists, whose
-   row changed on the server after `last_pulled_at` stops the whole push with 409, unless it
-   only repeats what is stored (a retry of a push that was applied but whose answer was lost);
+3. the conflict check (rule 4): an `updated` record whose row changed on the server after
+   `last_pulled_at` stops the whole push with 409, unless it only repeats what is stored
+   (a retry of an update that was applied but whose answer was lost). A `created` record
+   whose id exists never conflicts: the phone's version of a record it made wins (see
+   `_check_conflicts`);
 4. per record: ownership, what the table lets a phone do, required columns and foreign keys;
    a record that fails goes to the quarantine, whole, with its reasons (rule 5);
 5. facts the server owns (visit verification, ping flags), then bulk writes: one upsert per
@@ -254,10 +256,14 @@ class _Push:
         return found
 
     def _check_conflicts(self, records: dict) -> None:
-        """Rule 4: rows changed on the server since the phone's last pull, pushed as `updated`
-        or as `created` again (rule 2 makes that an update: a retry must not undo newer edits).
+        """Rule 4: `updated` rows changed on the server since the phone's last pull.
+
         Only phone-owned columns are compared, so server changes to read-only ones (an order's
-        status after a delivery) never make a plain retry conflict."""
+        status after a delivery) never make a plain retry conflict. A `created` record whose id
+        exists is not checked: a stock WatermelonDB client keeps no `_changed` for a record it
+        still holds as created, so after a 409 its pull would overwrite what the rep changed
+        since the lost answer; the phone's version of a record it made wins instead.
+        """
         since = -1 if self.last_pulled_at is None else self.last_pulled_at
         conflicts = []
         for name, items in records.items():
@@ -266,7 +272,7 @@ class _Push:
                 continue
             ids = []
             for operation, _raw, record_id, values, errors in items:
-                row = self.existing[name].get(record_id) if operation != "deleted" else None
+                row = self.existing[name].get(record_id) if operation == "updated" else None
                 if (row is None or row.get("_owner") != self.user_id
                         or row["changed_seq"] <= since or row["deleted_at"] is not None):
                     continue  # a removed row is not overwritten: the record is quarantined
