@@ -36,6 +36,10 @@ from fieldsales.visits.models import VISIT_OUTCOMES, Visit
 # Largest time accepted (ms): JavaScript's largest safe integer, far beyond any real date.
 MAX_MS = 2**53 - 1
 MAX_TEXT = 10_000
+# Beyond any real shipment or GPS error; bounds that keep every report's sums finite (a
+# requested quantity of 1e308, summed, is Infinity: not JSON).
+MAX_QUANTITY = 1e9
+MAX_METRES = 1e7
 # Orders that still wait for goods count as open for the pull ("open or changed in 30 days").
 OPEN_ORDER_STATUSES = ("open", "partially_delivered")
 
@@ -291,7 +295,7 @@ VISITS = SyncTable(
         Col("customer_id", "id", nullable=False),
         Col("check_in_at", "time", nullable=False),
         _lat("check_in_latitude", nullable=False), _lng("check_in_longitude", nullable=False),
-        Col("check_in_accuracy_m", "float", min=0),
+        Col("check_in_accuracy_m", "float", min=0, max=MAX_METRES),
         Col("check_out_at", "time"),
         _lat("check_out_latitude"), _lng("check_out_longitude"),
         Col("outcome", "enum", choices=VISIT_OUTCOMES),
@@ -312,7 +316,7 @@ LOCATION_PINGS = SyncTable(
     columns=(
         Col("recorded_at", "time", nullable=False),
         _lat("latitude", nullable=False), _lng("longitude", nullable=False),
-        Col("accuracy_m", "float", min=0),
+        Col("accuracy_m", "float", min=0, max=MAX_METRES),
         Col("speed_mps", "float"),  # iOS reports -1 for "unknown": kept as sent
         Col("battery_pct", "float", min=0, max=100),
     ),
@@ -331,7 +335,7 @@ FEEDBACK = SyncTable(
         Col("rating", "int", min=1, max=5),
         Col("category", "enum", nullable=False, choices=FEEDBACK_CATEGORIES),
         Col("product_id", "id"),
-        Col("requested_quantity", "float", min=0),
+        Col("requested_quantity", "float", min=0, max=MAX_QUANTITY),
         Col("comment", "str"),
     ),
     visible=lambda rep, since: and_(Feedback.rep_id == rep, Feedback.deleted_at.is_(None),
@@ -366,7 +370,7 @@ ORDER_LINES = SyncTable(
     columns=(
         Col("order_id", "id", nullable=False),
         Col("product_id", "id", nullable=False),
-        Col("quantity", "float", nullable=False, min=0.000001),
+        Col("quantity", "float", nullable=False, min=0.000001, max=MAX_QUANTITY),
         Col("unit_price", "money", nullable=False, min=0, max=1e11),
         Col("delivered_quantity", "float", writable=False),
     ),

@@ -32,6 +32,10 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 
 
+def not_json(constant: str):
+    raise AssertionError(f"{constant} is not JSON")
+
+
 def refused(response) -> dict:
     """A 4xx answer with the one JSON error shape."""
     assert 400 <= response.status_code < 500, (response.status_code, response.get_data()[:300])
@@ -303,6 +307,27 @@ def test_push_quarantines_huge_and_negative_numbers_and_keeps_the_rest(client, t
             if column != "id":
                 assert getattr(row, column) == value, (record_id, column)
     assert {"huge0", "huge1"} <= held  # recorded_at 1e30 and -1e30 are no times
+
+
+def test_huge_quantities_from_a_phone_are_quarantined_and_every_report_stays_json(
+        client, team, world):
+    customer, product = world["customer"]["id"], world["product"]["id"]
+    feedback = [{"id": f"hugefb{n}", "customer_id": customer, "recorded_at": now_ms() - 60_000,
+                 "rating": 4, "category": "product", "product_id": product,
+                 "requested_quantity": 1e308} for n in range(3)]
+    orders = [{"id": "hugeorder", "customer_id": customer, "ordered_at": now_ms() - 60_000}]
+    lines = [{"id": "hugeline", "order_id": "hugeorder", "product_id": product,
+              "quantity": 1e308, "unit_price": 2.5}]
+    response = push(client, team, {"feedback": {"created": feedback},
+                                   "orders": {"created": orders},
+                                   "order_lines": {"created": lines}})
+    assert response.status_code == 200, response.json
+    assert {f"hugefb{n}" for n in range(3)} | {"hugeline"} <= quarantined_ids(response)
+    for path in ("/api/v1/feedback/summary", "/api/v1/backlog/summary", "/api/v1/backlog",
+                 "/api/v1/demand"):
+        answer = client.get(path, headers=team.headers["admin"])
+        assert answer.status_code == 200, (path, answer.status_code)
+        json.loads(answer.get_data(as_text=True), parse_constant=not_json)  # no Infinity, NaN
 
 
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
