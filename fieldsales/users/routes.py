@@ -130,7 +130,8 @@ def _cli_problems(details: dict) -> str:
 @click.option("--password", required=True)
 @click.option("--name", required=True)
 @click.option("--role", required=True, help=f"One of: {', '.join(ROLES)}.")
-@click.option("--manager-email", default=None, help="For a rep: the manager whose team they join.")
+@click.option("--manager-email", default=None,
+              help="Required for a rep (the manager whose team they join); only for reps.")
 @click.option("--selling-style", type=click.Choice(SELLING_STYLES), default=None)
 def create_user_command(email, password, name, role, manager_email, selling_style):
     """Create a user (checked by the same rules as POST /api/v1/users)."""
