@@ -60,19 +60,19 @@ def _apply(task: Task, changes: dict) -> None:
             task.completed_at = None
 
 
-def _customer_of(*, viewer: User, rep_id: str, customer_id: str) -> Customer:
-    """A task's customer must be assigned to the task's rep: a phone pulls only its rep's
-    customers, so it would hold a task at a customer it never receives."""
+def _customer_of(*, viewer: User, rep: User, customer_id: str) -> Customer:
+    """A task's customer must be one of the rep's team: another team's customer would leak
+    to a phone that may not see it. (A teammate's customer is fine: a rep may cover a
+    colleague's round; the phone then has the task without the customer record.)"""
     customer = get_referenced(viewer=viewer, customer_id=customer_id)
-    if customer.assigned_rep_id != rep_id:
-        raise invalid("customer_id", "This customer is not assigned to the task's rep "
-                      "(assign the customer to the rep first).")
+    if customer.team_id != rep.team_id:
+        raise invalid("customer_id", "This customer is not one of the task's rep's team.")
     return customer
 
 
 def create(*, viewer: User, data: dict) -> Task:
     rep = assignable_rep(viewer=viewer, rep_id=data["assigned_rep_id"])
-    customer = (_customer_of(viewer=viewer, rep_id=rep.id, customer_id=data["customer_id"])
+    customer = (_customer_of(viewer=viewer, rep=rep, customer_id=data["customer_id"])
                 if data.get("customer_id") else None)
     if data.get("id") and db.session.get(Task, data["id"]) is not None:
         raise ApiError(409, "duplicate_id", "A task with this id already exists.",
@@ -96,13 +96,13 @@ def update(*, viewer: User, task: Task, changes: dict) -> Task:
                            {name: ["Reps may not change this field."] for name in refused})
     if changes.get("customer_id") is not None:
         get_referenced(viewer=viewer, customer_id=changes["customer_id"])
-    rep_id = task.assigned_rep_id
-    if "assigned_rep_id" in changes:
-        rep_id = assignable_rep(viewer=viewer, rep_id=changes["assigned_rep_id"]).id
+    rep = (assignable_rep(viewer=viewer, rep_id=changes["assigned_rep_id"])
+           if "assigned_rep_id" in changes else db.session.get(User, task.assigned_rep_id))
+    rep_id = rep.id
     customer_id = changes["customer_id"] if "customer_id" in changes else task.customer_id
     if customer_id is not None and (customer_id, rep_id) != (task.customer_id,
                                                              task.assigned_rep_id):
-        _customer_of(viewer=viewer, rep_id=rep_id, customer_id=customer_id)
+        _customer_of(viewer=viewer, rep=rep, customer_id=customer_id)
     if "customer_id" in changes:
         task.customer_id = changes["customer_id"]
     if rep_id != task.assigned_rep_id:
