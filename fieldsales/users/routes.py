@@ -131,7 +131,8 @@ def _cli_problems(details: dict) -> str:
 @click.option("--name", required=True)
 @click.option("--role", required=True, help=f"One of: {', '.join(ROLES)}.")
 @click.option("--manager-email", default=None,
-              help="Required for a rep (the manager whose team they join); only for reps.")
+              help="For a rep: the manager whose team they join (without it, no team); "
+                   "only for reps.")
 @click.option("--selling-style", type=click.Choice(SELLING_STYLES), default=None)
 def create_user_command(email, password, name, role, manager_email, selling_style):
     """Create a user (checked by the rules of POST /api/v1/users, but any password)."""
@@ -149,13 +150,16 @@ def create_user_command(email, password, name, role, manager_email, selling_styl
     try:
         user = service.create(email=data["email"], password=data["password"], name=data["name"],
                               role=data["role"], manager=manager,
-                              selling_style=data["selling_style"])
+                              selling_style=data["selling_style"], rep_needs_manager=False)
     except ApiError as error:
         problems = _cli_problems(error.details)
         raise click.ClickException(error.message + (f" ({problems})" if problems else "")) \
             from None
     db.session.commit()
     click.echo(f"Created {user.role} {user.email} (id {user.id}).")
+    if user.role == "rep" and user.team_id is None:
+        click.echo("Warning: this rep is in no team (no --manager-email): only admins see "
+                   "them until an admin sets their team_id.", err=True)
 
 
 commands = (users_cli,)

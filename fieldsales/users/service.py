@@ -18,16 +18,18 @@ def get_by_email(*, email: str) -> User | None:
 
 
 def create(*, email: str, password: str, name: str, role: str,
-           manager: User | None = None, selling_style: str | None = None) -> User:
+           manager: User | None = None, selling_style: str | None = None,
+           rep_needs_manager: bool = True) -> User:
     """A new user; a manager gets a team of their own, a rep joins their manager's team
-    (a rep without one would see and get nothing, so one is required)."""
+    (a rep without one is in no team: no manager sees them, so the API requires one; the
+    CLI, whose `--manager-email` the sync contract makes optional, allows it and says so)."""
     if role not in ROLES:
         raise ApiError(422, "validation_error", f"Unknown role '{role}'.",
                        {"role": [f"Must be one of: {', '.join(ROLES)}."]})
     if get_by_email(email=email) is not None:
         raise ApiError(409, "duplicate_email", f"A user with email '{email}' already exists.",
                        {"email": ["Already in use."]})
-    if role == "rep" and manager is None:
+    if role == "rep" and manager is None and rep_needs_manager:
         raise ApiError(422, "validation_error", "A rep belongs to one manager's team: name "
                        "the manager.", {"manager_id": ["Required for a rep."]})
     if role != "rep" and manager is not None:
@@ -39,11 +41,11 @@ def create(*, email: str, password: str, name: str, role: str,
     if role != "rep" and selling_style:
         raise ApiError(422, "validation_error", "Only reps have a selling style.",
                        {"selling_style": ["Only for reps."]})
-    user = User(email=email.strip().lower(), password_hash=hash_password(password=password), name=name,
-                role=role)
+    user = User(email=email.strip().lower(), password_hash=hash_password(password=password),
+                name=name, role=role)
     if role == "rep":
         user.selling_style = selling_style or "farmer"
-        user.team_id = manager.team_id
+        user.team_id = manager.team_id if manager is not None else None
     if role == "manager":
         user.team = Team(name=f"{name}'s team")
     with _email_kept_unique(email=user.email):
