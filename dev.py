@@ -19,6 +19,7 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".installed"
 DEMO_PASSWORD = "demo-password"
+DEMO_DAYS = 30  # the demo's field history (HISTORY_DAYS in fieldsales/demo/seed.py)
 
 
 def ensure_environment() -> None:
@@ -86,8 +87,10 @@ def run(port: str = "5000") -> None:
     env = {**os.environ, "FIELDSALES_SCHEDULER": "off"}  # set-up steps never schedule jobs
     flask("db", "upgrade", check=True, env=env)
     seed_demo(env)
-    # Score once now, so every report has something to show before the scheduler's first run.
-    flask("jobs", "run", "all", check=True, env=env)
+    # Score the demo's whole month once now, so every report has something to show, for any
+    # week of it, before the scheduler's first run (which rescores the last 7 days).
+    flask("jobs", "run", "all", check=True,
+          env={**env, "SCORING_PRODUCTIVITY_LOOKBACK_DAYS": str(DEMO_DAYS + 1)})
     print(f"""
 fieldsales is starting on http://127.0.0.1:{port}
   health:   curl http://127.0.0.1:{port}/healthz

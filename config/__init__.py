@@ -59,6 +59,10 @@ class Config:
     SCORING_INTERVAL_MINUTES_PRODUCTIVITY = _env_int("SCORING_INTERVAL_MINUTES_PRODUCTIVITY", 60)
     SCORING_INTERVAL_MINUTES_DEMAND = _env_int("SCORING_INTERVAL_MINUTES_DEMAND", 360)
     SCORING_INTERVAL_MINUTES_BACKLOG = _env_int("SCORING_INTERVAL_MINUTES_BACKLOG", 15)
+    # How far back each productivity run rescores (days; late uploads land within it), and
+    # how many complete weeks the demand job smooths.
+    SCORING_PRODUCTIVITY_LOOKBACK_DAYS = _env_int("SCORING_PRODUCTIVITY_LOOKBACK_DAYS", 7)
+    SCORING_DEMAND_WEEKS = _env_int("SCORING_DEMAND_WEEKS", 12)
 
     # OpenAPI (flask-smorest)
     API_TITLE = "fieldsales"

@@ -42,6 +42,7 @@ DOMAIN = "demo.fieldsales.dev"
 CITY = (38.7223, -9.1393)  # Lisbon
 CITY_RADIUS_M = 15_000
 HOUR_MS = 3_600_000
+HISTORY_DAYS = 30  # of field activity before today (dev.py scores all of it on start)
 MINUTE_MS = 60_000
 _ALPHABET = string.ascii_letters + string.digits
 
@@ -342,7 +343,7 @@ class _Builder:
     # --- a month in the field -------------------------------------------------------------
 
     def field_month(self) -> None:
-        days = [self.today - n * DAY_MS for n in range(30, 0, -1)]
+        days = [self.today - n * DAY_MS for n in range(HISTORY_DAYS, 0, -1)]
         working_days = [day for day in days if _weekday(day) < 5]
         for rep in self.reps:
             previous_ping = None

@@ -1,5 +1,6 @@
 """`flask demo seed`: a realistic, consistent demo company that a newcomer can sign in to."""
 import math
+from datetime import datetime, timedelta, timezone
 
 from geopy.distance import geodesic
 from sqlalchemy import func, select
@@ -12,6 +13,7 @@ from fieldsales.feedback.models import Feedback
 from fieldsales.locations.models import LocationPing
 from fieldsales.orders.models import DeliveryLine, Order, OrderLine
 from fieldsales.products.models import Product
+from fieldsales.scoring.runner import run_job
 from fieldsales.tasks.models import Task
 from fieldsales.users.models import User
 from fieldsales.visits.models import Visit
@@ -135,6 +137,19 @@ def test_seed_builds_a_consistent_company_and_refuses_to_seed_twice(app, client)
     balance = client.get("/api/v1/territories/balance", headers=manager_headers).json["items"]
     assert {row["flag"] for row in balance} == {"overloaded", "balanced", "underloaded"}
     assert all(row["takeover_candidates"] for row in balance if row["flag"] == "overloaded")
+    # Scored over its whole month (as `dev.py run` does), any week of the demo has scores.
+    app.config["SCORING_PRODUCTIVITY_LOOKBACK_DAYS"] = 31
+    try:
+        with app.app_context():
+            assert run_job("productivity").status == "ok"
+    finally:
+        app.config["SCORING_PRODUCTIVITY_LOOKBACK_DAYS"] = 7
+    me = client.get("/api/v1/users/me", headers=manager_headers).json
+    three_weeks_ago = (datetime.now(timezone.utc) - timedelta(days=21)).date().isoformat()
+    overview = client.get(f"/api/v1/teams/{me['team_id']}/overview",
+                          query_string={"period": "week", "date": three_weeks_ago},
+                          headers=manager_headers).json
+    assert overview["reps"] and all(row["score"] is not None for row in overview["reps"])
 
     again = runner.invoke(args=["demo", "seed"])
     assert again.exit_code != 0 and "--reset" in again.output
