@@ -11,12 +11,12 @@ from fieldsales.customers.models import Customer
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
 from fieldsales.feedback.models import Feedback
+from fieldsales.listing import CSV_DOC, Listing
 from fieldsales.orders.models import Order
 from fieldsales.products.models import Product
 from fieldsales.reports import (
     activity, backlog, demand, duplicates, feedback_summary, scope, team_overview, territory,
 )
-from fieldsales.reports.listing import CSV_DOC, Listing
 from fieldsales.reports.schemas import (
     ActivityArgs, ActivitySchema, BacklogArgs, BacklogOrderSchema, BacklogPageSchema,
     BacklogSummaryArgs, BacklogSummarySchema, DemandArgs, DemandPageSchema, DemandSchema,

@@ -2,8 +2,8 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from fieldsales.listing import ListArgs, page_schema, sort_field
 from fieldsales.reports import team_overview as overview_fields
-from fieldsales.reports.listing import ListArgs, page_schema, sort_field
 from fieldsales.schemas import Day, IdField, StrictSchema
 
 

@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 from fieldsales.auth.guard import current_user, require
 from fieldsales.common import DAY_MS
 from fieldsales.extensions import db
-from fieldsales.reports.listing import CSV_DOC, Listing
+from fieldsales.listing import CSV_DOC, Listing
 from fieldsales.targets import service
 from fieldsales.targets.models import Target
 from fieldsales.targets.periods import day_ms

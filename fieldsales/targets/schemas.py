@@ -1,7 +1,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from fieldsales.reports.listing import ListArgs, page_schema, sort_field
+from fieldsales.listing import ListArgs, page_schema, sort_field
 from fieldsales.schemas import Day, IdField, StrictSchema
 from fieldsales.targets.models import TARGET_METRICS, TARGET_PERIODS
 

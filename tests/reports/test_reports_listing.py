@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from fieldsales.reports.listing import csv_cell
+from fieldsales.listing import csv_cell
 from fieldsales.targets.models import Target
 from tests.reports.conftest import at
 
