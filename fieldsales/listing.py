@@ -1,19 +1,21 @@
 """The one way lists paginate, sort, filter and export as CSV.
 
-Every list endpoint declares a `Listing`: the fields it may be sorted by (an allow-list),
-its filters, and the schema of one item. The same `Listing` then answers a JSON page and a
-CSV export, so both always carry the same rows for the same filters.
+Every list endpoint of every domain (customers, products, tasks, orders, users, targets and
+the reports) declares a `Listing`: the fields it may be sorted by (an allow-list), its
+filters, and the schema of one item. The same `Listing` then answers a JSON page and a CSV
+export, so both always carry the same rows for the same filters. (Job runs and the sync
+quarantine and log are operators' logs: they page newest first on their integer ids.)
 
 - Pagination is keyset on (sort key, id): the opaque `next_cursor` holds the last row's sort
   key and id, signed with the app's secret key (a cursor made by hand is refused, so no odd
-  value ever reaches a comparison), and the next page starts strictly after it. Rows added meanwhile never shift
-  a page, so a walk through the list loses and repeats nothing.
+  value ever reaches a comparison), and the next page starts strictly after it. Rows added
+  meanwhile never shift a page, so a walk through the list loses and repeats nothing.
 - `sort=field` ascending, `sort=-field` descending; ties always break on the id, ascending.
-- CSV (`?format=csv`, or `Accept: text/csv` without `format`): every matching row (limit and cursor are ignored)
-  from one ordered query, in the order and with the filters of the JSON pages,
-  the columns of the item schema, nested objects flattened to `a.b` columns, and text cells
-  that a spreadsheet would read as a formula (starting with = + - @ tab or CR) prefixed with
-  `'` (numbers stay numbers: -1.5 is exported as -1.5).
+- CSV (`?format=csv`, or `Accept: text/csv` without `format`): every matching row (limit
+  and cursor are ignored) from one ordered query, in the order and with the filters and role
+  scope of the JSON pages, the columns of the item schema, nested objects flattened to `a.b`
+  columns, and text cells that a spreadsheet would read as a formula (starting with = + - @
+  tab or CR) prefixed with `'` (numbers stay numbers: -1.5 is exported as -1.5).
 
 A list comes from SQL (`Listing.respond(query=...)`) or, where the last step of the work is in
 Python (e.g. fuzzy name matching), from a list of dicts (`Listing.respond(items=...)`); the
@@ -37,6 +39,7 @@ from fieldsales.extensions import db
 from fieldsales.schemas import PageArgs
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+NO_DATE = 9_000_000_000_000_000  # sort key of a missing time (ms): after every real one
 CSV_CHUNK = 1000
 _SORT_KEY, _SORT_ID = "_listing_sort_key", "_listing_sort_id"
 

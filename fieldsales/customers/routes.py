@@ -1,6 +1,7 @@
 """Customers REST: admins and managers keep them; reps and procurement read them."""
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from sqlalchemy import func
 
 from fieldsales.auth.guard import current_user, require
 from fieldsales.customers import models  # noqa: F401  (registers the tables)
@@ -11,10 +12,18 @@ from fieldsales.customers.schemas import (
     CustomerUpdateSchema,
 )
 from fieldsales.extensions import db
-from fieldsales.pagination import paginate
+from fieldsales.listing import CSV_DOC, Listing
 
 blp = Blueprint("customers", __name__, url_prefix="/api/v1",
                 description="Customers: outlets with a position, a geofence and an assigned rep.")
+
+LISTING = Listing(
+    name="customers",
+    item_schema=CustomerSchema,
+    sorts={"id": Customer.id, "name": func.lower(Customer.name), "kind": Customer.kind,
+           "segment": func.coalesce(Customer.segment, "")},
+    id_key=Customer.id,
+)
 
 
 @blp.route("/customers")
@@ -22,14 +31,18 @@ class Customers(MethodView):
     @require()
     @blp.arguments(CustomerListArgs, location="query", unknown=None)
     @blp.response(200, CustomerPageSchema)
+    @blp.doc(**CSV_DOC)
     def get(self, args):
         """List customers.
 
         Admins and procurement see all, managers their team's, reps those assigned to them.
-        Removed customers are left out. Pass `next_cursor` back as `cursor` until it is null.
+        Removed customers are left out. Sort by `id` (the default), `name` (any case), `kind`
+        or `segment` (customers without one first); `-field` descending, ties on the id.
+        Pass `next_cursor` back as `cursor` until it is null. `?format=csv` (or
+        `Accept: text/csv`) exports every matching customer.
         """
         query = service.search(viewer=current_user(), filters=args)
-        return paginate(query, id_column=Customer.id, limit=args["limit"], cursor=args["cursor"])
+        return LISTING.respond(args=args, query=query)
 
     @require("admin", "manager")
     @blp.arguments(CustomerCreateSchema)

@@ -3,7 +3,8 @@ import marshmallow as ma
 from marshmallow import validate
 
 from fieldsales.customers.models import CUSTOMER_KINDS
-from fieldsales.schemas import IdField, Latitude, Longitude, PageArgs, StrictSchema, Text
+from fieldsales.listing import ListArgs, page_schema, sort_field
+from fieldsales.schemas import IdField, Latitude, Longitude, StrictSchema, Text
 
 _RADIUS = validate.Range(1, 50_000, error="Must be between 1 and 50000 metres.")
 
@@ -57,7 +58,8 @@ class CustomerCreateSchema(CustomerUpdateSchema):
     kind = ma.fields.String(load_default="prospect", validate=validate.OneOf(CUSTOMER_KINDS))
 
 
-class CustomerListArgs(PageArgs):
+class CustomerListArgs(ListArgs):
+    sort = sort_field("id", "name", "kind", "segment", default="id")
     assigned_rep_id = IdField()
     kind = ma.fields.String(validate=validate.OneOf(CUSTOMER_KINDS))
     segment = ma.fields.String(validate=validate.Length(max=50))
@@ -65,6 +67,4 @@ class CustomerListArgs(PageArgs):
                          metadata={"description": "Part of the name, any case."})
 
 
-class CustomerPageSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(CustomerSchema))
-    next_cursor = ma.fields.String(allow_none=True)
+CustomerPageSchema = page_schema(CustomerSchema, "CustomerPage")

@@ -1,22 +1,32 @@
 """Orders REST: read orders by role, record deliveries (procurement), cancel."""
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from sqlalchemy import func
 
 from fieldsales.auth.guard import current_user, require
 from fieldsales.extensions import db
 from fieldsales.feedback import models as _feedback  # noqa: F401  (registers the tables)
+from fieldsales.listing import CSV_DOC, NO_DATE, Listing
 from fieldsales.locations import models as _locations  # noqa: F401
 from fieldsales.orders import models  # noqa: F401
 from fieldsales.orders import service
 from fieldsales.orders.models import Order
 from fieldsales.orders.schemas import (
-    DeliveryCreateSchema, OrderDetailSchema, OrderListArgs, OrderPageSchema,
+    DeliveryCreateSchema, OrderDetailSchema, OrderListArgs, OrderPageSchema, OrderSchema,
 )
-from fieldsales.pagination import paginate
 from fieldsales.visits import models as _visits  # noqa: F401
 
 blp = Blueprint("orders", __name__, url_prefix="/api/v1",
                 description="Orders taken by reps, their deliveries and the backlog they leave.")
+
+LISTING = Listing(
+    name="orders",
+    item_schema=OrderSchema,
+    sorts={"id": Order.id, "ordered_at": Order.ordered_at,
+           "requested_delivery_at": func.coalesce(Order.requested_delivery_at, NO_DATE),
+           "status": Order.status},
+    id_key=Order.id,
+)
 
 
 @blp.route("/orders")
@@ -24,14 +34,17 @@ class Orders(MethodView):
     @require()
     @blp.arguments(OrderListArgs, location="query", unknown=None)
     @blp.response(200, OrderPageSchema)
+    @blp.doc(**CSV_DOC)
     def get(self, args):
         """List orders: all for admins and procurement, the team's for managers, a rep's own.
 
-        Filter by `status`, `customer_id`, `rep_id`. Pass `next_cursor` back as `cursor` until
-        it is null.
+        Filter by `status`, `customer_id`, `rep_id`. Sort by `id` (the default), `ordered_at`,
+        `requested_delivery_at` (orders without one last) or `status`; `-field` descending,
+        ties on the id. Pass `next_cursor` back as `cursor` until it is null. `?format=csv`
+        (or `Accept: text/csv`) exports every matching order (without its lines).
         """
-        return paginate(service.search(viewer=current_user(), filters=args), id_column=Order.id,
-                        limit=args["limit"], cursor=args["cursor"])
+        query = service.search(viewer=current_user(), filters=args)
+        return LISTING.respond(args=args, query=query)
 
 
 @blp.route("/orders/<order_id>")

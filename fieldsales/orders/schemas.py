@@ -2,8 +2,9 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from fieldsales.listing import ListArgs, page_schema, sort_field
 from fieldsales.orders.models import ORDER_STATUSES
-from fieldsales.schemas import IdField, PageArgs, StrictSchema
+from fieldsales.schemas import IdField, StrictSchema
 
 
 class OrderSchema(ma.Schema):
@@ -60,15 +61,14 @@ class OrderDetailSchema(OrderSchema):
                                               "price: this order's share of the backlog value."})
 
 
-class OrderListArgs(PageArgs):
+class OrderListArgs(ListArgs):
+    sort = sort_field("id", "ordered_at", "requested_delivery_at", "status", default="id")
     status = ma.fields.String(validate=validate.OneOf(ORDER_STATUSES))
     customer_id = IdField()
     rep_id = IdField()
 
 
-class OrderPageSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(OrderSchema))
-    next_cursor = ma.fields.String(allow_none=True)
+OrderPageSchema = page_schema(OrderSchema, "OrderPage")
 
 
 class DeliveryLineSchema(StrictSchema):

@@ -1,10 +1,11 @@
 """Products REST: everyone signed in reads the catalogue; admins and procurement keep it."""
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from sqlalchemy import func
 
 from fieldsales.auth.guard import require
 from fieldsales.extensions import db
-from fieldsales.pagination import paginate
+from fieldsales.listing import CSV_DOC, Listing
 from fieldsales.products import models  # noqa: F401  (registers the tables)
 from fieldsales.products import service
 from fieldsales.products.models import Product
@@ -15,19 +16,30 @@ from fieldsales.products.schemas import (
 blp = Blueprint("products", __name__, url_prefix="/api/v1",
                 description="Products: sku, price, stock on hand and lead time.")
 
+LISTING = Listing(
+    name="products",
+    item_schema=ProductSchema,
+    sorts={"id": Product.id, "sku": Product.sku, "name": func.lower(Product.name),
+           "stock_on_hand": Product.stock_on_hand, "unit_price": Product.unit_price},
+    id_key=Product.id,
+)
+
 
 @blp.route("/products")
 class Products(MethodView):
     @require()
     @blp.arguments(ProductListArgs, location="query", unknown=None)
     @blp.response(200, ProductPageSchema)
+    @blp.doc(**CSV_DOC)
     def get(self, args):
         """List live products (any signed-in user).
 
-        Pass `next_cursor` back as `cursor` until it is null.
+        Sort by `id` (the default), `sku`, `name` (any case), `stock_on_hand` or
+        `unit_price`; `-field` descending, ties on the id. Pass `next_cursor` back as
+        `cursor` until it is null. `?format=csv` (or `Accept: text/csv`) exports every
+        matching product.
         """
-        return paginate(service.search(filters=args), id_column=Product.id,
-                        limit=args["limit"], cursor=args["cursor"])
+        return LISTING.respond(args=args, query=service.search(filters=args))
 
     @require("admin", "procurement")
     @blp.arguments(ProductCreateSchema)

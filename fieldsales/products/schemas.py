@@ -2,7 +2,8 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from fieldsales.schemas import IdField, PageArgs, StrictSchema
+from fieldsales.listing import ListArgs, page_schema, sort_field
+from fieldsales.schemas import IdField, StrictSchema
 
 # Numeric(14, 2): twelve digits before the point.
 _PRICE = validate.Range(0, 10**12, max_inclusive=False)
@@ -53,12 +54,11 @@ class ProductCreateSchema(ProductUpdateSchema):
                                        validate=validate.Range(0, 3650))
 
 
-class ProductListArgs(PageArgs):
+class ProductListArgs(ListArgs):
+    sort = sort_field("id", "sku", "name", "stock_on_hand", "unit_price", default="id")
     q = ma.fields.String(validate=validate.Length(1, 200),
                          metadata={"description": "Part of the name or sku, any case."})
     sku = ma.fields.String(validate=validate.Length(1, 64), metadata={"description": "Exact sku."})
 
 
-class ProductPageSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(ProductSchema))
-    next_cursor = ma.fields.String(allow_none=True)
+ProductPageSchema = page_schema(ProductSchema, "ProductPage")

@@ -18,6 +18,7 @@ from sqlalchemy import Float, case, cast, exists, func, select
 from fieldsales.common import DAY_MS, now_ms
 from fieldsales.customers.models import Customer
 from fieldsales.extensions import db
+from fieldsales.listing import NO_DATE
 from fieldsales.orders.models import Order, OrderLine
 from fieldsales.products.models import Product
 from fieldsales.scoring.backlog import backlog_health
@@ -25,7 +26,6 @@ from fieldsales.scoring.models import BacklogPriority
 from fieldsales.users.models import User
 
 UNRANKED = 2_000_000_000
-NO_DATE = 9_000_000_000_000_000
 PENDING = OrderLine.quantity - OrderLine.delivered_quantity
 
 

@@ -1,10 +1,11 @@
 """Tasks REST: managers plan their reps' work; reps read and complete their own tasks."""
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from sqlalchemy import func
 
 from fieldsales.auth.guard import current_user, require
 from fieldsales.extensions import db
-from fieldsales.pagination import paginate
+from fieldsales.listing import CSV_DOC, NO_DATE, Listing
 from fieldsales.tasks import models  # noqa: F401  (registers the tables)
 from fieldsales.tasks import service
 from fieldsales.tasks.models import Task
@@ -15,20 +16,31 @@ from fieldsales.tasks.schemas import (
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1",
                 description="Tasks: selling and admin work given to reps.")
 
+LISTING = Listing(
+    name="tasks",
+    item_schema=TaskSchema,
+    sorts={"id": Task.id, "due_at": func.coalesce(Task.due_at, NO_DATE),
+           "status": Task.status, "title": func.lower(Task.title)},
+    id_key=Task.id,
+)
+
 
 @blp.route("/tasks")
 class Tasks(MethodView):
     @require("admin", "manager", "rep")
     @blp.arguments(TaskListArgs, location="query", unknown=None)
     @blp.response(200, TaskPageSchema)
+    @blp.doc(**CSV_DOC)
     def get(self, args):
         """List tasks: all for admins, their reps' for managers, their own for reps.
 
         Removed tasks are left out. `due_from` is inclusive, `due_to` exclusive.
-        Pass `next_cursor` back as `cursor` until it is null.
+        Sort by `id` (the default), `due_at` (tasks without one last), `status` or `title`
+        (any case); `-field` descending, ties on the id. Pass `next_cursor` back as `cursor`
+        until it is null. `?format=csv` (or `Accept: text/csv`) exports every matching task.
         """
         query = service.search(viewer=current_user(), filters=args)
-        return paginate(query, id_column=Task.id, limit=args["limit"], cursor=args["cursor"])
+        return LISTING.respond(args=args, query=query)
 
     @require("admin", "manager")
     @blp.arguments(TaskCreateSchema)

@@ -2,7 +2,8 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from fieldsales.schemas import IdField, Latitude, Longitude, PageArgs, StrictSchema, Text
+from fieldsales.listing import ListArgs, page_schema, sort_field
+from fieldsales.schemas import IdField, Latitude, Longitude, StrictSchema, Text
 from fieldsales.tasks.models import TASK_CATEGORIES, TASK_STATUSES
 
 _MS = validate.Range(0, 2**53, error="Must be a time in epoch milliseconds.")
@@ -59,7 +60,8 @@ class TaskCreateSchema(TaskUpdateSchema):
     status = ma.fields.String(load_default="open", validate=validate.OneOf(TASK_STATUSES))
 
 
-class TaskListArgs(PageArgs):
+class TaskListArgs(ListArgs):
+    sort = sort_field("id", "due_at", "status", "title", default="id")
     assigned_rep_id = IdField()
     customer_id = IdField()
     status = ma.fields.String(validate=validate.OneOf(TASK_STATUSES))
@@ -68,6 +70,4 @@ class TaskListArgs(PageArgs):
     due_to = ma.fields.Integer(validate=_MS, metadata={"description": "due_at < this (ms)."})
 
 
-class TaskPageSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(TaskSchema))
-    next_cursor = ma.fields.String(allow_none=True)
+TaskPageSchema = page_schema(TaskSchema, "TaskPage")

@@ -3,14 +3,14 @@ import marshmallow as ma
 from flask.cli import AppGroup
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from fieldsales.auth.guard import current_user, require
 from fieldsales.auth.service import revoke_tokens
 from fieldsales.common import ROLES
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
-from fieldsales.pagination import paginate
+from fieldsales.listing import CSV_DOC, Listing
 from fieldsales.users import service
 from fieldsales.users.models import SELLING_STYLES, Team, User
 from fieldsales.users.schemas import (
@@ -19,6 +19,15 @@ from fieldsales.users.schemas import (
 )
 
 blp = Blueprint("users", __name__, url_prefix="/api/v1", description="Users, teams and roles.")
+
+LISTING = Listing(
+    name="users",
+    item_schema=UserSchema,
+    sorts={"id": User.id, "name": func.lower(User.name), "email": User.email,
+           "role": User.role},
+    id_key=User.id,
+    filters={"role": lambda v: User.role == v, "team_id": lambda v: User.team_id == v},
+)
 
 
 @blp.route("/users/me")
@@ -34,14 +43,15 @@ class Users(MethodView):
     @require("admin", "manager")
     @blp.arguments(UserListArgs, location="query", unknown=None)
     @blp.response(200, UserPageSchema)
+    @blp.doc(**CSV_DOC)
     def get(self, args):
-        """Users: all for admins, their own team for managers."""
-        query = service.visible_users(viewer=current_user())
-        if args.get("role"):
-            query = query.where(User.role == args["role"])
-        if args.get("team_id"):
-            query = query.where(User.team_id == args["team_id"])
-        return paginate(query, id_column=User.id, limit=args["limit"], cursor=args["cursor"])
+        """Users: all for admins, their own team for managers.
+
+        Filter by `role`, `team_id`. Sort by `id` (the default), `name` (any case), `email`
+        or `role`; `-field` descending, ties on the id. Pass `next_cursor` back as `cursor`
+        until it is null. `?format=csv` (or `Accept: text/csv`) exports every matching user.
+        """
+        return LISTING.respond(args=args, query=service.visible_users(viewer=current_user()))
 
     @require("admin")
     @blp.arguments(UserCreateSchema)

@@ -2,7 +2,8 @@ import marshmallow as ma
 from marshmallow import validate
 
 from fieldsales.common import ROLES
-from fieldsales.schemas import IdField, PageArgs, StrictSchema
+from fieldsales.listing import ListArgs, page_schema, sort_field
+from fieldsales.schemas import IdField, StrictSchema
 from fieldsales.users.models import SELLING_STYLES
 
 
@@ -51,14 +52,13 @@ class UserUpdateSchema(StrictSchema):
     active = ma.fields.Boolean()
 
 
-class UserListArgs(PageArgs):
+class UserListArgs(ListArgs):
+    sort = sort_field("id", "name", "email", "role", default="id")
     role = ma.fields.String(validate=validate.OneOf(ROLES))
     team_id = IdField()
 
 
-class UserPageSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(UserSchema))
-    next_cursor = ma.fields.String(allow_none=True)
+UserPageSchema = page_schema(UserSchema, "UserPage")
 
 
 class TeamSchema(ma.Schema):
