@@ -1,4 +1,5 @@
-"""Orders over REST: who sees which, deliveries against pending quantities, cancelling."""
+"""Orders over REST: who sees which, the list (pages, sorts, CSV), deliveries against pending
+quantities, cancelling."""
 import threading
 
 import pytest
@@ -7,11 +8,15 @@ from sqlalchemy import select
 from fieldsales.common import DAY_MS, new_id, now_ms
 from fieldsales.customers.models import Customer
 from fieldsales.extensions import db
+from fieldsales.listing import NO_DATE
 from fieldsales.orders.models import Order, OrderLine
 from fieldsales.products.models import Product
 from fieldsales.scoring.backlog import backlog_health
 from fieldsales.scoring.models import BacklogPriority
 from fieldsales.scoring.runner import run_job
+from tests.list_checks import (
+    assert_csv_is_the_json, assert_unknown_sort_is_422, assert_walk_in_order, walk,
+)
 
 
 @pytest.fixture
@@ -32,14 +37,14 @@ def shop(app):
                              stock_on_hand=stock, lead_time_days=5))
             return pid
 
-        def order(self, rep, lines, *, status="open", ordered_at=None):
+        def order(self, rep, lines, *, status="open", ordered_at=None, **extra):
             """lines: (product_id, quantity, unit_price); returns (order_id, [line ids])."""
             customer_id, order_id = new_id(), new_id()
             line_ids = [new_id() for _ in lines]
             self.add(Customer(id=customer_id, name="Shop", latitude=1.0, longitude=1.0,
                               kind="account", assigned_rep_id=rep.id, team_id=rep.team_id),
                      Order(id=order_id, rep_id=rep.id, customer_id=customer_id, status=status,
-                           ordered_at=ordered_at or now_ms() - DAY_MS),
+                           ordered_at=ordered_at or now_ms() - DAY_MS, **extra),
                      *[OrderLine(id=line_id, order_id=order_id, product_id=p, quantity=q,
                                  unit_price=price)
                        for line_id, (p, q, price) in zip(line_ids, lines)])
@@ -213,6 +218,47 @@ def test_orders_are_listed_by_role_and_filtered(client, team, shop):
     assert bad.status_code == 422
     unknown = client.get("/api/v1/orders?colour=red", headers=team.headers["admin"])
     assert unknown.status_code == 422
+
+
+@pytest.fixture
+def order_book(shop, team):
+    """The manager's reps' orders with repeated and missing dates, and another team's."""
+    paint, day = shop.product(10), now_ms() - 10 * DAY_MS
+    rows = [(team.rep, 3, 8, "open"), (team.rep2, 1, None, "cancelled"), (team.rep, 3, 5, "open"),
+            (team.rep, 2, 8, "delivered"), (team.rep2, 5, None, "open")]
+    mine = [shop.order(rep, [(paint, 1, 2.0)], status=status, ordered_at=day + at * DAY_MS,
+                       requested_delivery_at=None if due is None else day + due * DAY_MS)[0]
+            for rep, at, due, status in rows]
+    shop.order(team.other_rep, [(paint, 1, 2.0)])
+    return mine
+
+
+@pytest.mark.parametrize("sort, key", [
+    ("-ordered_at", lambda o: o["ordered_at"]),
+    ("requested_delivery_at", lambda o: o["requested_delivery_at"] or NO_DATE),
+    ("status", lambda o: o["status"]),
+])
+def test_a_walk_over_orders_in_another_sort_loses_and_repeats_nothing(client, team,
+                                                                      order_book, sort, key):
+    items = walk(client, "/api/v1/orders", headers=team.headers["manager"], sort=sort, limit=2)
+    assert_walk_in_order(items, ids=order_book, sort=sort, key=key)
+
+
+def test_the_orders_csv_is_every_row_of_the_json_pages_in_the_callers_scope(client, team,
+                                                                           order_book):
+    url = "/api/v1/orders"
+    open_ones = assert_csv_is_the_json(client, url, headers=team.headers["manager"],
+                                       status="open", sort="-ordered_at")
+    assert [o["id"] for o in open_ones][0] == order_book[4]
+    assert {o["id"] for o in open_ones} == {order_book[0], order_book[2], order_book[4]}
+    own = assert_csv_is_the_json(client, url, headers=team.headers["rep"], sort="status")
+    assert {o["rep_id"] for o in own} == {team.rep.id} and len(own) == 3
+    assert len(assert_csv_is_the_json(client, url, headers=team.headers["procurement"])) == 6
+
+
+def test_only_allow_listed_fields_sort_orders(client, team):
+    assert_unknown_sort_is_422(client, "/api/v1/orders", headers=team.headers["admin"],
+                               field="promised_dispatch_at")
 
 
 def test_one_order_with_its_lines_for_those_who_may_see_it(client, team, shop):

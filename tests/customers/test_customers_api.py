@@ -1,10 +1,14 @@
-"""Customers REST: role rules, validation, reassignment, soft removal, pagination."""
+"""Customers REST: role rules, validation, reassignment, soft removal, the list (pages, sorts,
+CSV)."""
 import pytest
 from sqlalchemy import select
 
 from fieldsales.customers.models import Customer
 from fieldsales.extensions import db
 from fieldsales.sync.models import AccessChange
+from tests.list_checks import (
+    assert_csv_is_the_json, assert_unknown_sort_is_422, assert_walk_in_order, walk,
+)
 
 URL = "/api/v1/customers"
 
@@ -211,6 +215,40 @@ def test_pagination_walks_the_whole_list_once(client, team, create):
             break
     assert pages == 5
     assert len(seen) == len(set(seen)) == 23 and set(seen) == created
+
+
+@pytest.mark.parametrize("sort, key", [
+    ("name", lambda c: c["name"].lower()),
+    ("-segment", lambda c: c["segment"] or ""),
+    ("kind", lambda c: c["kind"]),
+    ("-id", lambda c: c["id"]),
+])
+def test_a_walk_in_another_sort_loses_and_repeats_nothing(client, team, create, sort, key):
+    rows = [("delta", "grocery", "account"), ("Alfa", None, "prospect"),
+            ("charlie", "cafe", "account"), ("bravo", "grocery", "prospect"),
+            ("alfa", None, "account"), ("Echo", "bakery", "prospect"), ("bravo", "cafe", "account")]
+    created = [create(name=name, segment=segment, kind=kind, assigned_rep_id=team.rep.id)["id"]
+               for name, segment, kind in rows]
+    create(as_="other_manager", name="Another team's")
+    items = walk(client, URL, headers=team.headers["manager"], sort=sort)
+    assert_walk_in_order(items, ids=created, sort=sort, key=key)
+
+
+def test_the_csv_export_is_every_row_of_the_json_pages_in_the_callers_scope(client, team,
+                                                                             create):
+    mine = {create(name=name, segment="cafe", assigned_rep_id=team.rep.id)["id"]
+            for name in ("=HYPERLINK(1)", "Adega", "Bica")}
+    create(name="A grocery", segment="grocery", assigned_rep_id=team.rep.id)
+    create(as_="other_manager", name="Another team's cafe", segment="cafe")
+    items = assert_csv_is_the_json(client, URL, headers=team.headers["manager"],
+                                   segment="cafe", sort="-name")
+    assert {c["id"] for c in items} == mine
+    everyone = assert_csv_is_the_json(client, URL, headers=team.headers["admin"])
+    assert len(everyone) == 5
+
+
+def test_only_allow_listed_fields_sort_customers(client, team):
+    assert_unknown_sort_is_422(client, URL, headers=team.headers["admin"], field="phone")
 
 
 # --- update -----------------------------------------------------------------------------------

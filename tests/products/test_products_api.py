@@ -1,5 +1,10 @@
-"""Products REST: everyone reads, admins and procurement write; sku unique; prices are numbers."""
+"""Products REST: everyone reads, admins and procurement write; sku unique; prices are numbers;
+the list (pages, sorts, CSV)."""
 import pytest
+
+from tests.list_checks import (
+    assert_csv_is_the_json, assert_unknown_sort_is_422, assert_walk_in_order, walk,
+)
 
 URL = "/api/v1/products"
 
@@ -170,3 +175,40 @@ def test_pagination_walks_the_whole_list_once(client, team, create):
             break
     assert len(seen) == len(set(seen)) == 17 and set(seen) == created
     assert seen == sorted(seen)
+
+
+@pytest.fixture
+def catalogue(create):
+    """Products with repeated prices and stock, so sorts have ties to break; one removed."""
+    rows = [("Tea", 3.5, 10), ("coffee", 12.5, 0), ("Sugar", 3.5, 40), ("milk", 1.2, 10),
+            ("Cocoa", 12.5, 5), ("water", 0.4, 120), ("Tea", 3.5, 10)]
+    made = [create(sku=f"SKU-{n}", name=name, unit_price=price, stock_on_hand=stock)["id"]
+            for n, (name, price, stock) in enumerate(rows)]
+    removed = create(sku="GONE", name="Removed")["id"]
+    return made, removed
+
+
+@pytest.mark.parametrize("sort, key", [
+    ("-unit_price", lambda p: p["unit_price"]),
+    ("stock_on_hand", lambda p: p["stock_on_hand"]),
+    ("name", lambda p: p["name"].lower()),
+    ("-sku", lambda p: p["sku"]),
+])
+def test_a_walk_in_another_sort_loses_and_repeats_nothing(client, team, catalogue, sort, key):
+    made, removed = catalogue
+    client.delete(f"{URL}/{removed}", headers=team.headers["procurement"])
+    items = walk(client, URL, headers=team.headers["rep"], sort=sort)
+    assert_walk_in_order(items, ids=made, sort=sort, key=key)
+
+
+def test_the_csv_export_is_every_row_of_the_json_pages(client, team, catalogue):
+    made, removed = catalogue
+    client.delete(f"{URL}/{removed}", headers=team.headers["procurement"])
+    items = assert_csv_is_the_json(client, URL, headers=team.headers["rep"], q="t",
+                                   sort="-unit_price")
+    assert sorted(p["name"] for p in items) == ["Tea", "Tea", "water"]
+    assert len(assert_csv_is_the_json(client, URL, headers=team.headers["manager"])) == 7
+
+
+def test_only_allow_listed_fields_sort_products(client, team):
+    assert_unknown_sort_is_422(client, URL, headers=team.headers["rep"], field="lead_time_days")

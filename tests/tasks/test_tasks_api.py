@@ -1,10 +1,15 @@
-"""Tasks REST: who assigns what to whom, reps completing their own, soft removal, pagination."""
+"""Tasks REST: who assigns what to whom, reps completing their own, soft removal, the list
+(pages, sorts, CSV)."""
 import pytest
 from sqlalchemy import select
 
 from fieldsales.common import DAY_MS, now_ms
 from fieldsales.extensions import db
+from fieldsales.listing import NO_DATE
 from fieldsales.sync.models import AccessChange
+from tests.list_checks import (
+    assert_csv_is_the_json, assert_unknown_sort_is_422, assert_walk_in_order, walk,
+)
 
 URL = "/api/v1/tasks"
 DUE = 1_900_000_000_000
@@ -253,3 +258,43 @@ def test_pagination_walks_the_whole_list_once(client, team, create):
         if cursor is None:
             break
     assert len(seen) == len(set(seen)) == 13 and set(seen) == created
+
+
+@pytest.fixture
+def work(create, team):
+    """Tasks of the manager's reps with repeated and missing due times, and another team's."""
+    rows = [("Call back", DUE, "open"), ("audit shelf", None, "done"), ("Deliver samples", DUE,
+            "open"), ("call back", DUE - DAY_MS, "done"), ("Expense report", None, "open")]
+    mine = [create(title=title, due_at=due, status=status,
+                   assigned_rep_id=team.rep.id if n % 2 else team.rep2.id)["id"]
+            for n, (title, due, status) in enumerate(rows)]
+    create(as_="other_manager", assigned_rep_id=team.other_rep.id, customer_id=None)
+    return mine
+
+
+@pytest.mark.parametrize("sort, key", [
+    ("due_at", lambda t: NO_DATE if t["due_at"] is None else t["due_at"]),
+    ("-due_at", lambda t: NO_DATE if t["due_at"] is None else t["due_at"]),
+    ("-status", lambda t: t["status"]),
+    ("title", lambda t: t["title"].lower()),
+])
+def test_a_walk_in_another_sort_loses_and_repeats_nothing(client, team, work, sort, key):
+    items = walk(client, URL, headers=team.headers["manager"], sort=sort, limit=2)
+    assert_walk_in_order(items, ids=work, sort=sort, key=key)
+    if sort == "due_at":
+        assert [t["due_at"] for t in items[-2:]] == [None, None], "no due time: last"
+
+
+def test_the_csv_export_is_every_row_of_the_json_pages_in_the_callers_scope(client, team,
+                                                                             work):
+    open_ones = assert_csv_is_the_json(client, URL, headers=team.headers["manager"],
+                                       status="open", sort="due_at")
+    assert {t["title"] for t in open_ones[:2]} == {"Call back", "Deliver samples"}
+    assert open_ones[2]["title"] == "Expense report" and len(open_ones) == 3  # no due time
+    own = assert_csv_is_the_json(client, URL, headers=team.headers["rep"])
+    assert {t["assigned_rep_id"] for t in own} == {team.rep.id} and len(own) == 2
+    assert len(assert_csv_is_the_json(client, URL, headers=team.headers["admin"])) == 6
+
+
+def test_only_allow_listed_fields_sort_tasks(client, team):
+    assert_unknown_sort_is_422(client, URL, headers=team.headers["rep"], field="-completed_at")

@@ -1,8 +1,12 @@
-"""Users, teams and roles over the REST API, and the `users create` CLI."""
+"""Users, teams and roles over the REST API (the list: pages, sorts, CSV), and the
+`users create` CLI."""
 import pytest
 
 from fieldsales.extensions import db
 from fieldsales.users.models import User
+from tests.list_checks import (
+    assert_csv_is_the_json, assert_unknown_sort_is_422, assert_walk_in_order, walk,
+)
 
 USERS = "/api/v1/users"
 
@@ -237,6 +241,32 @@ class TestManagersSeeTheirTeam:
             if cursor is None:
                 break
         assert len(seen) == len(set(seen)) == 7
+
+    @pytest.mark.parametrize("sort, key", [
+        ("name", lambda u: u["name"].lower()),
+        ("-email", lambda u: u["email"]),
+        ("role", lambda u: u["role"]),
+    ])
+    def test_a_walk_in_another_sort_loses_and_repeats_nothing(self, client, team, make_user,
+                                                              sort, key):
+        more = [make_user("rep", manager=team.manager, name=name).id
+                for name in ("bruno", "Ana", "ana", "Zoe")]
+        make_user("rep", manager=team.other_manager, name="Another team's")
+        items = walk(client, USERS, headers=team.headers["manager"], sort=sort, limit=2)
+        assert_walk_in_order(items, ids=[team.manager.id, team.rep.id, team.rep2.id, *more],
+                             sort=sort, key=key)
+
+    def test_the_csv_export_is_every_row_of_the_json_pages_in_the_callers_scope(self, client,
+                                                                                team):
+        reps = assert_csv_is_the_json(client, USERS, headers=team.headers["manager"],
+                                      role="rep", sort="-name")
+        assert {user["id"] for user in reps} == {team.rep.id, team.rep2.id}
+        everyone = assert_csv_is_the_json(client, USERS, headers=team.headers["admin"])
+        assert len(everyone) == 7
+
+    def test_only_allow_listed_fields_sort_users(self, client, team):
+        assert_unknown_sort_is_422(client, USERS, headers=team.headers["admin"],
+                                   field="password_hash")
 
     def test_teams_are_scoped(self, client, team):
         assert [t["id"] for t in client.get("/api/v1/teams", headers=team.headers["manager"]).json] \
