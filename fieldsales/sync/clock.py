@@ -12,7 +12,9 @@ then reads exactly the window (last_pulled_at, timestamp]. Nothing is missed, no
 held back (sync contract, pull rules 1, 2 and 7).
 
 Every timestamp a pull returned is at most the clock's last stamp (the clock never goes
-back), so a `last_pulled_at` above it was never handed out: `check_cursor` refuses it.
+back), so a `last_pulled_at` above it, and above the server's time, was never handed out:
+`check_cursor` refuses it. (Above the time as well: after a database restore the clock row is
+older than the phones' cursors, and they must not be refused for it.)
 """
 from sqlalchemy import case, event, select, update
 from sqlalchemy.orm import Session
@@ -47,10 +49,11 @@ def check_cursor(session: Session, *, last_pulled_at: int | None) -> None:
     if last_pulled_at is None:
         return
     last_stamp = session.scalar(select(SyncClock.last_stamp).where(SyncClock.id == 1))
-    if last_pulled_at > last_stamp:
+    latest = max(last_stamp or 0, now_ms())
+    if last_pulled_at > latest:
         raise ApiError(400, "bad_request",
                        "last_pulled_at is later than any timestamp this server handed out.",
-                       {"last_pulled_at": [f"Must be at most {last_stamp}: the timestamp of "
+                       {"last_pulled_at": [f"Must be at most {latest}: the timestamp of "
                                            "an earlier pull, or null."]})
 
 

@@ -3,7 +3,8 @@ from fieldsales.common import DAY_MS, now_ms
 from fieldsales.customers.models import Customer
 from fieldsales.locations.models import LocationPing
 from fieldsales.orders.models import Order
-from fieldsales.sync.models import SyncLog
+from fieldsales.extensions import db
+from fieldsales.sync.models import SyncClock, SyncLog
 from fieldsales.tasks.models import Task
 from fieldsales.visits.models import Visit
 from tests.sync.conftest import (
@@ -146,7 +147,6 @@ def test_a_reassigned_customer_moves_between_reps_pulls(world, client, team):
 def test_access_changes_recorded_by_the_rest_side_helper_reach_pulls(world, app, phone, phone2,
                                                                      client, team):
     """`sync.access.reassigned` is what REST services call when a row changes hands."""
-    from fieldsales.extensions import db
     from fieldsales.sync.access import reassigned
 
     other = Phone(client, team.headers["other_rep"])
@@ -164,7 +164,6 @@ def test_access_changes_recorded_by_the_rest_side_helper_reach_pulls(world, app,
 # -- rule 4: each rep sees only their own ----------------------------------------------------
 
 def test_a_rep_pulls_only_what_the_visibility_rules_allow(world, app, phone, other_phone, team):
-    from fieldsales.extensions import db
 
     old = now_ms() - 40 * DAY_MS
     done_task, _, _, delivered, _ = add(
@@ -214,7 +213,6 @@ def test_a_task_done_recently_is_still_pulled(world, phone, client):
 
 
 def test_a_removed_product_is_deleted_for_every_rep(world, app, phone, other_phone):
-    from fieldsales.extensions import db
     from fieldsales.products.models import Product
 
     phone.pull(), other_phone.pull()
@@ -262,6 +260,16 @@ def test_a_last_pulled_at_later_than_any_timestamp_handed_out_is_400(world, app,
                for e in stored(app, SyncLog)][-2:]
     assert refused == [("pull", "bad_request", ten_years_on),
                        ("push", "bad_request", ten_years_on)]
+
+
+def test_after_a_restore_left_the_clock_behind_phones_cursors_they_still_sync(world, app,
+                                                                              phone):
+    phone.pull()
+    with app.app_context():  # the database comes back from last night's backup
+        db.session.execute(db.update(SyncClock).values(last_stamp=phone.last_pulled_at - DAY_MS))
+        db.session.commit()
+    phone.pull()  # the phone's cursor is beyond the clock, but not beyond the time
+    phone.push(changes(location_pings={"created": [ping()]}))
 
 
 def test_the_timestamp_a_pull_just_returned_is_always_accepted(world, phone, phone2):
