@@ -86,7 +86,9 @@ def update(*, user: User, changes: dict) -> User:
                            {"team_id": ["Required for a rep."]})
         if db.session.get(Team, changes["team_id"]) is None:
             raise ApiError(422, "validation_error", "No such team.", {"team_id": ["No such team."]})
-        if changes["team_id"] != user.team_id:
+        if user.team_id is None:
+            _bring_teamless_customers(rep=user, team_id=changes["team_id"])
+        elif changes["team_id"] != user.team_id:
             _refuse_move_with_work(rep=user)
         user.team_id = changes["team_id"]
     if "selling_style" in changes:
@@ -100,6 +102,14 @@ def update(*, user: User, changes: dict) -> User:
     if changes.get("active") is False:
         revoke_tokens(user=user)
     return user
+
+
+def _bring_teamless_customers(*, rep: User, team_id: str) -> None:
+    """A rep in no team (the CLI makes one without --manager-email) joins a team with the
+    customers assigned to them that are in no team either, so the new manager sees them."""
+    for customer in db.session.scalars(select(Customer).where(
+            Customer.assigned_rep_id == rep.id, Customer.team_id.is_(None))):
+        customer.team_id = team_id
 
 
 def _refuse_move_with_work(*, rep: User) -> None:

@@ -298,6 +298,25 @@ class TestCli:
                                       "--manager-email", "nobody@example.com"])
         assert missing.exit_code != 0 and "No user" in missing.output
 
+    def test_a_rep_in_no_team_joins_one_with_their_work(self, app, client, team):
+        app.test_cli_runner().invoke(args=[
+            "users", "create", "--email", "joiner@example.com", "--password", "pw-123456",
+            "--name", "Joiner", "--role", "rep"])
+        with app.app_context():
+            joiner = db.session.scalar(db.select(User).where(User.email == "joiner@example.com"))
+        admin = team.headers["admin"]
+        customer = client.post("/api/v1/customers", headers=admin, json={
+            "name": "Joiner's shop", "latitude": 38.7, "longitude": -9.1,
+            "assigned_rep_id": joiner.id})
+        assert customer.status_code == 201, customer.json
+        moved = client.patch(f"/api/v1/users/{joiner.id}", headers=admin,
+                             json={"team_id": team.manager.team_id})
+        assert moved.status_code == 200, moved.json
+        assert moved.json["team_id"] == team.manager.team_id
+        seen = client.get(f"/api/v1/customers/{customer.json['id']}",
+                          headers=team.headers["manager"])
+        assert seen.status_code == 200 and seen.json["team_id"] == team.manager.team_id
+
     def test_a_rep_without_manager_email_is_made_in_no_team_and_the_cli_says_so(self, app):
         # The sync contract's set-up makes --manager-email optional: a harness may rely on it.
         result = app.test_cli_runner().invoke(args=[
