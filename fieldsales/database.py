@@ -1,11 +1,36 @@
-"""Engine set-up per database kind.
+"""Engine set-up per database kind, and unique columns kept unique under concurrency.
 
 SQLite: WAL, foreign keys, a busy timeout, and write transactions that take the write lock
 when they begin (`BEGIN IMMEDIATE`), so two writers queue instead of failing half-way with
 SQLITE_BUSY. Read-only requests begin deferred (see `create_app`).
 """
+from contextlib import contextmanager
+
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from fieldsales.errors import ApiError
+from fieldsales.extensions import db
+
+
+@contextmanager
+def kept_unique(*, code: str, message: str, details: dict | None = None):
+    """Flush the changes made inside in a savepoint. A service's check cannot see another
+    request's row with the same id, email or sku until it commits, so the unique index has
+    the last word: its refusal is the client's 409, and the rest of the transaction stays
+    usable."""
+    try:
+        with db.session.begin_nested():
+            yield
+    except IntegrityError:
+        raise ApiError(409, code, message, details) from None
+
+
+def flush_new(row, *, what: str) -> None:
+    """Add and flush a new row; a clashing id (or unique column) is a 409, not a 500."""
+    with kept_unique(code="duplicate", message=f"That {what} already exists."):
+        db.session.add(row)
 
 
 def configure_engine(engine: Engine) -> None:

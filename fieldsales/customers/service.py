@@ -1,9 +1,9 @@
 """Customers: who may see and change which, and who may be assigned to them."""
 from sqlalchemy import Select, false, func, select
-from sqlalchemy.exc import IntegrityError
 
 from fieldsales.common import now_ms
 from fieldsales.customers.models import Customer
+from fieldsales.database import flush_new
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
 from fieldsales.sync.access import reassigned
@@ -16,16 +16,6 @@ _FIELDS = ("name", "address", "latitude", "longitude", "geofence_radius_m", "seg
 def invalid(field: str, message: str) -> ApiError:
     return ApiError(422, "validation_error", f"The request is invalid: check {field}.",
                     {field: [message]})
-
-
-def flush_new(row, *, what: str) -> None:
-    """Flush a new row; a clashing id (or unique column) is the client's 409, not a 500."""
-    db.session.add(row)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise ApiError(409, "duplicate", f"That {what} already exists.") from None
 
 
 def visible(*, viewer: User) -> Select:

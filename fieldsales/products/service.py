@@ -1,23 +1,13 @@
 """Products: the catalogue procurement keeps; sku is unique, even among removed products."""
 from sqlalchemy import Select, func, or_, select
-from sqlalchemy.exc import IntegrityError
 
 from fieldsales.common import now_ms
+from fieldsales.database import flush_new, kept_unique
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
 from fieldsales.products.models import Product
 
 _FIELDS = ("sku", "name", "unit", "unit_price", "stock_on_hand", "lead_time_days")
-
-
-def _flush_new(product: Product) -> None:
-    """A concurrent create that took the same id or sku is the client's 409, not a 500."""
-    db.session.add(product)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise ApiError(409, "duplicate", "That product id or sku already exists.") from None
 
 
 def live() -> Select:
@@ -55,23 +45,19 @@ def create(*, data: dict) -> Product:
                        {"id": ["Already in use."]})
     _check_sku_free(data["sku"])
     product = Product(id=data.get("id"), **{k: data[k] for k in _FIELDS if k in data})
-    _flush_new(product)
+    flush_new(product, what="product id or sku")
     return product
 
 
 def update(*, product: Product, changes: dict) -> Product:
     if "sku" in changes:
         _check_sku_free(changes["sku"], product_id=product.id)
-    try:
-        # A savepoint: a concurrent update that took the sku after the check is refused by
-        # the unique index, a 409 like the check's, and the transaction stays usable.
-        with db.session.begin_nested():
-            for name in _FIELDS:
-                if name in changes:
-                    setattr(product, name, changes[name])
-    except IntegrityError:
-        raise ApiError(409, "duplicate_sku", f"A product with sku '{changes.get('sku')}' "
-                       "already exists.", {"sku": ["Already in use."]}) from None
+    with kept_unique(code="duplicate_sku",
+                     message=f"A product with sku '{changes.get('sku')}' already exists.",
+                     details={"sku": ["Already in use."]}):
+        for name in _FIELDS:
+            if name in changes:
+                setattr(product, name, changes[name])
     return product
 
 

@@ -3,7 +3,8 @@ from sqlalchemy import Select, false, select
 
 from fieldsales.common import now_ms
 from fieldsales.customers.models import Customer
-from fieldsales.customers.service import assignable_rep, flush_new, get_referenced, invalid
+from fieldsales.customers.service import assignable_rep, get_referenced, invalid
+from fieldsales.database import flush_new
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
 from fieldsales.sync.access import reassigned

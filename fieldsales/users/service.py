@@ -1,11 +1,9 @@
 """Users and teams: creation rules and who may see whom."""
-from contextlib import contextmanager
-
 from sqlalchemy import Select, func, select
-from sqlalchemy.exc import IntegrityError
 
 from fieldsales.auth.service import hash_password, revoke_tokens
 from fieldsales.common import ROLES, now_ms
+from fieldsales.database import kept_unique
 from fieldsales.customers.models import Customer
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
@@ -53,17 +51,9 @@ def create(*, email: str, password: str, name: str, role: str,
     return user
 
 
-@contextmanager
 def _email_kept_unique(*, email: str):
-    """Flush the changes made inside in a savepoint: the check above cannot see another
-    admin's user with the same email until it commits, so the unique index has the last
-    word, and its refusal is a 409 that leaves the rest of the transaction usable."""
-    try:
-        with db.session.begin_nested():
-            yield
-    except IntegrityError:
-        raise ApiError(409, "duplicate_email", f"A user with email '{email}' already exists.",
-                       {"email": ["Already in use."]}) from None
+    return kept_unique(code="duplicate_email", message=f"A user with email '{email}' already "
+                       "exists.", details={"email": ["Already in use."]})
 
 
 def update(*, user: User, changes: dict) -> User:
