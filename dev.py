@@ -7,7 +7,6 @@
 Set DATABASE_URL to run on PostgreSQL, TEST_DATABASE_URL to test on it.
 """
 import hashlib
-import json
 import os
 import subprocess
 import sys
@@ -41,42 +40,11 @@ def flask(*args: str, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run([str(BIN / "flask"), "--app", "wsgi", *args], cwd=ROOT, **kwargs)
 
 
-# Prints what the database holds as JSON: whether it has users, and the demo's logins.
-_DATABASE_STATE = """
-import json
-from sqlalchemy import select
-from fieldsales import create_app
-from fieldsales.demo.seed import DOMAIN
-from fieldsales.extensions import db
-from fieldsales.users.models import User
-with create_app().app_context():
-    has_users = db.session.scalar(select(User.id).limit(1)) is not None
-    demo = db.session.execute(select(User.role, User.email, User.name).where(
-        User.email.like(f"%@{DOMAIN}"), User.deleted_at.is_(None)).order_by(User.email)).all()
-print(json.dumps({"has_users": has_users, "demo_logins": [list(row) for row in demo]}))
-"""
-
-
 def seed_demo(env: dict) -> None:
-    """Seed the demo company into an empty database. A re-run finds it there and only
-    prints the logins; a database with other users is served as it is (seeding would need
-    --reset, which deletes everything); a seeding that fails stops here, non-zero."""
-    state = subprocess.run([str(BIN / "python"), "-c", _DATABASE_STATE], cwd=ROOT, env=env,
-                           capture_output=True, text=True)
-    if state.returncode != 0:
-        sys.exit(f"Could not read the database:\n{state.stderr.strip()}")
-    state = json.loads(state.stdout.strip().splitlines()[-1])
-    if state["demo_logins"]:
-        print(f"The demo company is already in the database. Demo logins "
-              f"(password '{DEMO_PASSWORD}'):")
-        for role, email, name in state["demo_logins"]:
-            print(f"  {role:<12} {email:<36} {name}")
-        return
-    if state["has_users"]:
-        print("The database has users but not the demo company: serving it as it is "
-              "('flask --app wsgi demo seed --reset' DELETES ALL DATA and seeds the demo).")
-        return
-    seeded = flask("demo", "seed", env=env, capture_output=True, text=True)
+    """Seed the demo company into an empty database; a re-run finds it there and only shows
+    the logins, and a database with other users is served as it is (`demo seed --if-empty`).
+    A seeding that fails stops here, non-zero, instead of serving an empty database."""
+    seeded = flask("demo", "seed", "--if-empty", env=env, capture_output=True, text=True)
     if seeded.returncode != 0:
         sys.exit(f"Seeding the demo company failed:\n{(seeded.stderr or seeded.stdout).strip()}")
     print(seeded.stdout, flush=True)

@@ -169,6 +169,14 @@ def has_data() -> bool:
     return db.session.scalar(select(User.id).limit(1)) is not None
 
 
+def logins_present() -> list[tuple[str, str, str]]:
+    """(role, email, name) of the demo company's live users already in the database."""
+    return [tuple(row) for row in db.session.execute(
+        select(User.role, User.email, User.name)
+        .where(User.email.like(f"%@{DOMAIN}"), User.deleted_at.is_(None))
+        .order_by(User.email))]
+
+
 def reset() -> None:
     """Delete every row (the sync clock keeps running, so phones never see time go back)."""
     existing = set(inspect(db.session.connection()).get_table_names())
