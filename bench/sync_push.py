@@ -27,7 +27,6 @@ import sqlalchemy as sa  # noqa: E402
 
 from config import TestingConfig  # noqa: E402
 from fieldsales import create_app  # noqa: E402
-from fieldsales.auth.service import issue_token  # noqa: E402
 from fieldsales.common import now_ms  # noqa: E402
 from fieldsales.customers.models import Customer  # noqa: E402
 from fieldsales.extensions import db  # noqa: E402
@@ -35,6 +34,7 @@ from fieldsales.scratch import scratch_database  # noqa: E402
 from fieldsales.products.models import Product  # noqa: E402
 from fieldsales.sync.tables import TABLES  # noqa: E402
 from fieldsales.users import service as users  # noqa: E402
+from fieldsales.users.credentials import issue_token  # noqa: E402
 
 PUSHED = ("visits", "location_pings", "feedback", "orders", "order_lines")
 

@@ -6,11 +6,15 @@ from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import CONFIGS
+from fieldsales import models  # noqa: F401  (every table in the metadata, whatever routes load)
+from fieldsales.changes.clock import install_listeners
+from fieldsales.customers import receivers as customers_receivers
 from fieldsales.database import configure_engine
 from fieldsales.extensions import api, db, migrate
+from fieldsales.tasks import receivers as tasks_receivers
 
 # Each domain package registers its routes (blueprint `blp`) and, where it has any, CLI
-# commands (`cli` group). Models are imported through them, so the metadata is complete.
+# commands (`cli` group).
 DOMAINS = (
     "health", "auth", "users", "customers", "products", "tasks", "orders",
     "sync", "scoring", "targets", "reports", "demo",
@@ -41,6 +45,10 @@ def create_app(config: str | object | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXY_HOPS"])
 
     db.init_app(app)
+    install_listeners()  # ORM writes stamp the synced rows they touch
+    # Users announce a rep's team change; the domains owning the rep's work answer.
+    customers_receivers.connect()
+    tasks_receivers.connect()
     with app.app_context():
         configure_engine(db.engine)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"),

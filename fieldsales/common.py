@@ -1,4 +1,4 @@
-"""Small shared pieces: ids, times in epoch milliseconds, the columns every synced row has."""
+"""Small shared pieces: ids and times in epoch milliseconds."""
 import re
 import secrets
 import string
@@ -33,20 +33,6 @@ def is_valid_id(value) -> bool:
 
 def id_column(**kwargs) -> Mapped[str]:
     return mapped_column(String(64), primary_key=True, default=new_id, **kwargs)
-
-
-class SyncedMixin:
-    """Columns that let phones pull a row: server change stamps and a tombstone.
-
-    `created_seq`/`changed_seq` are values of the sync clock (see fieldsales/sync/clock.py):
-    strictly increasing server times in ms, assigned in commit order. `deleted_at` marks a
-    soft removal, kept so phones learn of it.
-    """
-
-    created_seq: Mapped[int] = mapped_column(BigInteger, default=0)
-    changed_seq: Mapped[int] = mapped_column(BigInteger, default=0, index=True)
-    received_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
-    deleted_at: Mapped[int | None] = mapped_column(BigInteger)
 
 
 Ms = BigInteger  # column type of every time value

@@ -32,6 +32,7 @@ def get_engine_url():
 # from myapp import mymodel
 # target_metadata = mymodel.Base.metadata
 config.set_main_option('sqlalchemy.url', get_engine_url())
+# The app's db: its metadata holds every table, because create_app imports fieldsales.models.
 target_db = current_app.extensions['migrate'].db
 
 # other values from the config, defined by the needs of env.py,

@@ -9,7 +9,7 @@ tmp=$(mktemp -d)
 export DATABASE_URL="sqlite:///$tmp/gen.db" FIELDSALES_SCHEDULER=off
 .venv/bin/flask --app wsgi db migrate -m "initial schema" >/dev/null
 file=$(ls migrations/versions/*initial_schema.py)
-# The sync clock's one row (see fieldsales/sync/clock.py) is data, not schema: seed it here.
+# The sync clock's one row (see fieldsales/changes/clock.py) is data, not schema: seed it here.
 python3 - "$file" <<'PY'
 import sys, re
 path = sys.argv[1]

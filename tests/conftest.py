@@ -41,7 +41,7 @@ def config_for(url: str, **overrides):
 def app(make_database):
     app = create_app(config_for(make_database("app")))
     with app.app_context():
-        _db.create_all()
+        _db.create_all()  # every table: create_app imports fieldsales.models
     yield app
     with app.app_context():
         _db.session.remove()

@@ -5,8 +5,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from fieldsales import create_app
+from fieldsales.changes.clock import take_stamp
 from fieldsales.extensions import db
-from fieldsales.sync.clock import take_stamp
 from tests.conftest import config_for
 
 

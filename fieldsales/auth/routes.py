@@ -4,6 +4,7 @@ from flask_smorest import Blueprint
 from fieldsales.auth import service
 from fieldsales.auth.schemas import LoginSchema, TokenSchema
 from fieldsales.extensions import db
+from fieldsales.users.credentials import issue_token
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Sign in.")
 
@@ -21,7 +22,7 @@ def token(credentials):
     """
     user = service.authenticate(email=credentials["email"], password=credentials["password"],
                                 address=(request.remote_addr or "unknown")[:64])
-    access_token, ttl = service.issue_token(user=user)
+    access_token, ttl = issue_token(user=user)
     db.session.commit()
     return {"access_token": access_token, "token_type": "Bearer", "expires_in": ttl,
             "user": user}

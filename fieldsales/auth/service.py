@@ -1,12 +1,9 @@
-"""Passwords, bearer tokens and login throttling."""
-import hashlib
-import secrets
-
+"""Sign-in: credentials checked against the accounts, and throttling of failures."""
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from fieldsales.auth.models import AuthToken, LoginFailure
+from fieldsales.auth.models import LoginFailure
 from fieldsales.common import now_ms
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
@@ -23,14 +20,6 @@ def dummy_hash() -> str:
     if method not in _dummy_hashes:
         _dummy_hashes[method] = generate_password_hash("not-a-password", method=method)
     return _dummy_hashes[method]
-
-
-def hash_password(*, password: str) -> str:
-    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
-
-
-def _token_hash(*, token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _refuse_when_over(*, column, value: str, limit: int) -> None:
@@ -81,33 +70,3 @@ def authenticate(*, email: str, password: str, address: str) -> User:
     finally:
         db.session.commit()
     raise ApiError(401, "invalid_credentials", "The email or password is wrong.")
-
-
-def issue_token(*, user: User) -> tuple[str, int]:
-    ttl = current_app.config["TOKEN_TTL_SECONDS"]
-    token = secrets.token_urlsafe(32)
-    db.session.add(AuthToken(user_id=user.id, token_hash=_token_hash(token=token),
-                             expires_at=now_ms() + ttl * 1000))
-    return token, ttl
-
-
-def user_for_token(*, token: str) -> User | None:
-    return db.session.scalar(
-        select(User).join(AuthToken, AuthToken.user_id == User.id).where(
-            AuthToken.token_hash == _token_hash(token=token),
-            AuthToken.revoked_at.is_(None),
-            AuthToken.expires_at > now_ms(),
-            User.active.is_(True),
-            User.deleted_at.is_(None),
-        )
-    )
-
-
-def revoke_tokens(*, user: User) -> int:
-    """Revoke every live token of a user (a lost phone); returns how many."""
-    result = db.session.execute(
-        update(AuthToken)
-        .where(AuthToken.user_id == user.id, AuthToken.revoked_at.is_(None))
-        .values(revoked_at=now_ms())
-    )
-    return result.rowcount

@@ -3,8 +3,6 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import func
 
-from fieldsales.auth.guard import current_user, require
-from fieldsales.customers import models  # noqa: F401  (registers the tables)
 from fieldsales.customers import service
 from fieldsales.customers.models import Customer
 from fieldsales.customers.schemas import (
@@ -13,6 +11,7 @@ from fieldsales.customers.schemas import (
 )
 from fieldsales.extensions import db
 from fieldsales.listing import CSV_DOC, Listing
+from fieldsales.users.guard import current_user, require
 
 blp = Blueprint("customers", __name__, url_prefix="/api/v1",
                 description="Customers: outlets with a position, a geofence and an assigned rep.")

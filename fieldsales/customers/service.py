@@ -1,14 +1,18 @@
 """Customers: who may see and change which, and who may be assigned to them."""
-from sqlalchemy import Select, false, func, select
+from collections.abc import Iterable
 
+from sqlalchemy import Select, false, func, select, update as update_rows
+
+from fieldsales.changes.access import reassigned
+from fieldsales.changes.clock import take_stamp
 from fieldsales.common import now_ms
 from fieldsales.customers.models import Customer
 from fieldsales.database import flush_new
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
-from fieldsales.sync.access import reassigned
 from fieldsales.users.models import Team, User
 
+_CHUNK = 900  # ids per IN (...) list
 _FIELDS = ("name", "address", "latitude", "longitude", "geofence_radius_m", "segment", "phone",
            "kind", "visit_cadence_days")
 
@@ -128,3 +132,17 @@ def update(*, viewer: User, customer: Customer, changes: dict) -> Customer:
 def remove(*, customer: Customer) -> None:
     """Soft removal: the tombstone reaches the rep's next pull as a deleted id."""
     customer.deleted_at = now_ms()
+
+
+def promote_prospects(*, customer_ids: Iterable[str]) -> None:
+    """A prospect becomes an account with its first order (domain glossary). In Core, for
+    a push's bulk writes: no rows loaded, stamped with the transaction's stamp."""
+    ids = sorted(set(customer_ids))
+    if not ids:
+        return
+    stamp = take_stamp(db.session)
+    table = Customer.__table__
+    for start in range(0, len(ids), _CHUNK):
+        db.session.execute(update_rows(table).where(
+            table.c.id.in_(ids[start:start + _CHUNK]), table.c.kind == "prospect")
+            .values(kind="account", changed_seq=stamp))

@@ -22,7 +22,7 @@ from flask import current_app
 from geopy.distance import geodesic
 from sqlalchemy import insert, inspect, select
 
-from fieldsales.auth.service import hash_password
+from fieldsales.changes.clock import take_stamp
 from fieldsales.common import DAY_MS, now_ms
 from fieldsales.customers.models import Customer
 from fieldsales.extensions import db
@@ -30,10 +30,10 @@ from fieldsales.feedback.models import Feedback
 from fieldsales.locations.models import LocationPing
 from fieldsales.orders.models import Delivery, DeliveryLine, Order, OrderLine
 from fieldsales.products.models import Product
-from fieldsales.sync.clock import take_stamp
 from fieldsales.targets.models import Target
 from fieldsales.targets.periods import bounds_ms, ms_date
 from fieldsales.tasks.models import Task
+from fieldsales.users.credentials import hash_password
 from fieldsales.users.models import Team, User
 from fieldsales.visits.models import Visit
 

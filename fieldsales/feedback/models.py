@@ -1,7 +1,8 @@
 from sqlalchemy import BigInteger, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from fieldsales.common import SyncedMixin, id_column
+from fieldsales.changes.models import SyncedMixin
+from fieldsales.common import id_column
 from fieldsales.extensions import db
 
 FEEDBACK_CATEGORIES = ("product", "delivery", "service", "price", "other")

@@ -1,7 +1,8 @@
 from sqlalchemy import BigInteger, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from fieldsales.common import SyncedMixin, id_column, now_ms
+from fieldsales.changes.models import SyncedMixin
+from fieldsales.common import id_column, now_ms
 from fieldsales.extensions import db
 from fieldsales.products.models import Money
 

@@ -3,18 +3,14 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import func
 
-from fieldsales.auth.guard import current_user, require
 from fieldsales.extensions import db
-from fieldsales.feedback import models as _feedback  # noqa: F401  (registers the tables)
 from fieldsales.listing import CSV_DOC, NO_DATE, Listing
-from fieldsales.locations import models as _locations  # noqa: F401
-from fieldsales.orders import models  # noqa: F401
 from fieldsales.orders import service
 from fieldsales.orders.models import Order
 from fieldsales.orders.schemas import (
     DeliveryCreateSchema, OrderDetailSchema, OrderListArgs, OrderPageSchema, OrderSchema,
 )
-from fieldsales.visits import models as _visits  # noqa: F401
+from fieldsales.users.guard import current_user, require
 
 blp = Blueprint("orders", __name__, url_prefix="/api/v1",
                 description="Orders taken by reps, their deliveries and the backlog they leave.")

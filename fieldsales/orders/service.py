@@ -6,12 +6,12 @@ sync stamps follow and phones pull the change.
 """
 from sqlalchemy import Select, false, select
 
+from fieldsales.changes.clock import take_stamp
 from fieldsales.common import now_ms
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
 from fieldsales.orders.models import Delivery, DeliveryLine, Order, OrderLine
 from fieldsales.products.models import Product
-from fieldsales.sync.clock import take_stamp
 from fieldsales.users.models import User
 from fieldsales.users.service import team_rep_ids
 

@@ -1,7 +1,8 @@
 from sqlalchemy import Float, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from fieldsales.common import SyncedMixin, id_column
+from fieldsales.changes.models import SyncedMixin
+from fieldsales.common import id_column
 from fieldsales.extensions import db
 
 Money = Numeric(14, 2, asdecimal=False)

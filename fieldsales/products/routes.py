@@ -3,15 +3,14 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import func
 
-from fieldsales.auth.guard import require
 from fieldsales.extensions import db
 from fieldsales.listing import CSV_DOC, Listing
-from fieldsales.products import models  # noqa: F401  (registers the tables)
 from fieldsales.products import service
 from fieldsales.products.models import Product
 from fieldsales.products.schemas import (
     ProductCreateSchema, ProductListArgs, ProductPageSchema, ProductSchema, ProductUpdateSchema,
 )
+from fieldsales.users.guard import require
 
 blp = Blueprint("products", __name__, url_prefix="/api/v1",
                 description="Products: sku, price, stock on hand and lead time.")

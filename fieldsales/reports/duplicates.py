@@ -27,6 +27,7 @@ from sqlalchemy import (
     Integer, Select, and_, cast, func, literal, select, true, union_all, update,
 )
 
+from fieldsales.changes.clock import take_stamp
 from fieldsales.common import now_ms
 from fieldsales.customers import service as customers
 from fieldsales.customers.models import Customer
@@ -34,7 +35,6 @@ from fieldsales.errors import ApiError
 from fieldsales.extensions import db
 from fieldsales.feedback.models import Feedback
 from fieldsales.orders.models import Order
-from fieldsales.sync.clock import take_stamp
 from fieldsales.tasks.models import Task
 from fieldsales.users.models import User
 from fieldsales.visits.models import Visit

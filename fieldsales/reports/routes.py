@@ -4,7 +4,6 @@ from datetime import timedelta
 
 from flask_smorest import Blueprint
 
-from fieldsales.auth.guard import current_user, require
 from fieldsales.common import DAY_MS, now_ms
 from fieldsales.customers import service as customers_service
 from fieldsales.customers.models import Customer
@@ -25,6 +24,7 @@ from fieldsales.reports.schemas import (
     TerritoryArgs, TerritoryPageSchema, TerritorySchema,
 )
 from fieldsales.targets.periods import day_ms, utc_today
+from fieldsales.users.guard import current_user, require
 from fieldsales.users.models import User
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1",

@@ -9,10 +9,10 @@ changed, so phones pull it.
 from flask import current_app
 from sqlalchemy import bindparam, text
 
+from fieldsales.changes.clock import take_stamp
 from fieldsales.common import DAY_MS, now_ms
 from fieldsales.extensions import db
 from fieldsales.scoring.sql import cap, floor0, floor_int, ratio
-from fieldsales.sync.clock import take_stamp
 
 # Points; their sum is the score (0-100).
 POINTS = {

@@ -6,13 +6,12 @@ from flask.cli import AppGroup
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from fieldsales.auth.guard import require
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
-from fieldsales.scoring import models  # noqa: F401  (registers the tables)
 from fieldsales.scoring.models import JobRun
 from fieldsales.scoring.runner import job_names, run_job
 from fieldsales.scoring.schemas import JobRunListArgs, JobRunPageSchema
+from fieldsales.users.guard import require
 
 blp = Blueprint("jobs", __name__, url_prefix="/api/v1/jobs",
                 description="Scheduled scoring jobs and their runs.")

@@ -1,41 +1,9 @@
-from sqlalchemy import JSON, BigInteger, Boolean, DDL, ForeignKey, Index, Integer, String, event
+"""What the phone protocol keeps: quarantined records and the sync log."""
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fieldsales.common import now_ms
 from fieldsales.extensions import db
-
-
-class SyncClock(db.Model):
-    """The one row whose lock orders every change stamp (see fieldsales/sync/clock.py)."""
-
-    __tablename__ = "sync_clock"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    last_stamp: Mapped[int] = mapped_column(BigInteger)
-
-
-event.listen(
-    SyncClock.__table__, "after_create",
-    DDL("INSERT INTO sync_clock (id, last_stamp) VALUES (1, 0)"),
-)
-
-
-class AccessChange(db.Model):
-    """A rep gained or lost sight of a row (a customer or task reassigned).
-
-    Lost access reaches the old rep's next pull as a deletion; gained access reaches the new
-    rep's next pull as a creation.
-    """
-
-    __tablename__ = "sync_access_changes"
-    __table_args__ = (Index("ix_sync_access_changes_user_stamp", "user_id", "stamp"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    table_name: Mapped[str] = mapped_column(String(32))
-    record_id: Mapped[str] = mapped_column(String(64))
-    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
-    granted: Mapped[bool] = mapped_column(Boolean)
-    stamp: Mapped[int] = mapped_column(BigInteger)
 
 
 class QuarantinedRecord(db.Model):

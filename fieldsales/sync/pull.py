@@ -13,8 +13,8 @@ A first pull (`last_pulled_at` null) sends everything visible as created and not
 """
 from sqlalchemy import or_, select
 
+from fieldsales.changes.models import AccessChange
 from fieldsales.extensions import db
-from fieldsales.sync.models import AccessChange
 from fieldsales.sync.tables import TABLES, SyncTable
 
 

@@ -19,10 +19,13 @@ import math
 from dataclasses import dataclass, field
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from fieldsales.changes.clock import take_stamp
+from fieldsales.changes.models import AccessChange
 from fieldsales.common import DAY_MS, now_ms
+from fieldsales.customers import service as customers
 from fieldsales.customers.models import Customer
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
@@ -30,8 +33,7 @@ from fieldsales.locations import flags as ping_flags
 from fieldsales.locations.models import LocationPing
 from fieldsales.orders.models import Order, OrderLine
 from fieldsales.products.models import Product
-from fieldsales.sync.clock import take_stamp
-from fieldsales.sync.models import AccessChange, QuarantinedRecord
+from fieldsales.sync.models import QuarantinedRecord
 from fieldsales.sync.tables import (
     ID_MESSAGE, TABLES, HugeInt, Invalid, SyncTable, product_active, is_id,
 )
@@ -562,10 +564,5 @@ class _Push:
         return []
 
     def _promote_prospects(self) -> None:
-        """A prospect becomes an account with its first order (domain glossary)."""
-        customer_ids = sorted({row["customer_id"] for row in self.rows["orders"].values()
-                               if row["_new"]})
-        for chunk in _chunks(customer_ids):
-            db.session.execute(update(Customer.__table__).where(
-                and_(Customer.__table__.c.id.in_(chunk), Customer.__table__.c.kind == "prospect"))
-                .values(kind="account", changed_seq=self.stamp))
+        customers.promote_prospects(customer_ids=[
+            row["customer_id"] for row in self.rows["orders"].values() if row["_new"]])

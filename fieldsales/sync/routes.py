@@ -6,17 +6,17 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from fieldsales.auth.guard import current_user, require
+from fieldsales.changes import clock
 from fieldsales.common import DAY_MS, now_ms
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
-from fieldsales.sync import clock, history, pull, push, quarantine
-from fieldsales.sync import models  # noqa: F401  (registers the tables)
+from fieldsales.sync import history, pull, push, quarantine
 from fieldsales.sync.models import QuarantinedRecord, SyncLog
 from fieldsales.sync.schemas import (
     PullSchema, PushResultSchema, QuarantineListArgs, QuarantinePageSchema, QuarantineSchema,
     ReplaySchema, SyncLogArgs, SyncLogPageSchema,
 )
+from fieldsales.users.guard import current_user, require
 
 blp = Blueprint("sync", __name__, url_prefix="/api/v1",
                 description="Offline sync for reps' phones (WatermelonDB sync protocol), "

@@ -29,8 +29,7 @@ from fieldsales.feedback.models import FEEDBACK_CATEGORIES, Feedback
 from fieldsales.locations.models import LocationPing
 from fieldsales.orders.models import ORDER_STATUSES, Order, OrderLine
 from fieldsales.products.models import Product
-from fieldsales.tasks.models import TASK_CATEGORIES, TASK_STATUSES, Task
-from fieldsales.tasks.service import REP_FIELDS
+from fieldsales.tasks.models import REP_FIELDS, TASK_CATEGORIES, TASK_STATUSES, Task
 from fieldsales.visits.models import VISIT_OUTCOMES, Visit
 
 # Largest time accepted (ms): JavaScript's largest safe integer, far beyond any real date.

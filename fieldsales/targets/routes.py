@@ -2,7 +2,6 @@
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from fieldsales.auth.guard import current_user, require
 from fieldsales.common import DAY_MS
 from fieldsales.extensions import db
 from fieldsales.listing import CSV_DOC, Listing
@@ -12,6 +11,7 @@ from fieldsales.targets.periods import day_ms
 from fieldsales.targets.schemas import (
     TargetCreateSchema, TargetListArgs, TargetPageSchema, TargetSchema, TargetUpdateSchema,
 )
+from fieldsales.users.guard import current_user, require
 
 blp = Blueprint("targets", __name__, url_prefix="/api/v1",
                 description="Targets per rep or team, with attainment and pace.")

@@ -1,11 +1,14 @@
 from sqlalchemy import BigInteger, Float, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from fieldsales.common import SyncedMixin, id_column
+from fieldsales.changes.models import SyncedMixin
+from fieldsales.common import id_column
 from fieldsales.extensions import db
 
 TASK_CATEGORIES = ("selling", "admin")
 TASK_STATUSES = ("open", "done", "cancelled")
+# What a rep may change on their own task (REST and sync alike); the rest is the manager's.
+REP_FIELDS = frozenset({"status", "completed_at", "completion_note"})
 
 
 class Task(SyncedMixin, db.Model):

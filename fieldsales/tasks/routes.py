@@ -3,15 +3,14 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import func
 
-from fieldsales.auth.guard import current_user, require
 from fieldsales.extensions import db
 from fieldsales.listing import CSV_DOC, NO_DATE, Listing
-from fieldsales.tasks import models  # noqa: F401  (registers the tables)
 from fieldsales.tasks import service
 from fieldsales.tasks.models import Task
 from fieldsales.tasks.schemas import (
     TaskCreateSchema, TaskListArgs, TaskPageSchema, TaskSchema, TaskUpdateSchema,
 )
+from fieldsales.users.guard import current_user, require
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1",
                 description="Tasks: selling and admin work given to reps.")

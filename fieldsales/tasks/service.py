@@ -1,20 +1,19 @@
 """Tasks: managers give them to reps of their team; reps read and complete their own."""
 from sqlalchemy import Select, false, select
 
+from fieldsales.changes.access import reassigned
 from fieldsales.common import now_ms
 from fieldsales.customers.models import Customer
 from fieldsales.customers.service import assignable_rep, get_referenced, invalid
 from fieldsales.database import flush_new
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
-from fieldsales.sync.access import reassigned
-from fieldsales.tasks.models import Task
+from fieldsales.tasks.models import REP_FIELDS, Task
 from fieldsales.users.models import User
 from fieldsales.users.service import team_rep_ids
 
 _FIELDS = ("title", "description", "category", "due_at", "status", "completed_at",
            "completion_note", "latitude", "longitude")
-REP_FIELDS = frozenset({"status", "completed_at", "completion_note"})
 
 
 def visible(*, viewer: User) -> Select:

@@ -1,3 +1,4 @@
+"""Accounts: teams, users and their bearer tokens."""
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -35,3 +36,16 @@ class User(db.Model):
     deleted_at: Mapped[int | None] = mapped_column(BigInteger)
 
     team: Mapped[Team | None] = relationship()
+
+
+class AuthToken(db.Model):
+    """A bearer token; only its SHA-256 is stored, so a leaked table grants nothing."""
+
+    __tablename__ = "auth_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
+    expires_at: Mapped[int] = mapped_column(BigInteger)
+    revoked_at: Mapped[int | None] = mapped_column(BigInteger)

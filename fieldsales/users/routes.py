@@ -5,13 +5,13 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
-from fieldsales.auth.guard import current_user, require
-from fieldsales.auth.service import revoke_tokens
 from fieldsales.common import ROLES
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
 from fieldsales.listing import CSV_DOC, Listing
 from fieldsales.users import service
+from fieldsales.users.credentials import revoke_tokens
+from fieldsales.users.guard import current_user, require
 from fieldsales.users.models import SELLING_STYLES, Team, User
 from fieldsales.users.schemas import (
     CliUserCreateSchema, RevokedSchema, TeamSchema, UserCreateSchema, UserListArgs,

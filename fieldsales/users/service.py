@@ -1,13 +1,12 @@
 """Users and teams: creation rules and who may see whom."""
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 
-from fieldsales.auth.service import hash_password, revoke_tokens
 from fieldsales.common import ROLES, now_ms
 from fieldsales.database import kept_unique
-from fieldsales.customers.models import Customer
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
-from fieldsales.tasks.models import Task
+from fieldsales.users import signals
+from fieldsales.users.credentials import hash_password, revoke_tokens
 from fieldsales.users.models import Team, User
 
 
@@ -77,7 +76,7 @@ def update(*, user: User, changes: dict) -> User:
         if db.session.get(Team, changes["team_id"]) is None:
             raise ApiError(422, "validation_error", "No such team.", {"team_id": ["No such team."]})
         if user.team_id is None:
-            _bring_teamless_customers(rep=user, team_id=changes["team_id"])
+            signals.rep_joining_team.send(user, team_id=changes["team_id"])
         elif changes["team_id"] != user.team_id:
             _refuse_move_with_work(rep=user)
         user.team_id = changes["team_id"]
@@ -94,22 +93,17 @@ def update(*, user: User, changes: dict) -> User:
     return user
 
 
-def _bring_teamless_customers(*, rep: User, team_id: str) -> None:
-    """A rep in no team (the CLI makes one without --manager-email) joins a team with the
-    customers assigned to them that are in no team either, so the new manager sees them."""
-    for customer in db.session.scalars(select(Customer).where(
-            Customer.assigned_rep_id == rep.id, Customer.team_id.is_(None))):
-        customer.team_id = team_id
-
-
 def _refuse_move_with_work(*, rep: User) -> None:
     """A rep changes team only with no customers and no open tasks: customers belong to the
     old team (its manager keeps seeing them) while tasks follow the rep, so a move with
-    work in hand would split it between two managers."""
-    customers = db.session.scalar(select(func.count()).select_from(Customer).where(
-        Customer.assigned_rep_id == rep.id, Customer.deleted_at.is_(None)))
-    open_tasks = db.session.scalar(select(func.count()).select_from(Task).where(
-        Task.assigned_rep_id == rep.id, Task.status == "open", Task.deleted_at.is_(None)))
+    work in hand would split it between two managers. The domains that own the work count
+    it (`signals.rep_leaving_team`); a rep in no team brings theirs along instead
+    (`signals.rep_joining_team`)."""
+    work: dict[str, int] = {}
+    for _receiver, counts in signals.rep_leaving_team.send(rep):
+        work.update(counts)
+    customers = work.get("assigned_customers", 0)
+    open_tasks = work.get("open_tasks", 0)
     if customers or open_tasks:
         raise ApiError(409, "rep_has_work",
                        f"Reassign the rep's {customers} customer(s) and {open_tasks} open "

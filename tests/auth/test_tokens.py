@@ -1,9 +1,10 @@
 """Sign-in, bearer tokens, expiry, revocation and login throttling."""
 import pytest
 
-from fieldsales.auth.models import AuthToken, LoginFailure
+from fieldsales.auth.models import LoginFailure
 from fieldsales.common import now_ms
 from fieldsales.extensions import db
+from fieldsales.users.models import AuthToken
 from tests.conftest import PASSWORD
 
 LOGIN = "/api/v1/auth/token"

@@ -3,9 +3,9 @@ CSV)."""
 import pytest
 from sqlalchemy import select
 
+from fieldsales.changes.models import AccessChange
 from fieldsales.customers.models import Customer
 from fieldsales.extensions import db
-from fieldsales.sync.models import AccessChange
 from tests.list_checks import (
     assert_csv_is_the_json, assert_unknown_sort_is_422, assert_walk_in_order, walk,
 )

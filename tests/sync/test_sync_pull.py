@@ -1,10 +1,11 @@
 """Pull rules 1-7 of the sync contract, through GET /api/v1/sync."""
+from fieldsales.changes.models import SyncClock
 from fieldsales.common import DAY_MS, now_ms
 from fieldsales.customers.models import Customer
 from fieldsales.locations.models import LocationPing
 from fieldsales.orders.models import Order
 from fieldsales.extensions import db
-from fieldsales.sync.models import SyncClock, SyncLog
+from fieldsales.sync.models import SyncLog
 from fieldsales.tasks.models import Task
 from fieldsales.visits.models import Visit
 from tests.sync.conftest import (
@@ -147,7 +148,7 @@ def test_a_reassigned_customer_moves_between_reps_pulls(world, client, team):
 def test_access_changes_recorded_by_the_rest_side_helper_reach_pulls(world, app, phone, phone2,
                                                                      client, team):
     """`sync.access.reassigned` is what REST services call when a row changes hands."""
-    from fieldsales.sync.access import reassigned
+    from fieldsales.changes.access import reassigned
 
     other = Phone(client, team.headers["other_rep"])
     phone.pull(), other.pull()

@@ -3,10 +3,10 @@
 import pytest
 from sqlalchemy import select
 
+from fieldsales.changes.models import AccessChange
 from fieldsales.common import DAY_MS, now_ms
 from fieldsales.extensions import db
 from fieldsales.listing import NO_DATE
-from fieldsales.sync.models import AccessChange
 from tests.list_checks import (
     assert_csv_is_the_json, assert_unknown_sort_is_422, assert_walk_in_order, walk,
 )

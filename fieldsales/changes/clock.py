@@ -19,9 +19,9 @@ older than the phones' cursors, and they must not be refused for it.)
 from sqlalchemy import case, event, select, update
 from sqlalchemy.orm import Session
 
-from fieldsales.common import SyncedMixin, now_ms
+from fieldsales.changes.models import SyncClock, SyncedMixin
+from fieldsales.common import now_ms
 from fieldsales.errors import ApiError
-from fieldsales.sync.models import SyncClock
 
 _STAMP_KEY = "sync_stamp"
 
@@ -74,7 +74,16 @@ def advance(session: Session) -> int:
     return stamp
 
 
-@event.listens_for(Session, "before_flush")
+def install_listeners() -> None:
+    """Make every session stamp the synced rows it writes; `create_app` calls it. Explicit,
+    not an import side effect, so what a session does is visible where the app is built.
+    Calling it again (one process, several apps) adds nothing."""
+    for name, listener in (("before_flush", _stamp_synced_rows),
+                           ("after_transaction_end", _forget_stamp)):
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)
+
+
 def _stamp_synced_rows(session: Session, _flush_context, _instances) -> None:
     """ORM writes (REST routes, jobs) stamp the synced rows they touch."""
     touched = [obj for obj in (*session.new, *session.dirty)
@@ -88,7 +97,6 @@ def _stamp_synced_rows(session: Session, _flush_context, _instances) -> None:
         obj.changed_seq = stamp
 
 
-@event.listens_for(Session, "after_transaction_end")
 def _forget_stamp(session: Session, transaction) -> None:
     if transaction.parent is None:
         session.info.pop(_STAMP_KEY, None)

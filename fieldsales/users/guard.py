@@ -3,8 +3,8 @@ from functools import wraps
 
 from flask import g, request
 
-from fieldsales.auth.service import user_for_token
 from fieldsales.errors import ApiError
+from fieldsales.users.credentials import user_for_token
 from fieldsales.users.models import User
 
 

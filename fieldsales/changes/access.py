@@ -1,8 +1,8 @@
 """Recording who gained or lost sight of a synced row, for the next pulls."""
 from sqlalchemy.orm import Session
 
-from fieldsales.sync.clock import take_stamp
-from fieldsales.sync.models import AccessChange
+from fieldsales.changes.clock import take_stamp
+from fieldsales.changes.models import AccessChange
 
 
 def reassigned(session: Session, *, table_name: str, record_id: str,

@@ -1,0 +1,25 @@
+"""Every table of the app, in one place: `create_app` imports this, so the metadata that
+migrations (migrations/env.py), `db.create_all()` and the models' relationships read is
+complete whichever routes a build registers."""
+from fieldsales.auth.models import LoginFailure
+from fieldsales.changes.models import AccessChange, SyncClock
+from fieldsales.customers.models import Customer
+from fieldsales.feedback.models import Feedback
+from fieldsales.locations.models import LocationPing
+from fieldsales.orders.models import Delivery, DeliveryLine, Order, OrderLine
+from fieldsales.products.models import Product
+from fieldsales.scoring.models import (
+    BacklogPriority, JobLock, JobRun, ProductDemand, RepScore, ScoringSuspect,
+)
+from fieldsales.sync.models import QuarantinedRecord, SyncLog
+from fieldsales.targets.models import Target
+from fieldsales.tasks.models import Task
+from fieldsales.users.models import AuthToken, Team, User
+from fieldsales.visits.models import Visit
+
+__all__ = [
+    "AccessChange", "AuthToken", "BacklogPriority", "Customer", "Delivery", "DeliveryLine",
+    "Feedback", "JobLock", "JobRun", "LocationPing", "LoginFailure", "Order", "OrderLine",
+    "Product", "ProductDemand", "QuarantinedRecord", "RepScore", "ScoringSuspect", "SyncClock",
+    "SyncLog", "Target", "Task", "Team", "User", "Visit",
+]
