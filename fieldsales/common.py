@@ -13,7 +13,12 @@ ID_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"
 ID_RE = re.compile(ID_PATTERN)
 _ALPHABET = string.ascii_letters + string.digits
 
-DAY_MS = 86_400_000
+# Times are epoch milliseconds everywhere; weeks start on Monday 00:00 UTC.
+MINUTE_MS = 60_000
+HOUR_MS = 60 * MINUTE_MS
+DAY_MS = 24 * HOUR_MS
+WEEK_MS = 7 * DAY_MS
+FIRST_MONDAY_MS = 4 * DAY_MS  # 1970-01-05, the first Monday after the epoch
 ROLES = ("rep", "manager", "procurement", "admin")
 
 

@@ -4,20 +4,13 @@ A ping is judged against the rep's previous fix in *recorded* order (the phone's
 upload order, so a batch uploaded late or out of order is placed among the pings already stored
 and the stored ping that now follows it is judged again.
 """
-import math
 from dataclasses import dataclass
 from typing import Callable
 
-from geographiclib.geodesic import Geodesic
-
 from fieldsales.common import DAY_MS
+from fieldsales.geo import geodesic_short_m
 from fieldsales.locations.models import PING_FLAGS
 
-# WGS-84, as geopy's geodesic uses.
-_A = 6378137.0
-_F = 1 / 298.257223563
-_E2 = _F * (2 - _F)
-_GEOD = Geodesic.WGS84
 _OWN_FLAGS = ("inaccurate", "future", "stale")  # judged on the ping alone
 _UNTRUSTED = {"future", "stale"}  # a time that cannot be placed in the recorded order
 
@@ -35,31 +28,6 @@ class Limits:
                    future_tolerance_ms=config["PING_FUTURE_TOLERANCE_S"] * 1000,
                    max_age_ms=config["PING_MAX_AGE_DAYS"] * DAY_MS,
                    max_speed_mps=config["PING_MAX_SPEED_MPS"])
-
-
-def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
-    """Geodesic distance in metres, fast for the short hops between consecutive fixes.
-
-    Below 2 km (away from the poles) the ellipsoid's local radii of curvature give the geodesic
-    distance to better than a millimetre, about 40 times faster than the full solution (Karney,
-    via geographiclib, as geopy's `geodesic`), which is used for everything else. A 10,000-ping
-    push needs this to stay well under a second.
-    """
-    if abs(lat1) < 80 and abs(lat2) < 80:
-        phi = math.radians((lat1 + lat2) / 2)
-        s = math.sin(phi)
-        w = 1 - _E2 * s * s
-        n = _A / math.sqrt(w)
-        m = _A * (1 - _E2) / (w * math.sqrt(w))
-        dlng = lng2 - lng1
-        if dlng > 180:
-            dlng -= 360
-        elif dlng < -180:
-            dlng += 360
-        d = math.hypot(m * math.radians(lat2 - lat1), n * math.cos(phi) * math.radians(dlng))
-        if d < 2000:
-            return d
-    return _GEOD.Inverse(lat1, lng1, lat2, lng2, Geodesic.DISTANCE)["s12"]
 
 
 def own_flags(ping: dict, *, received_at: int, limits: Limits) -> set[str]:
@@ -124,8 +92,8 @@ def flag(*, new: list[dict], stored_around: Callable[[int, int], list[dict]],
             continue
         distance = speed = None
         if previous is not None:
-            distance = distance_m(previous["latitude"], previous["longitude"],
-                                  ping["latitude"], ping["longitude"])
+            distance = geodesic_short_m(previous["latitude"], previous["longitude"],
+                                        ping["latitude"], ping["longitude"])
             elapsed_s = (ping["recorded_at"] - previous["recorded_at"]) / 1000
             if elapsed_s > 0:
                 speed = distance / elapsed_s

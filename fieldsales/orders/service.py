@@ -7,7 +7,7 @@ sync stamps follow and phones pull the change.
 from sqlalchemy import Select, false, select
 
 from fieldsales.changes.clock import take_stamp
-from fieldsales.common import now_ms
+from fieldsales.common import MINUTE_MS, now_ms
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
 from fieldsales.orders.models import Delivery, DeliveryLine, Order, OrderLine
@@ -16,7 +16,7 @@ from fieldsales.users.models import User
 from fieldsales.users.service import team_rep_ids
 
 # A delivery time this far ahead of the server clock is a typo, not a clock skew.
-FUTURE_TOLERANCE_MS = 5 * 60_000
+FUTURE_TOLERANCE_MS = 5 * MINUTE_MS
 # Float quantities: differences below this are rounding, not over-delivery.
 EPSILON = 1e-9
 

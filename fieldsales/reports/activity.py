@@ -24,13 +24,13 @@ import math
 from datetime import date
 
 from flask import current_app
-from geopy.distance import geodesic
 from sqlalchemy import func, select
 
-from fieldsales.common import DAY_MS
+from fieldsales.common import DAY_MS, HOUR_MS
 from fieldsales.customers.models import Customer
 from fieldsales.extensions import db
 from fieldsales.feedback.models import Feedback
+from fieldsales.geo import geodesic_m
 from fieldsales.locations.models import LocationPing
 from fieldsales.orders.models import Order, OrderLine
 from fieldsales.targets.periods import day_ms
@@ -41,7 +41,6 @@ from fieldsales.visits.models import Visit
 STOP_RADIUS_M = 50
 STOP_MIN_S = 5 * 60
 MAX_PINGS = 20_000
-HOUR_MS = 3_600_000
 DEFAULT_TASK_MINUTES = 30
 
 
@@ -107,7 +106,7 @@ def detect_stops(pings: list[dict]) -> list[dict]:
     while i < len(clean):
         anchor = _point(clean[i])
         j = i + 1
-        while j < len(clean) and geodesic(anchor, _point(clean[j])).meters <= STOP_RADIUS_M:
+        while j < len(clean) and geodesic_m(*anchor, *_point(clean[j])) <= STOP_RADIUS_M:
             j += 1
         members = clean[i:j]
         if members[-1]["recorded_at"] - members[0]["recorded_at"] >= STOP_MIN_S * 1000:
@@ -143,7 +142,7 @@ def trail(pings: list[dict], stops: list[dict]) -> list[dict]:
         ends_before = _edge_ping(pings, leg_start, last=True) if from_index is not None else None
         ends_after = _edge_ping(pings, leg_end, last=False) if to_index is not None else None
         path = [p for p in [ends_before, *inside, ends_after] if p is not None and not p["flagged"]]
-        distance = sum(geodesic(_point(a), _point(b)).meters for a, b in zip(path, path[1:]))
+        distance = sum(geodesic_m(*_point(a), *_point(b)) for a, b in zip(path, path[1:]))
         legs.append({
             "from_stop": from_index, "to_stop": to_index,
             "started_at": leg_start if from_index is not None else inside[0]["recorded_at"],
@@ -182,7 +181,7 @@ def _name_customers(stops: list[dict]) -> None:
                    Customer.longitude.between(lon - dlon, lon + dlon))).all()
         best = None
         for c in nearby:
-            distance = geodesic((lat, lon), (c.latitude, c.longitude)).meters
+            distance = geodesic_m(lat, lon, c.latitude, c.longitude)
             if distance <= (c.geofence_radius_m or 0) and (best is None or distance < best[0]):
                 best = (distance, c)
         if best is not None:

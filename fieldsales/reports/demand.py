@@ -11,9 +11,9 @@ backlog), then those with the fewest days of cover.
 """
 from sqlalchemy import and_, case, func, or_, select
 
+from fieldsales.common import WEEK_MS
 from fieldsales.products.models import Product
 from fieldsales.scoring.models import ProductDemand
-from fieldsales.scoring.sql import WEEK_MS
 
 HISTORY_WEEKS = 4
 NO_COVER = 1e9

@@ -22,7 +22,6 @@ import unicodedata
 from collections import Counter
 
 from flask import current_app
-from geopy.distance import geodesic
 from sqlalchemy import (
     Integer, Select, and_, cast, func, literal, select, true, union_all, update,
 )
@@ -34,6 +33,7 @@ from fieldsales.customers.models import Customer
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
 from fieldsales.feedback.models import Feedback
+from fieldsales.geo import equirectangular_m, geodesic_m
 from fieldsales.orders.models import Order
 from fieldsales.tasks.models import Task
 from fieldsales.users.models import User
@@ -94,7 +94,8 @@ def find(*, customers_query: Select) -> list[dict]:
         same_phone = (first, second) in phone_pairs
         # Cheap tests first (flat-earth distance, difflib's upper bound on the names); the
         # geodesic distance and the full ratio only for pairs that may count.
-        if not same_phone and _flat_m(x, y) > max_distance * 1.01 + 1:
+        if not same_phone and equirectangular_m(x.latitude, x.longitude, y.latitude,
+                                                y.longitude) > max_distance * 1.01 + 1:
             continue
         for row in (x, y):
             if row.id not in tokens:
@@ -102,7 +103,7 @@ def find(*, customers_query: Select) -> list[dict]:
                 tokens[row.id] = (words, Counter(" ".join(words)))
         if not same_phone and _quick_ratio(tokens[first][1], tokens[second][1]) < min_ratio:
             continue
-        distance = geodesic((x.latitude, x.longitude), (y.latitude, y.longitude)).meters
+        distance = geodesic_m(x.latitude, x.longitude, y.latitude, y.longitude)
         similarity = _similarity(tokens[first][0], tokens[second][0])
         reasons = ["same_phone"] if same_phone else []
         if distance <= max_distance and similarity >= min_ratio:
@@ -156,14 +157,6 @@ def _quick_ratio(x: Counter, y: Counter) -> float:
     """difflib's quick_ratio from letter counts: an upper bound of the real ratio."""
     total = x.total() + y.total()
     return 2 * (x & y).total() / total if total else 1.0
-
-
-def _flat_m(x, y) -> float:
-    """Equirectangular distance in metres: within 0.5% of the geodesic one at these ranges."""
-    north = (y.latitude - x.latitude) * 111_320
-    east = ((y.longitude - x.longitude) * 111_320
-            * math.cos(math.radians((x.latitude + y.latitude) / 2)))
-    return math.hypot(north, east)
 
 
 def merge(*, viewer: User, customer_id: str, into_id: str) -> dict:

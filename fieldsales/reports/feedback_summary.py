@@ -9,14 +9,12 @@
 """
 from sqlalchemy import and_, func, select
 
-from fieldsales.common import DAY_MS
+from fieldsales.common import FIRST_MONDAY_MS, WEEK_MS
 from fieldsales.customers.models import Customer
 from fieldsales.extensions import db
 from fieldsales.feedback.models import Feedback
 from fieldsales.products.models import Product
 
-WEEK_MS = 7 * DAY_MS
-MONDAY_MS = 4 * DAY_MS  # 1970-01-05, the first Monday after the epoch
 PRAISE_MIN, COMPLAINT_MAX, REPEATED = 4, 2, 2
 
 
@@ -33,7 +31,7 @@ def get(*, scope, start: int, end: int, top: int) -> dict:
         .where(where).group_by(Feedback.category)
         .order_by(func.count(Feedback.id).desc(), Feedback.category)).all()
 
-    week = (Feedback.recorded_at - MONDAY_MS) // WEEK_MS
+    week = (Feedback.recorded_at - FIRST_MONDAY_MS) // WEEK_MS
     trend = db.session.execute(
         select(week.label("week"), func.count(Feedback.rating), func.avg(Feedback.rating))
         .where(where, Feedback.rating.is_not(None)).group_by(week).order_by(week)).all()
@@ -70,7 +68,7 @@ def get(*, scope, start: int, end: int, top: int) -> dict:
         "total": totals[0], "average_rating": _round(totals[1]),
         "by_category": [{"category": c, "count": n, "rated": rated, "average_rating": _round(a)}
                         for c, n, rated, a in by_category],
-        "rating_trend": [{"week_start_ms": int(w) * WEEK_MS + MONDAY_MS, "rated": n,
+        "rating_trend": [{"week_start_ms": int(w) * WEEK_MS + FIRST_MONDAY_MS, "rated": n,
                           "average_rating": _round(a)} for w, n, a in trend],
         "most_requested_products": [
             {"product_id": pid, "sku": sku, "name": name, "requested_quantity": float(qty),

@@ -12,12 +12,12 @@ their customers (a rep with no customers yet has no centroid and comes last).
 Revenue is the trailing 90 days of orders (not cancelled) at the rep's customers.
 """
 from flask import current_app
-from geopy.distance import geodesic
 from sqlalchemy import Float, case, cast, func, select
 
 from fieldsales.common import DAY_MS, now_ms
 from fieldsales.customers.models import Customer
 from fieldsales.extensions import db
+from fieldsales.geo import geodesic_m
 from fieldsales.orders.models import Order, OrderLine
 from fieldsales.users.models import Team, User
 
@@ -93,7 +93,8 @@ def _candidates(overloaded: dict, rows: list[dict]) -> list[dict]:
             continue
         distance = None
         if other["centroid"] and overloaded["centroid"]:
-            distance = geodesic(_point(overloaded["centroid"]), _point(other["centroid"])).km
+            distance = geodesic_m(*_point(overloaded["centroid"]),
+                                  *_point(other["centroid"])) / 1000
         found.append({"rep_id": other["rep_id"], "rep_name": other["rep_name"],
                       "distance_km": round(distance, 2) if distance is not None else None,
                       "spare_visits": round(spare, 1)})

@@ -10,8 +10,9 @@ at a steady rate is not "rising"). Formulas: docs/scoring.md.
 from flask import current_app
 from sqlalchemy import text
 
+from fieldsales.common import WEEK_MS
 from fieldsales.extensions import db
-from fieldsales.scoring.sql import WEEK_MS, floor0, week_start
+from fieldsales.scoring.sql import floor0, week_start
 
 DEFAULT_WEEKS = 12
 ALPHA = 0.5            # level smoothing: weight of the newest week

@@ -8,10 +8,10 @@ for every period, idle ones too (a score of 0 is information for a manager).
 from flask import current_app
 from sqlalchemy import text
 
-from fieldsales.common import DAY_MS
+from fieldsales.common import DAY_MS, FIRST_MONDAY_MS, WEEK_MS
 from fieldsales.extensions import db
 from fieldsales.scoring.sql import (
-    WEEK_MS, WEEK_OFFSET_MS, bucket, cap, day_start, floor_int, periods_cte, ratio, week_start,
+    bucket, cap, day_start, floor_int, periods_cte, ratio, week_start,
 )
 
 DEFAULT_LOOKBACK_DAYS = 7
@@ -98,7 +98,7 @@ def score_periods(*, period: str, first: int, end: int, now: int, norms: dict) -
     workdays = 1 if day else norms["workdays_per_week"]
     params = {
         "period": period, "first": first, "end": end, "ws": first, "we": end, "now": now,
-        "off": 0 if day else WEEK_OFFSET_MS, "step": DAY_MS if day else WEEK_MS,
+        "off": 0 if day else FIRST_MONDAY_MS, "step": DAY_MS if day else WEEK_MS,
         "days": 1 if day else 7, "f": workdays,
         "t_visits": norms["visits_per_day"], "t_orders": norms["orders_per_day"],
         "t_prospects": norms["prospects_per_day"], "t_conv": norms["conversions_per_day"],

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
+from fieldsales.common import MINUTE_MS
 from fieldsales.extensions import db
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ def run_scheduled(app: Flask, name: str, minutes: float) -> None:
     with app.app_context():
         try:
             run_job(name, trigger="scheduler",
-                    unless_ran_within_ms=int(minutes * 60_000 * FRESH_SHARE_OF_INTERVAL))
+                    unless_ran_within_ms=int(minutes * MINUTE_MS * FRESH_SHARE_OF_INTERVAL))
         except Exception:  # the runner records job failures; this is the lock or the DB itself
             log.exception("Scheduled job %s could not run", name)
         finally:

@@ -3,11 +3,7 @@
 Both databases divide integers as integers and have window functions; what differs
 (LEAST/GREATEST vs MIN/MAX, their NULL handling) is avoided with CASE expressions here.
 """
-from fieldsales.common import DAY_MS
-
-WEEK_MS = 7 * DAY_MS
-# 1970-01-01 was a Thursday: Mondays are 4 days after an epoch multiple of 7 days.
-WEEK_OFFSET_MS = 4 * DAY_MS
+from fieldsales.common import DAY_MS, FIRST_MONDAY_MS, WEEK_MS
 
 
 def day_start(ms: int) -> int:
@@ -15,7 +11,7 @@ def day_start(ms: int) -> int:
 
 
 def week_start(ms: int) -> int:
-    return (ms - WEEK_OFFSET_MS) // WEEK_MS * WEEK_MS + WEEK_OFFSET_MS
+    return (ms - FIRST_MONDAY_MS) // WEEK_MS * WEEK_MS + FIRST_MONDAY_MS
 
 
 def ratio(numerator: str, denominator: str) -> str:

@@ -1,10 +1,5 @@
 """Facts about a visit, computed by the server when a phone pushes it (never by the phone)."""
-from geopy.distance import geodesic
-
-
-def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
-    """Geodesic distance on the WGS-84 ellipsoid, in metres."""
-    return geodesic((lat1, lng1), (lat2, lng2)).meters
+from fieldsales.geo import geodesic_m
 
 
 def compute(*, visit: dict, customer, accuracy_cap_m: float) -> dict:
@@ -16,7 +11,7 @@ def compute(*, visit: dict, customer, accuracy_cap_m: float) -> dict:
     Time on site: check-out minus check-in, in seconds; null until checked out, or when the
     phone's clock put check-out before check-in.
     """
-    distance = distance_m(visit["check_in_latitude"], visit["check_in_longitude"],
+    distance = geodesic_m(visit["check_in_latitude"], visit["check_in_longitude"],
                           customer.latitude, customer.longitude)
     allowance = min(max(visit.get("check_in_accuracy_m") or 0.0, 0.0), accuracy_cap_m)
     radius = customer.geofence_radius_m or 0.0

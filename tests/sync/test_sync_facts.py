@@ -4,7 +4,7 @@ from geographiclib.geodesic import Geodesic
 from geopy.distance import geodesic
 
 from fieldsales.common import DAY_MS, now_ms
-from fieldsales.locations.flags import distance_m
+from fieldsales.geo import geodesic_short_m
 from fieldsales.locations.models import LocationPing
 from fieldsales.visits.models import Visit
 from tests.sync.conftest import changes, ping, stored, visit
@@ -178,7 +178,8 @@ def test_pings_of_other_reps_do_not_count_as_previous_fixes(world, app, phone, o
 def test_the_fast_ping_distance_agrees_with_geopy(metres):
     for start in [(52.52, 13.405), (-33.9, 151.2), (0.0, 179.9999), (79.9, -20.0)]:
         end = east_of(start, metres)
-        assert distance_m(*start, *end) == pytest.approx(geodesic(start, end).meters, abs=0.001)
+        assert geodesic_short_m(*start, *end) == pytest.approx(geodesic(start, end).meters,
+                                                              abs=0.001)
 
 
 def test_pings_with_untrusted_times_take_no_place_in_the_recorded_order(world, app, phone):
