@@ -1,4 +1,5 @@
 """Small shared pieces: ids and times in epoch milliseconds."""
+import random
 import re
 import secrets
 import string
@@ -27,8 +28,11 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def new_id() -> str:
-    """An id shaped like the ones WatermelonDB makes (16 alphanumerics)."""
+def new_id(*, rng: random.Random | None = None) -> str:
+    """An id shaped like the ones WatermelonDB makes (16 alphanumerics); from `rng` when given,
+    so a seeded generator (the demo) makes the same ids on every run."""
+    if rng is not None:
+        return "".join(rng.choices(_ALPHABET, k=16))
     return "".join(secrets.choice(_ALPHABET) for _ in range(16))
 
 

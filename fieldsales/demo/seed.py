@@ -9,25 +9,28 @@ two farmers per team), ~200 customers around Lisbon (a few deliberate duplicates
 merge tools), ~50 products, open tasks for the coming working days, and for the last 30 days
 each rep's visits (mostly verified), location pings every 2-5 minutes of the working day,
 feedback, and orders with deliveries: most delivered, some partially, some open and late.
-Visits' `distance_m`/`verified` follow the sync rule (geodesic distance, accuracy capped);
-pings' distances from the previous fix use the haversine formula (close enough, much faster).
+Seeded rows look like pushed ones because they go through the rules the sync ingest applies:
+visits' `distance_m`/`verified`/`time_on_site_s` (fieldsales.visits.facts), pings' flags,
+distances and implied speeds (fieldsales.locations.flags); distances are fieldsales.geo's.
 """
 import math
 import random
-import string
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from types import SimpleNamespace
 
 from flask import current_app
-from geopy.distance import geodesic
 from sqlalchemy import insert, inspect, select
 
 from fieldsales.changes.clock import take_stamp
-from fieldsales.common import DAY_MS, now_ms
+from fieldsales.common import DAY_MS, HOUR_MS, MINUTE_MS, new_id, now_ms
 from fieldsales.customers.models import Customer
 from fieldsales.extensions import db
 from fieldsales.feedback.models import Feedback
+from fieldsales.geo import geodesic_m
+from fieldsales.locations import flags as ping_flags
 from fieldsales.locations.models import LocationPing
+from fieldsales.orders import service as orders
 from fieldsales.orders.models import Delivery, DeliveryLine, Order, OrderLine
 from fieldsales.products.models import Product
 from fieldsales.targets.models import Target
@@ -35,16 +38,14 @@ from fieldsales.targets.periods import bounds_ms, ms_date
 from fieldsales.tasks.models import Task
 from fieldsales.users.credentials import hash_password
 from fieldsales.users.models import Team, User
+from fieldsales.visits import facts as visit_facts
 from fieldsales.visits.models import Visit
 
 PASSWORD = "demo-password"
 DOMAIN = "demo.fieldsales.dev"
 CITY = (38.7223, -9.1393)  # Lisbon
 CITY_RADIUS_M = 15_000
-HOUR_MS = 3_600_000
 HISTORY_DAYS = 30  # of field activity before today (dev.py scores all of it on start)
-MINUTE_MS = 60_000
-_ALPHABET = string.ascii_letters + string.digits
 
 # (name, selling style, home base): the reps' territories are the customers nearest home.
 TEAMS = (
@@ -153,16 +154,7 @@ class _Rep:
     style: str
     home: tuple[float, float]
     customers: list = field(default_factory=list)
-
-
-class _Ids:
-    """Phone-style ids (16 alphanumerics) from the seeded generator, so reruns match."""
-
-    def __init__(self, rng: random.Random):
-        self.rng = rng
-
-    def __call__(self) -> str:
-        return "".join(self.rng.choices(_ALPHABET, k=16))
+    pings: list = field(default_factory=list)
 
 
 def has_data() -> bool:
@@ -208,13 +200,6 @@ def _offset(point, distance_m: float, bearing_rad: float) -> tuple[float, float]
     return lat + dlat, lon + dlon
 
 
-def _haversine_m(a, b) -> float:
-    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    h = (math.sin((lat2 - lat1) / 2) ** 2
-         + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2)
-    return 2 * 6_371_008.8 * math.asin(math.sqrt(h))
-
-
 def _on_land(lat: float, lon: float) -> bool:
     """A crude mask of the Tagus estuary and the sea around Lisbon."""
     if -9.10 < lon < -8.95 and 38.62 < lat < 38.77:
@@ -240,14 +225,16 @@ class _Builder:
         self.rng, self.now = rng, now
         # The same rules the sync ingest applies, so seeded rows look like pushed ones.
         self.accuracy_cap_m = current_app.config["GEOFENCE_ACCURACY_CAP_M"]
-        self.ping_max_accuracy_m = current_app.config["PING_MAX_ACCURACY_M"]
-        self.new_id = _Ids(rng)
+        self.ping_limits = ping_flags.Limits.from_config(current_app.config)
         self.today = now - now % DAY_MS  # midnight UTC
         self.rows: dict[str, list[dict]] = {name: [] for name in (
             "customers", "products", "tasks", "visits", "location_pings", "feedback", "orders",
             "order_lines", "deliveries", "delivery_lines")}
         self.logins: list[tuple[str, str, str]] = []
         self.reps: list[_Rep] = []
+
+    def new_id(self) -> str:
+        return new_id(rng=self.rng)  # from the seeded generator, so reruns match
 
     # --- people ---------------------------------------------------------------------------
 
@@ -298,7 +285,7 @@ class _Builder:
     def _position_near(self, home) -> tuple[float, float]:
         while True:
             point = _offset(home, abs(self.rng.gauss(0, 2200)), self.rng.uniform(0, 2 * math.pi))
-            if _on_land(*point) and _haversine_m(point, CITY) <= CITY_RADIUS_M:
+            if _on_land(*point) and geodesic_m(*point, *CITY) <= CITY_RADIUS_M:
                 return point
 
     def _customer(self, rep: _Rep, *, assigned: bool = True) -> dict:
@@ -354,11 +341,10 @@ class _Builder:
         days = [self.today - n * DAY_MS for n in range(HISTORY_DAYS, 0, -1)]
         working_days = [day for day in days if _weekday(day) < 5]
         for rep in self.reps:
-            previous_ping = None
             for day in working_days:
-                previous_ping = self._rep_day(rep, day, previous_ping)
+                self._rep_day(rep, day)
 
-    def _rep_day(self, rep: _Rep, day: int, previous_ping) -> dict | None:
+    def _rep_day(self, rep: _Rep, day: int) -> None:
         rng = self.rng
         start = day + 8 * HOUR_MS + rng.randint(-15, 20) * MINUTE_MS
         end = day + 17 * HOUR_MS + rng.randint(0, 50) * MINUTE_MS
@@ -366,7 +352,7 @@ class _Builder:
         todo = rng.sample(rep.customers, min(len(rep.customers), rng.randint(5, 8)))
         route, here = [], rep.home
         while todo:
-            nxt = min(todo, key=lambda c: _haversine_m(here, (c["latitude"], c["longitude"])))
+            nxt = min(todo, key=lambda c: geodesic_m(*here, c["latitude"], c["longitude"]))
             todo.remove(nxt)
             route.append(nxt)
             here = (nxt["latitude"], nxt["longitude"])
@@ -380,7 +366,7 @@ class _Builder:
                                rng.uniform(0, 2 * math.pi))
             else:  # checked in down the road, or from the car park across the avenue
                 spot = _offset(site, rng.uniform(250, 1500), rng.uniform(0, 2 * math.pi))
-            travel_ms = int(_haversine_m(here, spot) / rng.uniform(6, 11) * 1000) + \
+            travel_ms = int(geodesic_m(*here, *spot) / rng.uniform(6, 11) * 1000) + \
                 rng.randint(2, 10) * MINUTE_MS
             arrive = t + travel_ms
             stay_ms = rng.randint(10, 45) * MINUTE_MS
@@ -390,18 +376,16 @@ class _Builder:
             legs.append((arrive, arrive + stay_ms, spot, spot))
             self._visit(rep, customer, day, arrive, arrive + stay_ms, spot)
             t, here = arrive + stay_ms, spot
-        back = t + int(_haversine_m(here, rep.home) / 9 * 1000)
+        back = t + int(geodesic_m(*here, *rep.home) / 9 * 1000)
         legs.append((t, back, here, rep.home))
         legs.append((back, max(back, end), rep.home, rep.home))
         self._admin_task(rep, day, end)
-        return self._pings(rep, start, end, legs, previous_ping)
+        self._pings(rep, start, end, legs)
 
     def _visit(self, rep: _Rep, customer: dict, day: int, check_in: int, check_out: int,
                spot) -> None:
         rng = self.rng
         accuracy = round(rng.uniform(4, 35), 1)
-        distance = geodesic(spot, (customer["latitude"], customer["longitude"])).meters
-        verified = distance <= customer["geofence_radius_m"] + min(accuracy, self.accuracy_cap_m)
         is_prospect = customer["kind"] == "prospect"
         outcome = rng.choices(("order", "no_order", "follow_up", "closed"),
                               (0.15, 0.35, 0.45, 0.05) if is_prospect else (0.5, 0.3, 0.17, 0.03))[0]
@@ -416,10 +400,10 @@ class _Builder:
             "outcome": outcome,
             "notes": rng.choice((None, None, "Owner not in", "Good chat about the new range",
                                  "Asked for a call next week", "Shelves half empty")),
-            "verified": verified, "distance_m": round(distance, 1),
-            "time_on_site_s": None if forgot_checkout else (check_out - check_in) / 1000,
             "received_at": check_out + rng.randint(1, 90) * MINUTE_MS, "deleted_at": None,
         }
+        visit.update(visit_facts.compute(visit=visit, customer=SimpleNamespace(**customer),
+                                         accuracy_cap_m=self.accuracy_cap_m))
         self.rows["visits"].append(visit)
         if rng.random() < 0.8:  # most visits were planned as a selling task
             self._task(rep, customer, due_at=day + 18 * HOUR_MS, status="done",
@@ -456,9 +440,11 @@ class _Builder:
                        status=rng.choice(("open", "cancelled")),
                        title=rng.choice(SELLING_TITLES))
 
-    def _pings(self, rep: _Rep, start: int, end: int, legs, previous) -> dict | None:
+    def _pings(self, rep: _Rep, start: int, end: int, legs) -> None:
+        """The day's fixes, flagged as the sync ingest flags a push of them after the rep's
+        earlier ones."""
         rng = self.rng
-        pings, leg, t = self.rows["location_pings"], 0, start
+        pings, leg, t = [], 0, start
         battery = rng.uniform(85, 100)
         while t <= end:
             while leg < len(legs) - 1 and legs[leg][1] < t:
@@ -470,29 +456,23 @@ class _Builder:
                         else rng.uniform(3, 12) if moving else rng.uniform(5, 30))
             point = _offset((a[0] + (b[0] - a[0]) * share, a[1] + (b[1] - a[1]) * share),
                             abs(rng.gauss(0, min(accuracy, 40) / 2)), rng.uniform(0, 2 * math.pi))
-            distance = speed = None
-            if previous is not None:
-                distance = _haversine_m((previous["latitude"], previous["longitude"]), point)
-                seconds = (t - previous["recorded_at"]) / 1000
-                speed = round(distance / seconds, 2) if seconds > 0 else None
-                distance = round(distance, 1)
-            inaccurate = accuracy > self.ping_max_accuracy_m
-            ping = {
+            pings.append({
                 "id": self.new_id(), "rep_id": rep.user_id, "recorded_at": t,
                 "received_at": t + rng.randint(0, 40) * MINUTE_MS,
                 "latitude": round(point[0], 6), "longitude": round(point[1], 6),
                 "accuracy_m": round(accuracy, 1),
                 "speed_mps": round(rng.uniform(4, 13), 1) if moving else round(rng.uniform(0, 0.8), 1),
                 "battery_pct": round(battery, 1),
-                "flags": "inaccurate" if inaccurate else "", "flagged": inaccurate,
-                "distance_from_previous_m": distance, "implied_speed_mps": speed,
-            }
-            pings.append(ping)
-            if not inaccurate:  # as on ingest: an inaccurate fix is nobody's previous fix
-                previous = ping
+            })
             battery = max(5.0, battery - rng.uniform(0.1, 0.6))
             t += rng.randint(120, 300) * 1000
-        return previous
+        if pings:
+            # Every earlier fix of the rep was recorded before these: flag() finds the previous.
+            ping_flags.flag(new=pings, stored_around=lambda _first, _last: rep.pings,
+                            received_at=max(p["received_at"] for p in pings),
+                            limits=self.ping_limits)
+            rep.pings += pings
+            self.rows["location_pings"] += pings
 
     def _feedback(self, rep: _Rep, customer: dict, visit: dict) -> None:
         rng = self.rng
@@ -571,10 +551,10 @@ class _Builder:
         self.rows["delivery_lines"] += shipped
         for line, delivered in zip(lines, _delivered(lines, shipped)):
             line["delivered_quantity"] = delivered
-        if fate == "delivered":
-            order["status"], order["delivered_at"] = "delivered", delivered_at
-        else:
-            order["status"] = "partially_delivered"
+        order["status"] = orders.status_after_delivery(
+            quantities=[(line["delivered_quantity"], line["quantity"]) for line in lines])
+        if order["status"] == "delivered":
+            order["delivered_at"] = delivered_at
 
     # --- the coming days ------------------------------------------------------------------
 
