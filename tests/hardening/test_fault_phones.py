@@ -1,12 +1,12 @@
 """Phones lose nothing when a gunicorn worker is killed mid-run and the whole server restarts.
 
-A small run of bench/phones.py against a real gunicorn (3 workers) on a scratch database:
-while the phones push, one worker is killed with SIGKILL, then every worker is killed while
-a 10,000-ping push is inside the server (so a push surely dies half done), and later the
-whole server is stopped with SIGTERM and started again on the same database and port. Phones
-resend what got no answer, exactly as they would after a timeout. At the end the database
-holds every record the phones made exactly once, with the columns they wrote, and the bad
-records they sent once each in the quarantine.
+A small run of the phones simulator (tests/support/phones, which bench/phones runs) against a
+real gunicorn (3 workers) on a scratch database: while the phones push, one worker is killed
+with SIGKILL, then every worker is killed while a 10,000-ping push is inside the server (so a
+push surely dies half done), and later the whole server is stopped with SIGTERM and started
+again on the same database and port. Phones resend what got no answer, exactly as they would
+after a timeout. At the end the database holds every record the phones made exactly once, with
+the columns they wrote, and the bad records they sent once each in the quarantine.
 """
 import http.client
 import json
@@ -21,7 +21,7 @@ import pytest
 
 import sqlalchemy as sa
 
-from bench.phones import (
+from tests.support.phones import (
     PASSWORD, Fleet, Http, Plan, Server, TransportError, check, report_text,
 )
 

@@ -1,0 +1,1 @@
+"""The phones bench: `python bench/phones --help` (see __main__.py)."""
