@@ -29,10 +29,10 @@ import sqlalchemy as sa  # noqa: E402
 
 from config import TestingConfig  # noqa: E402
 from fieldsales import create_app  # noqa: E402
+from fieldsales.common import DAY_MS, HOUR_MS, MINUTE_MS  # noqa: E402
 from fieldsales.extensions import db  # noqa: E402
 from fieldsales.scratch import scratch_database  # noqa: E402
 
-DAY = 86_400_000
 NOW = 1_717_174_800_000  # Friday 2024-05-31 17:00 UTC
 PASSWORD = "bench-password"
 KINDS = ("Cafe", "Mercearia", "Farmacia", "Padaria", "Talho", "Quiosque", "Tabacaria",
@@ -142,8 +142,8 @@ def generate(n_customers: int, n_orders: int) -> dict:
         order_id = new_id()
         orders.append({"id": order_id, "rep_id": rep.id,
                        "customer_id": customers[rng.randrange(len(customers))]["id"],
-                       "ordered_at": NOW - rng.randrange(60) * DAY, "status": "open",
-                       "requested_delivery_at": NOW - rng.randrange(-20, 40) * DAY,
+                       "ordered_at": NOW - rng.randrange(60) * DAY_MS, "status": "open",
+                       "requested_delivery_at": NOW - rng.randrange(-20, 40) * DAY_MS,
                        "created_seq": 1, "changed_seq": 1, "received_at": 0})
         for _ in range(3):
             lines.append({"id": new_id(), "order_id": order_id,
@@ -153,12 +153,12 @@ def generate(n_customers: int, n_orders: int) -> dict:
                           "received_at": 0})
     db.session.execute(sa.insert(Order), orders)
     db.session.execute(sa.insert(OrderLine), lines)
-    day = NOW - DAY - 17 * 3_600_000  # 2024-05-30 00:00 UTC
+    day = NOW - DAY_MS - 17 * HOUR_MS  # 2024-05-30 00:00 UTC
     pings, lat = [], 38.72
     for minute in range(6 * 60, 20 * 60):
         if minute % 40 >= 20:  # 20 minutes moving, 20 minutes still
             lat += 0.0005
-        pings.append({"id": new_id(), "rep_id": rep.id, "recorded_at": day + minute * 60_000,
+        pings.append({"id": new_id(), "rep_id": rep.id, "recorded_at": day + minute * MINUTE_MS,
                       "received_at": day, "latitude": lat, "longitude": -9.14,
                       "accuracy_m": 10.0, "flags": "", "flagged": False})
     db.session.execute(sa.insert(LocationPing), pings)

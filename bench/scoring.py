@@ -27,11 +27,10 @@ import sqlalchemy as sa  # noqa: E402
 
 from config import TestingConfig  # noqa: E402
 from fieldsales import create_app  # noqa: E402
+from fieldsales.common import DAY_MS, HOUR_MS, MINUTE_MS  # noqa: E402
 from fieldsales.extensions import db  # noqa: E402
 from fieldsales.scratch import scratch_database  # noqa: E402
 
-DAY = 86_400_000
-HOUR = 3_600_000
 NOW = 1_717_174_800_000  # Friday 2024-05-31 17:00 UTC: the end of the generated month
 PRODUCTS = 500
 CUSTOMERS_PER_REP = 20
@@ -123,7 +122,7 @@ def generate(*, reps: int, days: int) -> dict[str, int]:
     rng = random.Random(7)
     meta = db.metadata.tables
     counts: dict[str, int] = {}
-    start = NOW // DAY * DAY - (days - 1) * DAY
+    start = NOW // DAY_MS * DAY_MS - (days - 1) * DAY_MS
 
     teams = (reps + REPS_PER_TEAM - 1) // REPS_PER_TEAM
     bulk(meta["teams"], [dict(id=f"t{t}", name=f"Team {t}", visit_cadence_days=14,
@@ -150,7 +149,7 @@ def generate(*, reps: int, days: int) -> dict[str, int]:
     return counts
 
 
-def synced(at: int = NOW - 30 * DAY) -> dict:
+def synced(at: int = NOW - 30 * DAY_MS) -> dict:
     return {"created_seq": 1, "changed_seq": 1, "received_at": at, "deleted_at": None}
 
 
@@ -172,12 +171,12 @@ def rep_rows(rng: random.Random, r: int, days: int, start: int, rows: dict) -> N
             team_id=f"t{r // REPS_PER_TEAM}", assigned_rep_id=rep, **synced()))
     n_ping = n_visit = n_task = n_order = n_feedback = 0
     for d in range(days):
-        day = start + d * DAY
+        day = start + d * DAY_MS
         for i in range(PINGS_PER_DAY):
             flagged = rng.random() < 0.03
             rows["location_pings"].append(dict(
-                id=f"g{r}_{n_ping}", rep_id=rep, recorded_at=day + 8 * HOUR + i * 600_000,
-                received_at=day + 18 * HOUR, latitude=38.7, longitude=-9.1, accuracy_m=10.0,
+                id=f"g{r}_{n_ping}", rep_id=rep, recorded_at=day + 8 * HOUR_MS + i * 600_000,
+                received_at=day + 18 * HOUR_MS, latitude=38.7, longitude=-9.1, accuracy_m=10.0,
                 speed_mps=8.0, battery_pct=80.0, flags="implausible_speed" if flagged else "",
                 flagged=flagged, distance_from_previous_m=rng.uniform(0, 500),
                 implied_speed_mps=rng.uniform(0, 20)))
@@ -185,31 +184,31 @@ def rep_rows(rng: random.Random, r: int, days: int, start: int, rows: dict) -> N
         for v in range(VISITS_PER_DAY):
             vid = f"v{r}_{n_visit}"
             n_visit += 1
-            check_in = day + (9 + v) * HOUR + rng.randint(0, 40) * 60_000
+            check_in = day + (9 + v) * HOUR_MS + rng.randint(0, 40) * MINUTE_MS
             verified = rng.random() < 0.9
             minutes = rng.randint(5, 55)
             customer = rng.choice(customers)
             rows["visits"].append(dict(
                 id=vid, rep_id=rep, customer_id=customer, check_in_at=check_in,
                 check_in_latitude=38.7, check_in_longitude=-9.1, check_in_accuracy_m=10.0,
-                check_out_at=check_in + minutes * 60_000, check_out_latitude=38.7,
+                check_out_at=check_in + minutes * MINUTE_MS, check_out_latitude=38.7,
                 check_out_longitude=-9.1, outcome=None, notes=None, verified=verified,
                 distance_m=20.0 if verified else 800.0, time_on_site_s=minutes * 60.0,
                 **synced(check_in)))
             if rng.random() < 1 / 3:
                 oid = f"o{r}_{n_order}"
                 n_order += 1
-                ordered_at = check_in + 10 * 60_000
+                ordered_at = check_in + 10 * MINUTE_MS
                 age = NOW - ordered_at
                 roll = rng.random()
                 status = ("cancelled" if roll < 0.02 else
-                          "delivered" if age > 7 * DAY and roll < 0.8 else
+                          "delivered" if age > 7 * DAY_MS and roll < 0.8 else
                           "partially_delivered" if roll < 0.9 else "open")
                 rows["orders"].append(dict(
                     id=oid, rep_id=rep, customer_id=customer, visit_id=vid,
-                    ordered_at=ordered_at, requested_delivery_at=ordered_at + 5 * DAY,
+                    ordered_at=ordered_at, requested_delivery_at=ordered_at + 5 * DAY_MS,
                     notes=None, status=status, promised_dispatch_at=None,
-                    delivered_at=ordered_at + rng.randint(2, 9) * DAY
+                    delivered_at=ordered_at + rng.randint(2, 9) * DAY_MS
                     if status == "delivered" else None, **synced(ordered_at)))
                 for n in range(rng.randint(1, 4)):
                     quantity = float(rng.randint(1, 20))
@@ -221,7 +220,7 @@ def rep_rows(rng: random.Random, r: int, days: int, start: int, rows: dict) -> N
                         quantity=quantity, unit_price=round(rng.uniform(1, 200), 2),
                         delivered_quantity=delivered, **synced(ordered_at)))
         for t in range(TASKS_PER_DAY):
-            due = day + (10 + 2 * t) * HOUR
+            due = day + (10 + 2 * t) * HOUR_MS
             done = rng.random() < 0.7
             category = "admin" if t == 2 else "selling"
             rows["tasks"].append(dict(
@@ -229,18 +228,18 @@ def rep_rows(rng: random.Random, r: int, days: int, start: int, rows: dict) -> N
                 customer_id=rng.choice(customers) if category == "selling" else None,
                 title="Task", description=None, category=category, due_at=due,
                 status="done" if done else "open",
-                completed_at=due + rng.randint(-3, 2) * HOUR if done else None,
+                completed_at=due + rng.randint(-3, 2) * HOUR_MS if done else None,
                 completion_note=None, latitude=None, longitude=None, created_by_id=None,
                 **synced(due)))
             n_task += 1
         if rng.random() < 0.5:
             rows["feedback"].append(dict(
                 id=f"f{r}_{n_feedback}", rep_id=rep, customer_id=rng.choice(customers),
-                visit_id=None, recorded_at=day + 15 * HOUR, rating=rng.randint(1, 5),
+                visit_id=None, recorded_at=day + 15 * HOUR_MS, rating=rng.randint(1, 5),
                 category=rng.choice(("product", "delivery", "service")),
                 product_id=f"p{rng.randrange(PRODUCTS)}",
                 requested_quantity=float(rng.randint(0, 10)), comment=None,
-                **synced(day + 15 * HOUR)))
+                **synced(day + 15 * HOUR_MS)))
             n_feedback += 1
 
 

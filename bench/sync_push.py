@@ -27,7 +27,7 @@ import sqlalchemy as sa  # noqa: E402
 
 from config import TestingConfig  # noqa: E402
 from fieldsales import create_app  # noqa: E402
-from fieldsales.common import now_ms  # noqa: E402
+from fieldsales.common import DAY_MS, HOUR_MS, now_ms  # noqa: E402
 from fieldsales.customers.models import Customer  # noqa: E402
 from fieldsales.extensions import db  # noqa: E402
 from fieldsales.scratch import scratch_database  # noqa: E402
@@ -73,7 +73,7 @@ def mixed(n: int, run: str, pings_only: bool = False) -> dict:
         counts["location_pings"] = n - sum(counts.values())
     for i in range(counts.get("visits", 0)):
         body["visits"]["created"].append({
-            "id": f"{run}v{i}", "customer_id": f"c{i % 50}", "check_in_at": now - 3_600_000,
+            "id": f"{run}v{i}", "customer_id": f"c{i % 50}", "check_in_at": now - HOUR_MS,
             "check_in_latitude": 52.5 + (i % 50) / 1000, "check_in_longitude": 13.4001,
             "check_in_accuracy_m": 12.0, "check_out_at": now - 1_800_000,
             "check_out_latitude": 52.5, "check_out_longitude": 13.4, "outcome": "order",
@@ -93,7 +93,7 @@ def mixed(n: int, run: str, pings_only: bool = False) -> dict:
     for i in range(counts.get("orders", 0)):
         body["orders"]["created"].append({
             "id": f"{run}o{i}", "customer_id": f"c{i % 50}", "visit_id": f"{run}v{i}",
-            "ordered_at": now - 500_000, "requested_delivery_at": now + 86_400_000,
+            "ordered_at": now - 500_000, "requested_delivery_at": now + DAY_MS,
             "notes": None, "status": None, "promised_dispatch_at": None})
     for i in range(counts.get("order_lines", 0)):
         body["order_lines"]["created"].append({

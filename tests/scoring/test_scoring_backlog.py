@@ -1,12 +1,11 @@
 """Backlog dispatch priority: what ships first, when it is promised, and the health figures."""
+from fieldsales.common import DAY_MS as DAY, HOUR_MS as HOUR
 from fieldsales.orders.models import Order
 from fieldsales.scoring.backlog import backlog_health
 from fieldsales.scoring.models import BacklogPriority
 
 NOW = 1_715_774_400_000  # Wednesday 2024-05-15 12:00 UTC
-DAY = 86_400_000
 TODAY = NOW // DAY * DAY
-HOUR = 3_600_000
 
 
 def priorities(world):

@@ -1,11 +1,10 @@
 """Inventory demand: weekly quantities, a smoothed forecast, cover and what to reorder."""
+from fieldsales.common import DAY_MS as DAY, WEEK_MS as WEEK
 from fieldsales.scoring.demand import ALPHA, BETA
 from fieldsales.scoring.models import ProductDemand
 from fieldsales.scoring.sql import week_start
 
 NOW = 1_715_774_400_000  # Wednesday 2024-05-15 12:00 UTC
-DAY = 86_400_000
-WEEK = 7 * DAY
 LAST_WEEK = week_start(NOW) - WEEK  # the latest complete week, Monday 2024-05-06
 
 

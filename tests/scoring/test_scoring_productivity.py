@@ -1,10 +1,10 @@
 """Rep productivity: the score moves the way a manager expects, and every number is explained."""
+from fieldsales.common import DAY_MS, HOUR_MS as HOUR
 from fieldsales.scoring.models import RepScore, ScoringSuspect
 from fieldsales.scoring.sql import week_start
 
 NOW = 1_715_774_400_000  # Wednesday 2024-05-15 12:00 UTC
-TODAY = NOW // 86_400_000 * 86_400_000
-HOUR = 3_600_000
+TODAY = NOW // DAY_MS * DAY_MS
 WEEK = week_start(NOW)  # Monday 2024-05-13
 
 
