@@ -11,7 +11,8 @@ each rep's visits (mostly verified), location pings every 2-5 minutes of the wor
 feedback, and orders with deliveries: most delivered, some partially, some open and late.
 Seeded rows look like pushed ones because they go through the rules the sync ingest applies:
 visits' `distance_m`/`verified`/`time_on_site_s` (fieldsales.visits.facts), pings' flags,
-distances and implied speeds (fieldsales.locations.flags); distances are fieldsales.geo's.
+distances and implied speeds (fieldsales.locations.flags), a prospect with an order becoming an
+account (fieldsales.customers.service); distances are fieldsales.geo's.
 """
 import math
 import random
@@ -24,6 +25,7 @@ from sqlalchemy import insert, inspect, select
 
 from fieldsales.changes.clock import take_stamp
 from fieldsales.common import DAY_MS, HOUR_MS, MINUTE_MS, new_id, now_ms
+from fieldsales.customers import service as customers
 from fieldsales.customers.models import Customer
 from fieldsales.extensions import db
 from fieldsales.feedback.models import Feedback
@@ -232,6 +234,7 @@ class _Builder:
             "order_lines", "deliveries", "delivery_lines")}
         self.logins: list[tuple[str, str, str]] = []
         self.reps: list[_Rep] = []
+        self.ordered_from: set[str] = set()  # customers with an order
 
     def new_id(self) -> str:
         return new_id(rng=self.rng)  # from the seeded generator, so reruns match
@@ -386,7 +389,7 @@ class _Builder:
                spot) -> None:
         rng = self.rng
         accuracy = round(rng.uniform(4, 35), 1)
-        is_prospect = customer["kind"] == "prospect"
+        is_prospect = self._treated_as_prospect(customer)
         outcome = rng.choices(("order", "no_order", "follow_up", "closed"),
                               (0.15, 0.35, 0.45, 0.05) if is_prospect else (0.5, 0.3, 0.17, 0.03))[0]
         forgot_checkout = rng.random() < 0.03
@@ -412,8 +415,13 @@ class _Builder:
         if rng.random() < 0.3:
             self._feedback(rep, customer, visit)
         if outcome == "order":
-            customer["kind"] = "account"  # a prospect becomes an account with its first order
+            self.ordered_from.add(customer["id"])
             self._order(rep, customer, visit)
+
+    def _treated_as_prospect(self, customer: dict) -> bool:
+        """How reps see a customer on their round: a prospect until it has ordered (the stored
+        kind is the customers service's, set in `write`)."""
+        return customer["kind"] == "prospect" and customer["id"] not in self.ordered_from
 
     def _task(self, rep: _Rep, customer: dict | None, *, due_at: int, status: str,
               title: str, completed_at: int | None = None) -> None:
@@ -565,7 +573,8 @@ class _Builder:
         for rep in self.reps:
             for day in working_days:
                 for customer in rng.sample(rep.customers, rng.randint(3, 5)):
-                    titles = PROSPECT_TITLES if customer["kind"] == "prospect" else SELLING_TITLES
+                    titles = (PROSPECT_TITLES if self._treated_as_prospect(customer)
+                              else SELLING_TITLES)
                     self._task(rep, customer, due_at=day + 18 * HOUR_MS, status="open",
                                title=rng.choice(titles))
                 if rng.random() < 0.5:
@@ -617,6 +626,8 @@ class _Builder:
                     row["created_seq"] = row["changed_seq"] = stamp
                     row.setdefault("received_at", self.now)
             _bulk_insert(synced.get(name) or plain[name], rows)
+        customers.promote_prospects(customer_ids=[order["customer_id"]
+                                                  for order in self.rows["orders"]])
 
 
 def _bulk_insert(model, rows: list[dict]) -> None:
