@@ -5,6 +5,8 @@ when they begin (`BEGIN IMMEDIATE`), so two writers queue instead of failing hal
 SQLITE_BUSY. Read-only requests begin deferred (see `create_app`).
 """
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -14,22 +16,51 @@ from fieldsales.errors import ApiError
 from fieldsales.extensions import db
 
 
+@dataclass(frozen=True)
+class UniqueKey:
+    """One unique column and the 409 a clash on it answers: the same code, message and field
+    whether a service's check found the other row or the unique index refused this one."""
+
+    column: Any  # the model attribute, e.g. Product.sku
+    code: str
+    message: str  # may name the clashing `{value}`
+    problem: str = "Already in use."
+
+    def error(self, value=None) -> ApiError:
+        return ApiError(409, self.code, self.message.format(value=value),
+                        {self.column.key: [self.problem]})
+
+    def named_in(self, error: IntegrityError) -> bool:
+        """Whether the database's refusal names this column (SQLite: `table.column`,
+        PostgreSQL: `Key (column)=`)."""
+        text = str(error.orig)
+        return (f"{self.column.class_.__tablename__}.{self.column.key}" in text
+                or f"({self.column.key})=" in text)
+
+
+def id_key(model, *, what: str) -> UniqueKey:
+    """The key of a table whose clients may choose the ids of new rows."""
+    return UniqueKey(model.id, code="duplicate_id",
+                     message=f"A {what} with this id already exists.")
+
+
 @contextmanager
-def kept_unique(*, code: str, message: str, details: dict | None = None):
-    """Flush the changes made inside in a savepoint. A service's check cannot see another
-    request's row with the same id, email or sku until it commits, so the unique index has
-    the last word: its refusal is the client's 409, and the rest of the transaction stays
-    usable."""
+def kept_unique(*keys: tuple[UniqueKey, Any]):
+    """Flush the changes made inside in a savepoint, each `(key, value)` a unique column they
+    may clash on. A service's check cannot see another request's row with the same id, email
+    or sku until it commits, so the unique index has the last word: its refusal is the
+    client's 409 (that of the key it names), and the rest of the transaction stays usable."""
     try:
         with db.session.begin_nested():
             yield
-    except IntegrityError:
-        raise ApiError(409, code, message, details) from None
+    except IntegrityError as error:
+        key, value = next((pair for pair in keys if pair[0].named_in(error)), keys[0])
+        raise key.error(value) from None
 
 
-def flush_new(row, *, what: str) -> None:
-    """Add and flush a new row; a clashing id (or unique column) is a 409, not a 500."""
-    with kept_unique(code="duplicate", message=f"That {what} already exists."):
+def add_new(row, *keys: UniqueKey) -> None:
+    """Add and flush a new row; a clash on one of its unique keys is that key's 409."""
+    with kept_unique(*((key, getattr(row, key.column.key)) for key in keys)):
         db.session.add(row)
 
 

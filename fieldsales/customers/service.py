@@ -7,7 +7,7 @@ from fieldsales.changes.access import reassigned
 from fieldsales.changes.clock import take_stamp
 from fieldsales.common import now_ms
 from fieldsales.customers.models import Customer
-from fieldsales.database import flush_new
+from fieldsales.database import add_new, id_key
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
 from fieldsales.users.models import Team, User
@@ -15,6 +15,7 @@ from fieldsales.users.models import Team, User
 _CHUNK = 900  # ids per IN (...) list
 _FIELDS = ("name", "address", "latitude", "longitude", "geofence_radius_m", "segment", "phone",
            "kind", "visit_cadence_days")
+CUSTOMER_ID = id_key(Customer, what="customer")
 
 
 def invalid(field: str, message: str) -> ApiError:
@@ -102,9 +103,8 @@ def create(*, viewer: User, data: dict) -> Customer:
     customer.assigned_rep_id = rep.id if rep else None
     customer.team_id = _team_id(viewer=viewer, rep=rep, changes=data, current=None)
     if customer.id and db.session.get(Customer, customer.id) is not None:
-        raise ApiError(409, "duplicate_id", "A customer with this id already exists.",
-                       {"id": ["Already in use."]})
-    flush_new(customer, what="customer id")
+        raise CUSTOMER_ID.error()
+    add_new(customer, CUSTOMER_ID)
     return customer
 
 

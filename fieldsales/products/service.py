@@ -2,12 +2,16 @@
 from sqlalchemy import Select, func, or_, select
 
 from fieldsales.common import now_ms
-from fieldsales.database import flush_new, kept_unique
+from fieldsales.database import UniqueKey, add_new, id_key, kept_unique
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
 from fieldsales.products.models import Product
 
 _FIELDS = ("sku", "name", "unit", "unit_price", "stock_on_hand", "lead_time_days")
+PRODUCT_ID = id_key(Product, what="product")
+SKU = UniqueKey(Product.sku, code="duplicate_sku",
+                message="A product with sku '{value}' already exists.",
+                problem="Already in use (possibly by a removed product).")
 
 
 def live() -> Select:
@@ -35,26 +39,22 @@ def search(*, filters: dict) -> Select:
 def _check_sku_free(sku: str, *, product_id: str | None = None) -> None:
     clash = db.session.scalar(select(Product.id).where(Product.sku == sku))
     if clash is not None and clash != product_id:
-        raise ApiError(409, "duplicate_sku", f"A product with sku '{sku}' already exists.",
-                       {"sku": ["Already in use (possibly by a removed product)."]})
+        raise SKU.error(sku)
 
 
 def create(*, data: dict) -> Product:
     if data.get("id") and db.session.get(Product, data["id"]) is not None:
-        raise ApiError(409, "duplicate_id", "A product with this id already exists.",
-                       {"id": ["Already in use."]})
+        raise PRODUCT_ID.error()
     _check_sku_free(data["sku"])
     product = Product(id=data.get("id"), **{k: data[k] for k in _FIELDS if k in data})
-    flush_new(product, what="product id or sku")
+    add_new(product, PRODUCT_ID, SKU)
     return product
 
 
 def update(*, product: Product, changes: dict) -> Product:
     if "sku" in changes:
         _check_sku_free(changes["sku"], product_id=product.id)
-    with kept_unique(code="duplicate_sku",
-                     message=f"A product with sku '{changes.get('sku')}' already exists.",
-                     details={"sku": ["Already in use."]}):
+    with kept_unique((SKU, changes.get("sku"))):
         for name in _FIELDS:
             if name in changes:
                 setattr(product, name, changes[name])

@@ -5,7 +5,7 @@ from fieldsales.changes.access import reassigned
 from fieldsales.common import now_ms
 from fieldsales.customers.models import Customer
 from fieldsales.customers.service import assignable_rep, get_referenced, invalid
-from fieldsales.database import flush_new
+from fieldsales.database import add_new, id_key
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
 from fieldsales.tasks.models import REP_FIELDS, Task
@@ -14,6 +14,7 @@ from fieldsales.users.service import team_rep_ids
 
 _FIELDS = ("title", "description", "category", "due_at", "status", "completed_at",
            "completion_note", "latitude", "longitude")
+TASK_ID = id_key(Task, what="task")
 
 
 def visible(*, viewer: User) -> Select:
@@ -75,12 +76,11 @@ def create(*, viewer: User, data: dict) -> Task:
     customer = (_customer_of(viewer=viewer, rep=rep, customer_id=data["customer_id"])
                 if data.get("customer_id") else None)
     if data.get("id") and db.session.get(Task, data["id"]) is not None:
-        raise ApiError(409, "duplicate_id", "A task with this id already exists.",
-                       {"id": ["Already in use."]})
+        raise TASK_ID.error()
     task = Task(id=data.get("id"), assigned_rep_id=rep.id, created_by_id=viewer.id,
                 customer_id=customer.id if customer else None)
     _apply(task, data)
-    flush_new(task, what="task id")
+    add_new(task, TASK_ID)
     return task
 
 

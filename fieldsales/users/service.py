@@ -2,12 +2,15 @@
 from sqlalchemy import Select, select
 
 from fieldsales.common import ROLES, now_ms
-from fieldsales.database import kept_unique
+from fieldsales.database import UniqueKey, kept_unique
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
 from fieldsales.users import signals
 from fieldsales.users.credentials import hash_password, revoke_tokens
 from fieldsales.users.models import Team, User
+
+EMAIL = UniqueKey(User.email, code="duplicate_email",
+                  message="A user with email '{value}' already exists.")
 
 
 def get_by_email(*, email: str) -> User | None:
@@ -24,8 +27,7 @@ def create(*, email: str, password: str, name: str, role: str,
         raise ApiError(422, "validation_error", f"Unknown role '{role}'.",
                        {"role": [f"Must be one of: {', '.join(ROLES)}."]})
     if get_by_email(email=email) is not None:
-        raise ApiError(409, "duplicate_email", f"A user with email '{email}' already exists.",
-                       {"email": ["Already in use."]})
+        raise EMAIL.error(email)
     if role == "rep" and manager is None and rep_needs_manager:
         raise ApiError(422, "validation_error", "A rep belongs to one manager's team: name "
                        "the manager.", {"manager_id": ["Required for a rep."]})
@@ -45,23 +47,17 @@ def create(*, email: str, password: str, name: str, role: str,
         user.team_id = manager.team_id if manager is not None else None
     if role == "manager":
         user.team = Team(name=f"{name}'s team")
-    with _email_kept_unique(email=user.email):
+    with kept_unique((EMAIL, user.email)):
         db.session.add(user)
     return user
-
-
-def _email_kept_unique(*, email: str):
-    return kept_unique(code="duplicate_email", message=f"A user with email '{email}' already "
-                       "exists.", details={"email": ["Already in use."]})
 
 
 def update(*, user: User, changes: dict) -> User:
     if "email" in changes:
         other = get_by_email(email=changes["email"])
         if other is not None and other.id != user.id:
-            raise ApiError(409, "duplicate_email", "That email is already in use.",
-                           {"email": ["Already in use."]})
-        with _email_kept_unique(email=changes["email"].strip().lower()):
+            raise EMAIL.error(changes["email"].strip().lower())
+        with kept_unique((EMAIL, changes["email"].strip().lower())):
             user.email = changes["email"].strip().lower()
     if "password" in changes:
         user.password_hash = hash_password(password=changes["password"])

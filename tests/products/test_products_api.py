@@ -98,6 +98,21 @@ def test_an_sku_taken_after_the_check_looked_is_still_409_not_500(
     assert (unchanged["sku"], unchanged["name"]) == ("OTHER", other["name"])
 
 
+def test_a_new_product_refused_by_the_sku_index_answers_as_the_sku_check_does(
+        client, team, create, monkeypatch):
+    """A create names two unique keys (id and sku): the index's refusal is the one it names."""
+    from fieldsales.products import service
+
+    product = create()
+    monkeypatch.setattr(service, "_check_sku_free", lambda sku, product_id=None: None)
+    response = client.post(URL, json=body(name="Other"), headers=team.headers["admin"])
+    assert response.status_code == 409 and response.json["error"]["code"] == "duplicate_sku"
+    assert response.json["error"]["details"] == {
+        "sku": ["Already in use (possibly by a removed product)."]}
+    message = response.json["error"]["message"]
+    assert message == f"A product with sku '{product['sku']}' already exists."
+
+
 @pytest.mark.parametrize("field, value", [
     ("unit_price", -0.01), ("unit_price", "cheap"), ("unit_price", 10**12),
     ("stock_on_hand", -1), ("lead_time_days", -1), ("lead_time_days", 2.5),
