@@ -6,6 +6,7 @@ import pytest
 
 from fieldsales.auth import service as auth_service
 from fieldsales.users import credentials as users_credentials
+from fieldsales.users import scope as users_scope
 from fieldsales.users import service as users_service
 
 
@@ -14,7 +15,7 @@ def _functions(module):
             if inspect.isfunction(fn) and fn.__module__ == module.__name__]
 
 
-@pytest.mark.parametrize("module", [auth_service, users_service, users_credentials], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [auth_service, users_service, users_credentials, users_scope], ids=lambda m: m.__name__)
 def test_every_function_of_the_module_takes_keyword_only_arguments(module):
     positional = {
         name: [p.name for p in inspect.signature(inspect.unwrap(fn)).parameters.values()

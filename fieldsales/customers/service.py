@@ -1,7 +1,7 @@
 """Customers: who may see and change which, and who may be assigned to them."""
 from collections.abc import Iterable
 
-from sqlalchemy import Select, false, func, select, update as update_rows
+from sqlalchemy import Select, func, select, update as update_rows
 
 from fieldsales.changes.access import reassigned
 from fieldsales.changes.clock import take_stamp
@@ -10,6 +10,7 @@ from fieldsales.customers.models import Customer
 from fieldsales.database import add_new, id_key
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
+from fieldsales.users import scope
 from fieldsales.users.models import Team, User
 
 _CHUNK = 900  # ids per IN (...) list
@@ -26,14 +27,8 @@ def invalid(field: str, message: str) -> ApiError:
 def visible(*, viewer: User) -> Select:
     """Live customers the viewer may read: admins and procurement all, managers their team's,
     reps those assigned to them."""
-    query = select(Customer).where(Customer.deleted_at.is_(None))
-    if viewer.role in ("admin", "procurement"):
-        return query
-    if viewer.role == "manager":
-        if viewer.team_id is None:
-            return query.where(false())
-        return query.where(Customer.team_id == viewer.team_id)
-    return query.where(Customer.assigned_rep_id == viewer.id)
+    return select(Customer).where(Customer.deleted_at.is_(None), scope.rep_clause(
+        viewer=viewer, rep_column=Customer.assigned_rep_id, team_column=Customer.team_id))
 
 
 def get(*, viewer: User, customer_id: str) -> Customer:
@@ -71,10 +66,10 @@ def assignable_rep(*, viewer: User, rep_id: str, field: str = "assigned_rep_id")
     rep = db.session.get(User, rep_id)
     usable = (rep is not None and rep.role == "rep" and rep.active and rep.deleted_at is None)
     if usable and viewer.role == "manager":
-        usable = viewer.team_id is not None and rep.team_id == viewer.team_id
+        usable = scope.manages(manager=viewer, user=rep)
     if not usable:
-        scope = "in your team" if viewer.role == "manager" else ""
-        raise invalid(field, f"No active rep with this id {scope}".strip() + ".")
+        where = "in your team" if viewer.role == "manager" else ""
+        raise invalid(field, f"No active rep with this id {where}".strip() + ".")
     return rep
 
 

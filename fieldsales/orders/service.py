@@ -4,7 +4,7 @@ Orders are taken on the phones (sync push); the server moves them on: deliveries
 `delivered_quantity`, set the order's status and take the stock, all through the ORM so the
 sync stamps follow and phones pull the change.
 """
-from sqlalchemy import Select, false, select
+from sqlalchemy import Select, select
 
 from fieldsales.changes.clock import take_stamp
 from fieldsales.common import MINUTE_MS, now_ms
@@ -12,8 +12,8 @@ from fieldsales.errors import ApiError
 from fieldsales.extensions import db
 from fieldsales.orders.models import Delivery, DeliveryLine, Order, OrderLine
 from fieldsales.products.models import Product
+from fieldsales.users import scope
 from fieldsales.users.models import User
-from fieldsales.users.service import team_rep_ids
 
 # A delivery time this far ahead of the server clock is a typo, not a clock skew.
 FUTURE_TOLERANCE_MS = 5 * MINUTE_MS
@@ -24,14 +24,8 @@ EPSILON = 1e-9
 def visible(*, viewer: User) -> Select:
     """Live orders the viewer may read: admins and procurement all, managers their team's
     reps', reps their own."""
-    query = select(Order).where(Order.deleted_at.is_(None))
-    if viewer.role in ("admin", "procurement"):
-        return query
-    if viewer.role == "manager":
-        if viewer.team_id is None:
-            return query.where(false())
-        return query.where(Order.rep_id.in_(team_rep_ids(manager=viewer)))
-    return query.where(Order.rep_id == viewer.id)
+    return select(Order).where(Order.deleted_at.is_(None),
+                               scope.rep_clause(viewer=viewer, rep_column=Order.rep_id))
 
 
 def search(*, viewer: User, filters: dict) -> Select:

@@ -1,5 +1,5 @@
 """What managers and procurement see: rep days, feedback, territories, data quality, backlog
-and demand. Every report is scoped by the caller's role (see fieldsales/reports/scope.py)."""
+and demand. Every report is scoped by the caller's role (see fieldsales/users/scope.py)."""
 from datetime import timedelta
 
 from flask_smorest import Blueprint
@@ -14,7 +14,7 @@ from fieldsales.listing import CSV_DOC, Listing
 from fieldsales.orders.models import Order
 from fieldsales.products.models import Product
 from fieldsales.reports import (
-    activity, backlog, demand, duplicates, feedback_summary, scope, team_overview, territory,
+    activity, backlog, demand, duplicates, feedback_summary, team_overview, territory,
 )
 from fieldsales.reports.schemas import (
     ActivityArgs, ActivitySchema, BacklogArgs, BacklogOrderSchema, BacklogPageSchema,
@@ -25,6 +25,7 @@ from fieldsales.reports.schemas import (
 )
 from fieldsales.targets.periods import day_ms, utc_today
 from fieldsales.users.guard import current_user, require
+from fieldsales.users import scope
 from fieldsales.users.models import User
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1",
@@ -54,8 +55,8 @@ def feedback_summary_view(args):
     see all feedback, managers their team's, reps their own.
     """
     start, end = _date_range(args)
-    clause = scope.rep_filter(current_user(), Feedback.rep_id, team_id=args.get("team_id"),
-                              rep_id=args.get("rep_id"))
+    clause = scope.rep_filter(viewer=current_user(), rep_column=Feedback.rep_id,
+                              team_id=args.get("team_id"), rep_id=args.get("rep_id"))
     return feedback_summary.get(scope=clause, start=start, end=end, top=args["top"])
 
 
@@ -79,8 +80,8 @@ def customer_duplicates(args):
     admins all (or `team_id`). `?format=csv` exports every pair.
     """
     viewer = current_user()
-    query = customers_service.visible(viewer=viewer).where(
-        scope.team_clause(viewer, Customer.team_id, args.get("team_id")))
+    query = customers_service.visible(viewer=viewer).where(scope.team_clause(
+        viewer=viewer, team_column=Customer.team_id, team_id=args.get("team_id")))
     return DUPLICATES.respond(args=args, items=duplicates.find(customers_query=query),
                               decorate=duplicates.add_activity)
 
@@ -123,8 +124,8 @@ def territory_balance(args):
     Managers see their team, admins all (or `team_id`). `?format=csv` exports every rep.
     """
     viewer = current_user()
-    rows = territory.balance(team_clause=scope.team_clause(viewer, User.team_id,
-                                                           args.get("team_id")))
+    rows = territory.balance(team_clause=scope.team_clause(
+        viewer=viewer, team_column=User.team_id, team_id=args.get("team_id")))
     return TERRITORIES.respond(args=args, items=rows)
 
 
@@ -178,7 +179,7 @@ def backlog_list(args):
     query, sorts = backlog.open_orders_query()
     listing = Listing(name="backlog", item_schema=BacklogOrderSchema, sorts=sorts,
                       id_key=Order.id, filters=backlog.filters(now_ms()))
-    query = query.where(scope.rep_clause(current_user(), Order.rep_id))
+    query = query.where(scope.rep_clause(viewer=current_user(), rep_column=Order.rep_id))
     return listing.respond(args=args, query=query, decorate=backlog.LineStock())
 
 

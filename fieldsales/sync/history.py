@@ -4,7 +4,7 @@ from sqlalchemy import Select
 from fieldsales.extensions import db
 from fieldsales.sync.models import SyncLog
 from fieldsales.users.models import User
-from fieldsales.users.service import team_rep_ids
+from fieldsales.users import scope
 
 
 def record(*, user_id: str, direction: str, device_id: str | None, started_at: int,
@@ -23,9 +23,7 @@ def record(*, user_id: str, direction: str, device_id: str | None, started_at: i
 
 def visible_entries(*, viewer: User, filters: dict) -> Select:
     """Admins read every rep's history; managers their own team's."""
-    query = db.select(SyncLog)
-    if viewer.role == "manager":
-        query = query.where(SyncLog.user_id.in_(team_rep_ids(manager=viewer)))
+    query = db.select(SyncLog).where(scope.rep_clause(viewer=viewer, rep_column=SyncLog.user_id))
     if filters.get("user_id"):
         query = query.where(SyncLog.user_id == filters["user_id"])
     for name in ("direction", "outcome"):

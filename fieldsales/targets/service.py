@@ -26,21 +26,18 @@ from fieldsales.orders.models import Order, OrderLine
 from fieldsales.targets import periods
 from fieldsales.targets.models import Target
 from fieldsales.tasks.models import Task
+from fieldsales.users import scope
 from fieldsales.users.models import Team, User
 from fieldsales.visits.models import Visit
 
 
 def visible_targets(viewer: User) -> Select:
     """Admins: all. Managers: their team's. Reps: their own and their team's."""
-    query = select(Target)
-    if viewer.role == "admin":
-        return query
-    if viewer.role == "manager":
-        return query.where(Target.team_id == viewer.team_id)
-    if viewer.role == "rep":
-        return query.where(or_(Target.rep_id == viewer.id,
-                               and_(Target.rep_id.is_(None), Target.team_id == viewer.team_id)))
-    return query.where(False)
+    clause = scope.rep_clause(viewer=viewer, rep_column=Target.rep_id,
+                              team_column=Target.team_id, procurement="none")
+    if viewer.role == "rep":  # and their team's own targets
+        clause = or_(clause, and_(Target.rep_id.is_(None), Target.team_id == viewer.team_id))
+    return select(Target).where(clause)
 
 
 def get_visible(*, viewer: User, target_id: str) -> Target:

@@ -1,5 +1,5 @@
 """Tasks: managers give them to reps of their team; reps read and complete their own."""
-from sqlalchemy import Select, false, select
+from sqlalchemy import Select, select
 
 from fieldsales.changes.access import reassigned
 from fieldsales.common import now_ms
@@ -9,8 +9,8 @@ from fieldsales.database import add_new, id_key
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
 from fieldsales.tasks.models import REP_FIELDS, Task
+from fieldsales.users import scope
 from fieldsales.users.models import User
-from fieldsales.users.service import team_rep_ids
 
 _FIELDS = ("title", "description", "category", "due_at", "status", "completed_at",
            "completion_note", "latitude", "longitude")
@@ -20,14 +20,8 @@ TASK_ID = id_key(Task, what="task")
 def visible(*, viewer: User) -> Select:
     """Live tasks the viewer may read: admins all, managers those of their team's reps,
     reps their own."""
-    query = select(Task).where(Task.deleted_at.is_(None))
-    if viewer.role == "admin":
-        return query
-    if viewer.role == "manager" and viewer.team_id is not None:
-        return query.where(Task.assigned_rep_id.in_(team_rep_ids(manager=viewer)))
-    if viewer.role == "rep":
-        return query.where(Task.assigned_rep_id == viewer.id)
-    return query.where(false())
+    return select(Task).where(Task.deleted_at.is_(None), scope.rep_clause(
+        viewer=viewer, rep_column=Task.assigned_rep_id, procurement="none"))
 
 
 def get(*, viewer: User, task_id: str) -> Task:

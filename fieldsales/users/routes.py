@@ -9,7 +9,7 @@ from fieldsales.common import ROLES
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
 from fieldsales.listing import CSV_DOC, Listing
-from fieldsales.users import service
+from fieldsales.users import scope, service
 from fieldsales.users.credentials import revoke_tokens
 from fieldsales.users.guard import current_user, require
 from fieldsales.users.models import SELLING_STYLES, Team, User
@@ -106,7 +106,7 @@ def revoke(user_id):
     """Revoke all of a user's tokens (a lost phone). Admins, or the rep's manager."""
     viewer = current_user()
     user = service.get_visible(viewer=viewer, user_id=user_id)
-    if viewer.role == "manager" and not service.manages(manager=viewer, user=user):
+    if viewer.role == "manager" and not scope.manages(manager=viewer, user=user):
         raise ApiError(403, "forbidden", "Managers revoke tokens of their own reps only.")
     count = revoke_tokens(user=user)
     db.session.commit()
@@ -118,10 +118,8 @@ def revoke(user_id):
 @require("admin", "manager")
 def teams():
     """Teams: all for admins, their own for managers."""
-    query = select(Team).order_by(Team.name)
-    if current_user().role == "manager":
-        query = query.where(Team.id == current_user().team_id)
-    return db.session.scalars(query).all()
+    query = select(Team).where(scope.team_clause(viewer=current_user(), team_column=Team.id))
+    return db.session.scalars(query.order_by(Team.name)).all()
 
 
 users_cli = AppGroup("users", help="Manage users.")

@@ -5,7 +5,7 @@ from fieldsales.common import ROLES, now_ms
 from fieldsales.database import UniqueKey, kept_unique
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
-from fieldsales.users import signals
+from fieldsales.users import scope, signals
 from fieldsales.users.credentials import hash_password, revoke_tokens
 from fieldsales.users.models import Team, User
 
@@ -115,12 +115,8 @@ def remove(*, user: User) -> None:
 
 def visible_users(*, viewer: User) -> Select:
     """Admins see everyone; managers their team; others only themselves."""
-    query = select(User).where(User.deleted_at.is_(None))
-    if viewer.role == "admin":
-        return query
-    if viewer.role == "manager":
-        return query.where(User.team_id == viewer.team_id)
-    return query.where(User.id == viewer.id)
+    return select(User).where(User.deleted_at.is_(None), scope.rep_clause(
+        viewer=viewer, rep_column=User.id, team_column=User.team_id, procurement="own"))
 
 
 def get_visible(*, viewer: User, user_id: str) -> User:
@@ -128,12 +124,4 @@ def get_visible(*, viewer: User, user_id: str) -> User:
     if user is None:
         raise ApiError(404, "not_found", "No such user.")
     return user
-
-
-def manages(*, manager: User, user: User) -> bool:
-    return manager.role == "manager" and user.role == "rep" and user.team_id == manager.team_id
-
-
-def team_rep_ids(*, manager: User) -> Select:
-    return select(User.id).where(User.team_id == manager.team_id, User.role == "rep")
 
