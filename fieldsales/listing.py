@@ -3,8 +3,11 @@
 Every list endpoint of every domain (customers, products, tasks, orders, users, targets and
 the reports) declares a `Listing`: the fields it may be sorted by (an allow-list), its
 filters, and the schema of one item. The same `Listing` then answers a JSON page and a CSV
-export, so both always carry the same rows for the same filters. (Job runs and the sync
-quarantine and log are operators' logs: they page newest first on their integer ids.)
+export, so both always carry the same rows for the same filters. Job runs and the sync
+quarantine and log are operators' logs: a `NewestFirst` pages them newest first on their
+integer ids (`next_cursor` is the last id of the page), with filters declared the same way.
+Filters are declared here, beside the list's sorts, never in a service: a service says which
+rows the viewer may see (`visible`), the list narrows them by its arguments.
 
 - Pagination is keyset on (sort key, id): the opaque `next_cursor` holds the last row's sort
   key and id, signed with the app's secret key (a cursor made by hand is refused, so no odd
@@ -24,6 +27,7 @@ cursor, sort and CSV behave the same.
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Callable
@@ -36,7 +40,7 @@ from sqlalchemy import Select, and_, or_
 
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
-from fieldsales.schemas import PageArgs
+from fieldsales.schemas import PageArgs, StrictSchema
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 NO_DATE = 9_000_000_000_000_000  # sort key of a missing time (ms): after every real one
@@ -50,6 +54,30 @@ class ListArgs(PageArgs):
     format = ma.fields.String(load_default=None, validate=validate.OneOf(("json", "csv")),
                               metadata={"description": "`csv` exports every matching row; "
                                         "without it, `Accept: text/csv` does the same."})
+
+
+class LogCursor(ma.fields.Integer):
+    """The `cursor` of an operators' log: the `next_cursor` (an id) of the previous page.
+
+    Only ASCII digits that fit a BIGINT: `int()` would take `٣` or `+1`, and a 30-digit
+    number would overflow the comparison."""
+
+    default_error_messages = {"invalid": "Pass back next_cursor unchanged."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if value == "":
+            return None
+        if isinstance(value, str) and re.fullmatch(r"[0-9]{1,18}", value):
+            return int(value)
+        raise self.make_error("invalid")
+
+
+class NewestFirstArgs(StrictSchema):
+    """Query arguments every operators' log takes: `limit` and `cursor`."""
+
+    limit = ma.fields.Integer(load_default=100, validate=validate.Range(1, 1000))
+    cursor = LogCursor(load_default=None, metadata={
+        "description": "`next_cursor` of the previous page (newest first)."})
 
 
 def sort_field(*names: str, default: str) -> ma.fields.String:
@@ -153,10 +181,7 @@ class Listing:
         return items, keys
 
     def _filter_query(self, query, args):
-        for name, make_clause in self.filters.items():
-            if args.get(name) is not None:
-                query = query.where(make_clause(args[name]))
-        return query
+        return _filtered(query, self.filters, args)
 
     # --- Python lists ------------------------------------------------------------------
     def _items_page(self, items, args, sort_name, descending, after, limit):
@@ -223,6 +248,34 @@ class Listing:
                                        len(items or []))
         for start in range(0, len(rows), CSV_CHUNK):
             yield rows[start:start + CSV_CHUNK]
+
+
+@dataclass
+class NewestFirst:
+    """How an operators' log pages: newest first, keyset on an integer id; `filters` as a
+    `Listing`'s (argument name -> function of the value returning a WHERE clause)."""
+
+    id_column: Any
+    filters: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
+
+    def page(self, *, args: dict, query: Select) -> dict:
+        """`{"items", "next_cursor"}`: pass `next_cursor` back as `cursor` (`NewestFirstArgs`)."""
+        query = _filtered(query, self.filters, args)
+        if args.get("cursor") is not None:
+            query = query.where(self.id_column < args["cursor"])
+        limit = args["limit"]
+        rows = list(db.session.scalars(query.order_by(self.id_column.desc()).limit(limit + 1)))
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return {"items": rows,
+                "next_cursor": getattr(rows[-1], self.id_column.key) if more else None}
+
+
+def _filtered(query: Select, filters: dict, args: dict) -> Select:
+    for name, make_clause in filters.items():
+        if args.get(name) is not None:
+            query = query.where(make_clause(args[name]))
+    return query
 
 
 def csv_cell(value) -> str:

@@ -15,7 +15,8 @@ def _functions(module):
             if inspect.isfunction(fn) and fn.__module__ == module.__name__]
 
 
-@pytest.mark.parametrize("module", [auth_service, users_service, users_credentials, users_scope], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [auth_service, users_service, users_credentials, users_scope],
+                         ids=lambda m: m.__name__)
 def test_every_function_of_the_module_takes_keyword_only_arguments(module):
     positional = {
         name: [p.name for p in inspect.signature(inspect.unwrap(fn)).parameters.values()

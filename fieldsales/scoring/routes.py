@@ -1,17 +1,18 @@
 """Job runs over HTTP, and the `jobs` CLI group (`flask --app wsgi jobs run all`)."""
-import re
-
 import click
 from flask.cli import AppGroup
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from fieldsales.errors import ApiError
 from fieldsales.extensions import db
+from fieldsales.listing import NewestFirst
 from fieldsales.scoring.models import JobRun
 from fieldsales.scoring.runner import job_names, run_job
 from fieldsales.scoring.schemas import JobRunListArgs, JobRunPageSchema
 from fieldsales.users.guard import require
+
+LOG = NewestFirst(id_column=JobRun.id, filters={"job": lambda v: JobRun.job == v,
+                                                "status": lambda v: JobRun.status == v})
 
 blp = Blueprint("jobs", __name__, url_prefix="/api/v1/jobs",
                 description="Scheduled scoring jobs and their runs.")
@@ -27,20 +28,7 @@ def runs(args):
     Filter by `job` (productivity, demand, backlog) and `status` (running, ok, failed,
     skipped). Pass `next_cursor` back as `cursor` for the next page.
     """
-    query = select(JobRun).order_by(JobRun.id.desc())
-    if args.get("job"):
-        query = query.where(JobRun.job == args["job"])
-    if args.get("status"):
-        query = query.where(JobRun.status == args["status"])
-    if args.get("cursor"):
-        if not re.fullmatch(r"[0-9]{1,18}", args["cursor"]):
-            raise ApiError(422, "validation_error", "The cursor is not one this API gave out.",
-                           {"cursor": ["Pass back next_cursor unchanged."]})
-        query = query.where(JobRun.id < int(args["cursor"]))
-    items = list(db.session.scalars(query.limit(args["limit"] + 1)))
-    more = len(items) > args["limit"]
-    items = items[:args["limit"]]
-    return {"items": items, "next_cursor": str(items[-1].id) if more else None}
+    return LOG.page(args=args, query=select(JobRun))
 
 
 jobs_cli = AppGroup("jobs", help="Scoring jobs: productivity, demand, backlog.")

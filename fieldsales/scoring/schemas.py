@@ -1,7 +1,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from fieldsales.schemas import PageArgs
+from fieldsales.listing import NewestFirstArgs
 from fieldsales.scoring.models import JOB_STATUSES
 
 
@@ -19,7 +19,7 @@ class JobRunSchema(ma.Schema):
     pid = ma.fields.Integer()
 
 
-class JobRunListArgs(PageArgs):
+class JobRunListArgs(NewestFirstArgs):
     job = ma.fields.String(validate=validate.Length(1, 32))
     status = ma.fields.String(validate=validate.OneOf(JOB_STATUSES))
 

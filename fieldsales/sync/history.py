@@ -1,7 +1,8 @@
 """The sync log: one row per push or pull, so support can read a rep's sync history."""
-from sqlalchemy import Select
+from sqlalchemy import Select, true
 
 from fieldsales.extensions import db
+from fieldsales.listing import NewestFirst
 from fieldsales.sync.models import SyncLog
 from fieldsales.users.models import User
 from fieldsales.users import scope
@@ -21,22 +22,13 @@ def record(*, user_id: str, direction: str, device_id: str | None, started_at: i
     return entry
 
 
-def visible_entries(*, viewer: User, filters: dict) -> Select:
+LOG = NewestFirst(id_column=SyncLog.id, filters={
+    "user_id": lambda v: SyncLog.user_id == v,
+    "direction": lambda v: SyncLog.direction == v,
+    "outcome": lambda v: SyncLog.outcome == v if v else true(),  # an empty one: every outcome
+})
+
+
+def visible_entries(*, viewer: User) -> Select:
     """Admins read every rep's history; managers their own team's."""
-    query = db.select(SyncLog).where(scope.rep_clause(viewer=viewer, rep_column=SyncLog.user_id))
-    if filters.get("user_id"):
-        query = query.where(SyncLog.user_id == filters["user_id"])
-    for name in ("direction", "outcome"):
-        if filters.get(name):
-            query = query.where(getattr(SyncLog, name) == filters[name])
-    return query
-
-
-def newest_first(query: Select, *, id_column, limit: int, cursor: int | None) -> dict:
-    """Keyset pagination on an integer id, newest first: pass `next_cursor` back as `cursor`."""
-    if cursor is not None:
-        query = query.where(id_column < cursor)
-    rows = list(db.session.scalars(query.order_by(id_column.desc()).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return {"items": rows, "next_cursor": rows[-1].id if more else None}
+    return db.select(SyncLog).where(scope.rep_clause(viewer=viewer, rep_column=SyncLog.user_id))

@@ -1,23 +1,18 @@
 """The quarantine: pushed records that failed validation, kept whole until an admin acts."""
-from sqlalchemy import Select, select
-
 from fieldsales.common import now_ms
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
+from fieldsales.listing import NewestFirst
 from fieldsales.sync import push
 from fieldsales.sync.models import QuarantinedRecord
 from fieldsales.users.models import User
 
 
-def search(*, filters: dict) -> Select:
-    query = select(QuarantinedRecord)
-    if filters.get("status"):
-        query = query.where(QuarantinedRecord.status == filters["status"])
-    if filters.get("user_id"):
-        query = query.where(QuarantinedRecord.user_id == filters["user_id"])
-    if filters.get("table"):
-        query = query.where(QuarantinedRecord.table_name == filters["table"])
-    return query
+LOG = NewestFirst(id_column=QuarantinedRecord.id, filters={
+    "status": lambda v: QuarantinedRecord.status == v,
+    "user_id": lambda v: QuarantinedRecord.user_id == v,
+    "table": lambda v: QuarantinedRecord.table_name == v,
+})
 
 
 def get(*, quarantine_id: str) -> QuarantinedRecord:

@@ -11,7 +11,7 @@ from fieldsales.common import DAY_MS, now_ms
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
 from fieldsales.sync import history, pull, push, quarantine
-from fieldsales.sync.models import QuarantinedRecord, SyncLog
+from fieldsales.sync.models import QuarantinedRecord
 from fieldsales.sync.schemas import (
     PullSchema, PushResultSchema, QuarantineListArgs, QuarantinePageSchema, QuarantineSchema,
     ReplaySchema, SyncLogArgs, SyncLogPageSchema,
@@ -178,8 +178,7 @@ class Quarantine(MethodView):
     @blp.response(200, QuarantinePageSchema)
     def get(self, args):
         """Quarantined records, newest first (admin). Filter by status, user_id, table."""
-        return history.newest_first(quarantine.search(filters=args), id_column=QuarantinedRecord.id,
-                                    limit=args["limit"], cursor=args["cursor"])
+        return quarantine.LOG.page(args=args, query=db.select(QuarantinedRecord))
 
 
 @blp.route("/sync/quarantine/<quarantine_id>")
@@ -227,6 +226,4 @@ class Log(MethodView):
     @blp.response(200, SyncLogPageSchema)
     def get(self, args):
         """Sync history, newest first: every rep for admins, their team's for managers."""
-        return history.newest_first(history.visible_entries(viewer=current_user(), filters=args),
-                                    id_column=SyncLog.id, limit=args["limit"],
-                                    cursor=args["cursor"])
+        return history.LOG.page(args=args, query=history.visible_entries(viewer=current_user()))

@@ -3,6 +3,7 @@ them exactly); these schemas document them and shape the admin endpoints."""
 import marshmallow as ma
 from marshmallow import validate
 
+from fieldsales.listing import NewestFirstArgs
 from fieldsales.schemas import IdField, StrictSchema
 from fieldsales.sync.tables import TABLES
 
@@ -52,13 +53,7 @@ class QuarantineSchema(ma.Schema):
         "description": "The fixed record an admin replayed, if not the original."})
 
 
-class _IntPageArgs(StrictSchema):
-    limit = ma.fields.Integer(load_default=100, validate=validate.Range(1, 1000))
-    cursor = ma.fields.Integer(load_default=None, metadata={
-        "description": "`next_cursor` of the previous page (newest first)."})
-
-
-class QuarantineListArgs(_IntPageArgs):
+class QuarantineListArgs(NewestFirstArgs):
     status = ma.fields.String(validate=validate.OneOf(("pending", "replayed", "discarded")))
     user_id = IdField()
     table = ma.fields.String(validate=validate.OneOf(tuple(TABLES)))
@@ -90,7 +85,7 @@ class SyncLogSchema(ma.Schema):
     quarantined = ma.fields.Integer()
 
 
-class SyncLogArgs(_IntPageArgs):
+class SyncLogArgs(NewestFirstArgs):
     user_id = IdField()
     direction = ma.fields.String(validate=validate.OneOf(("push", "pull")))
     outcome = ma.fields.String(validate=validate.Length(max=32))
