@@ -22,6 +22,10 @@ LISTING = Listing(
     sorts={"id": Customer.id, "name": func.lower(Customer.name), "kind": Customer.kind,
            "segment": func.coalesce(Customer.segment, "")},
     id_key=Customer.id,
+    filters={"assigned_rep_id": lambda v: Customer.assigned_rep_id == v,
+             "kind": lambda v: Customer.kind == v,
+             "segment": lambda v: Customer.segment == v,
+             "q": lambda v: func.lower(Customer.name).contains(v.lower(), autoescape=True)},
 )
 
 
@@ -40,7 +44,7 @@ class Customers(MethodView):
         Pass `next_cursor` back as `cursor` until it is null. `?format=csv` (or
         `Accept: text/csv`) exports every matching customer.
         """
-        query = service.search(viewer=current_user(), filters=args)
+        query = service.visible(viewer=current_user())
         return LISTING.respond(args=args, query=query)
 
     @require("admin", "manager")

@@ -1,7 +1,7 @@
 """Customers: who may see and change which, and who may be assigned to them."""
 from collections.abc import Iterable
 
-from sqlalchemy import Select, func, select, update as update_rows
+from sqlalchemy import Select, select, update as update_rows
 
 from fieldsales.changes.access import reassigned
 from fieldsales.changes.clock import take_stamp
@@ -44,17 +44,6 @@ def get_referenced(*, viewer: User, customer_id: str, field: str = "customer_id"
     if customer is None:
         raise invalid(field, "No such customer (or not visible to you).")
     return customer
-
-
-def search(*, viewer: User, filters: dict) -> Select:
-    query = visible(viewer=viewer)
-    for name in ("assigned_rep_id", "kind", "segment"):
-        if filters.get(name) is not None:
-            query = query.where(getattr(Customer, name) == filters[name])
-    if filters.get("q"):
-        query = query.where(func.lower(Customer.name).contains(filters["q"].lower(),
-                                                               autoescape=True))
-    return query
 
 
 def assignable_rep(*, viewer: User, rep_id: str, field: str = "assigned_rep_id") -> User:

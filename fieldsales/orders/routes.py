@@ -22,6 +22,9 @@ LISTING = Listing(
            "requested_delivery_at": func.coalesce(Order.requested_delivery_at, NO_DATE),
            "status": Order.status},
     id_key=Order.id,
+    filters={"status": lambda v: Order.status == v,
+             "customer_id": lambda v: Order.customer_id == v,
+             "rep_id": lambda v: Order.rep_id == v},
 )
 
 
@@ -39,7 +42,7 @@ class Orders(MethodView):
         ties on the id. Pass `next_cursor` back as `cursor` until it is null. `?format=csv`
         (or `Accept: text/csv`) exports every matching order (without its lines).
         """
-        query = service.search(viewer=current_user(), filters=args)
+        query = service.visible(viewer=current_user())
         return LISTING.respond(args=args, query=query)
 
 

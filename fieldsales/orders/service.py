@@ -28,14 +28,6 @@ def visible(*, viewer: User) -> Select:
                                scope.rep_clause(viewer=viewer, rep_column=Order.rep_id))
 
 
-def search(*, viewer: User, filters: dict) -> Select:
-    query = visible(viewer=viewer)
-    for name in ("status", "customer_id", "rep_id"):
-        if filters.get(name):
-            query = query.where(getattr(Order, name) == filters[name])
-    return query
-
-
 def get(*, viewer: User, order_id: str, for_update: bool = False) -> Order:
     """A visible order; `for_update` locks it for a change (one writer per order at a time).
 

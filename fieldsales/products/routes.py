@@ -1,7 +1,7 @@
 """Products REST: everyone signed in reads the catalogue; admins and procurement keep it."""
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import func
+from sqlalchemy import func, or_
 
 from fieldsales.extensions import db
 from fieldsales.listing import CSV_DOC, Listing
@@ -21,6 +21,9 @@ LISTING = Listing(
     sorts={"id": Product.id, "sku": Product.sku, "name": func.lower(Product.name),
            "stock_on_hand": Product.stock_on_hand, "unit_price": Product.unit_price},
     id_key=Product.id,
+    filters={"sku": lambda v: Product.sku == v,
+             "q": lambda v: or_(func.lower(Product.name).contains(v.lower(), autoescape=True),
+                                func.lower(Product.sku).contains(v.lower(), autoescape=True))},
 )
 
 
@@ -38,7 +41,7 @@ class Products(MethodView):
         `cursor` until it is null. `?format=csv` (or `Accept: text/csv`) exports every
         matching product.
         """
-        return LISTING.respond(args=args, query=service.search(filters=args))
+        return LISTING.respond(args=args, query=service.live())
 
     @require("admin", "procurement")
     @blp.arguments(ProductCreateSchema)

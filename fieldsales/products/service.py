@@ -1,5 +1,5 @@
 """Products: the catalogue procurement keeps; sku is unique, even among removed products."""
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, select
 
 from fieldsales.common import now_ms
 from fieldsales.database import UniqueKey, add_new, id_key, kept_unique
@@ -23,17 +23,6 @@ def get(*, product_id: str) -> Product:
     if product is None:
         raise ApiError(404, "not_found", "No such product.")
     return product
-
-
-def search(*, filters: dict) -> Select:
-    query = live()
-    if filters.get("sku"):
-        query = query.where(Product.sku == filters["sku"])
-    if filters.get("q"):
-        needle = filters["q"].lower()
-        query = query.where(or_(func.lower(Product.name).contains(needle, autoescape=True),
-                                func.lower(Product.sku).contains(needle, autoescape=True)))
-    return query
 
 
 def _check_sku_free(sku: str, *, product_id: str | None = None) -> None:

@@ -21,6 +21,12 @@ LISTING = Listing(
     sorts={"id": Task.id, "due_at": func.coalesce(Task.due_at, NO_DATE),
            "status": Task.status, "title": func.lower(Task.title)},
     id_key=Task.id,
+    filters={"assigned_rep_id": lambda v: Task.assigned_rep_id == v,
+             "customer_id": lambda v: Task.customer_id == v,
+             "status": lambda v: Task.status == v,
+             "category": lambda v: Task.category == v,
+             "due_from": lambda v: Task.due_at >= v,
+             "due_to": lambda v: Task.due_at < v},
 )
 
 
@@ -38,7 +44,7 @@ class Tasks(MethodView):
         (any case); `-field` descending, ties on the id. Pass `next_cursor` back as `cursor`
         until it is null. `?format=csv` (or `Accept: text/csv`) exports every matching task.
         """
-        query = service.search(viewer=current_user(), filters=args)
+        query = service.visible(viewer=current_user())
         return LISTING.respond(args=args, query=query)
 
     @require("admin", "manager")

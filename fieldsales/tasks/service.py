@@ -31,18 +31,6 @@ def get(*, viewer: User, task_id: str) -> Task:
     return task
 
 
-def search(*, viewer: User, filters: dict) -> Select:
-    query = visible(viewer=viewer)
-    for name in ("assigned_rep_id", "customer_id", "status", "category"):
-        if filters.get(name) is not None:
-            query = query.where(getattr(Task, name) == filters[name])
-    if filters.get("due_from") is not None:
-        query = query.where(Task.due_at >= filters["due_from"])
-    if filters.get("due_to") is not None:
-        query = query.where(Task.due_at < filters["due_to"])
-    return query
-
-
 def _apply(task: Task, changes: dict) -> None:
     """Copy fields; `done` without a completion time is done now, reopening clears it."""
     for name in _FIELDS:
