@@ -59,15 +59,16 @@ class ListArgs(PageArgs):
 class LogCursor(ma.fields.Integer):
     """The `cursor` of an operators' log: the `next_cursor` (an id) of the previous page.
 
-    Only ASCII digits that fit a BIGINT: `int()` would take `٣` or `+1`, and a 30-digit
-    number would overflow the comparison."""
+    Only ASCII digits of a number the logs' INTEGER ids can hold: `int()` would take `٣` or
+    `+1`, and a larger number would overflow the comparison (PostgreSQL refuses it, SQLite
+    past 64 bits)."""
 
     default_error_messages = {"invalid": "Pass back next_cursor unchanged."}
 
     def _deserialize(self, value, attr, data, **kwargs):
         if value == "":
             return None
-        if isinstance(value, str) and re.fullmatch(r"[0-9]{1,18}", value):
+        if isinstance(value, str) and re.fullmatch(r"[0-9]{1,10}", value) and int(value) < 2**31:
             return int(value)
         raise self.make_error("invalid")
 
