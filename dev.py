@@ -68,8 +68,10 @@ fieldsales is starting on http://127.0.0.1:{port}
               -d '{{"email": "manager1@demo.fieldsales.dev", "password": "{DEMO_PASSWORD}"}}'
   The scheduler runs the scoring jobs in this process. Ctrl-C stops the server.
 """, flush=True)
-    os.execv(str(BIN / "flask"), [str(BIN / "flask"), "--app", "wsgi", "run",
-                                  "--host", "127.0.0.1", "--port", port, "--no-reload"])
+    # One process serves and schedules (production runs `flask jobs scheduler` on its own).
+    os.execve(str(BIN / "flask"), [str(BIN / "flask"), "--app", "wsgi", "run",
+                                   "--host", "127.0.0.1", "--port", port, "--no-reload"],
+              {**os.environ, "FIELDSALES_SCHEDULER": "in-process"})
 
 
 def test(args: list[str]) -> None:

@@ -1,68 +1,84 @@
 """Configuration objects, picked by name in `create_app`.
 
-Every setting can be overridden by an environment variable of the same name.
+Every setting is declared in `Config` with its default, and every one can be overridden by an
+environment variable of the same name (`SQLALCHEMY_DATABASE_URI` also by `DATABASE_URL`), read
+as the default's type: ints, floats, booleans (1/0, true/false, yes/no, on/off), strings, and
+JSON for dicts and lists (`SCORING_NORMS='{"visits_per_day": 8}'`). The environment is read
+once, when this module is imported; the subclasses' own values win over it.
 """
+import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 
-
-def _env_int(name: str, default: int) -> int:
-    return int(os.environ.get(name, default))
+# Environment names read for a setting besides its own name (the first set one wins).
+ENV_ALIASES = {"SQLALCHEMY_DATABASE_URI": ("DATABASE_URL",)}
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
-    SQLALCHEMY_DATABASE_URI = os.environ.get(
-        "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'fieldsales.db'}"
-    )
+    SECRET_KEY = "dev-only-not-secret"
+    SQLALCHEMY_DATABASE_URI = f"sqlite:///{INSTANCE_DIR / 'fieldsales.db'}"
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     JSON_SORT_KEYS = False
 
     # Bodies above this get 413 (the sync contract's default is 20 MiB).
-    MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 20 * 1024 * 1024)
+    MAX_CONTENT_LENGTH = 20 * 1024 * 1024
 
     # Auth
-    PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
-    TOKEN_TTL_SECONDS = _env_int("TOKEN_TTL_SECONDS", 12 * 3600)
-    LOGIN_MAX_FAILURES_PER_EMAIL = _env_int("LOGIN_MAX_FAILURES_PER_EMAIL", 5)
-    LOGIN_MAX_FAILURES_PER_ADDRESS = _env_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 20)
-    LOGIN_FAILURE_WINDOW_SECONDS = _env_int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)
+    PASSWORD_HASH_METHOD = "scrypt"
+    TOKEN_TTL_SECONDS = 12 * 3600
+    LOGIN_MAX_FAILURES_PER_EMAIL = 5
+    LOGIN_MAX_FAILURES_PER_ADDRESS = 20
+    LOGIN_FAILURE_WINDOW_SECONDS = 15 * 60
     # Proxies in front of the app whose X-Forwarded-For to trust (werkzeug's ProxyFix), so
     # the throttle sees the client's address, not the load balancer's. 0: none (direct).
-    TRUSTED_PROXY_HOPS = _env_int("TRUSTED_PROXY_HOPS", 0)
+    TRUSTED_PROXY_HOPS = 0
 
     # Field facts
-    GEOFENCE_ACCURACY_CAP_M = float(os.environ.get("GEOFENCE_ACCURACY_CAP_M", 100))
-    PING_MAX_ACCURACY_M = float(os.environ.get("PING_MAX_ACCURACY_M", 100))
-    PING_MAX_SPEED_MPS = float(os.environ.get("PING_MAX_SPEED_MPS", 70))  # ~250 km/h
-    PING_FUTURE_TOLERANCE_S = _env_int("PING_FUTURE_TOLERANCE_S", 5 * 60)
-    PING_MAX_AGE_DAYS = _env_int("PING_MAX_AGE_DAYS", 30)
-    SYNC_WINDOW_DAYS = _env_int("SYNC_WINDOW_DAYS", 30)
+    GEOFENCE_ACCURACY_CAP_M = 100.0
+    PING_MAX_ACCURACY_M = 100.0
+    PING_MAX_SPEED_MPS = 70.0  # ~250 km/h
+    PING_FUTURE_TOLERANCE_S = 5 * 60
+    PING_MAX_AGE_DAYS = 30
+    SYNC_WINDOW_DAYS = 30
 
     # Working hours (UTC hours) outside which a rep's locations are never shown.
-    WORKDAY_START_HOUR = _env_int("WORKDAY_START_HOUR", 6)
-    WORKDAY_END_HOUR = _env_int("WORKDAY_END_HOUR", 20)
+    WORKDAY_START_HOUR = 6
+    WORKDAY_END_HOUR = 20
 
     # Reports: territory balance (capacity per rep over a horizon of working days, and the
     # +-share of capacity that counts as balanced) and duplicate customers.
-    REP_VISITS_PER_DAY = float(os.environ.get("REP_VISITS_PER_DAY", 8))
-    TERRITORY_WORKING_DAYS = _env_int("TERRITORY_WORKING_DAYS", 20)
-    TERRITORY_TOLERANCE = float(os.environ.get("TERRITORY_TOLERANCE", 0.2))
-    DUPLICATE_DISTANCE_M = float(os.environ.get("DUPLICATE_DISTANCE_M", 200))
-    DUPLICATE_NAME_RATIO = float(os.environ.get("DUPLICATE_NAME_RATIO", 0.8))
+    REP_VISITS_PER_DAY = 8.0
+    TERRITORY_WORKING_DAYS = 20
+    TERRITORY_TOLERANCE = 0.2
+    DUPLICATE_DISTANCE_M = 200.0
+    DUPLICATE_NAME_RATIO = 0.8
 
-    # Scheduler
-    FIELDSALES_SCHEDULER = os.environ.get("FIELDSALES_SCHEDULER", "on")
+    # Scheduler. Production runs one `flask jobs scheduler` process; "in-process" also runs
+    # the jobs in a thread of every process that creates the app (only `dev.py run` sets it).
+    FIELDSALES_SCHEDULER = "off"
     # How often each scoring job runs (minutes); 0 leaves a job off the schedule.
-    SCORING_INTERVAL_MINUTES_PRODUCTIVITY = _env_int("SCORING_INTERVAL_MINUTES_PRODUCTIVITY", 60)
-    SCORING_INTERVAL_MINUTES_DEMAND = _env_int("SCORING_INTERVAL_MINUTES_DEMAND", 360)
-    SCORING_INTERVAL_MINUTES_BACKLOG = _env_int("SCORING_INTERVAL_MINUTES_BACKLOG", 15)
+    SCORING_INTERVAL_MINUTES_PRODUCTIVITY = 60
+    SCORING_INTERVAL_MINUTES_DEMAND = 360
+    SCORING_INTERVAL_MINUTES_BACKLOG = 15
+    # First runs this long after the scheduler starts, plus as much again at random.
+    SCORING_FIRST_RUN_DELAY_SECONDS = 60.0
+    # On SQLite a job's lock is a lease row; a crashed holder's lease expires after this.
+    SCORING_JOB_LOCK_TTL_SECONDS = 2 * 3600
     # How far back each productivity run rescores (days; late uploads land within it), and
     # how many complete weeks the demand job smooths.
-    SCORING_PRODUCTIVITY_LOOKBACK_DAYS = _env_int("SCORING_PRODUCTIVITY_LOOKBACK_DAYS", 7)
-    SCORING_DEMAND_WEEKS = _env_int("SCORING_DEMAND_WEEKS", 12)
+    SCORING_PRODUCTIVITY_LOOKBACK_DAYS = 7
+    SCORING_DEMAND_WEEKS = 12
+    # Productivity norms overriding some of `scoring.productivity.NORMS`, e.g.
+    # {"visits_per_day": 8}; `task_minutes` is also the activity report's credit per task.
+    SCORING_NORMS: dict = {}
+    # Backlog: orders dispatched per day, for promising dates (0: no limit), and the customer
+    # segments (any case) that earn the key-segment points.
+    SCORING_DISPATCH_CAPACITY_PER_DAY = 200
+    SCORING_KEY_SEGMENTS = ("key", "key account", "a", "vip", "strategic", "gold")
 
     # OpenAPI (flask-smorest)
     API_TITLE = "fieldsales"
@@ -85,6 +101,47 @@ class Config:
             '`{"error": {"code", "message", "details"}}`.'
         },
     }
+
+
+def settings(config: type) -> dict:
+    """The declared settings of a config class (its upper-case attributes), by name."""
+    return {name: getattr(config, name) for name in dir(config) if name.isupper()}
+
+
+def parse_env(name: str, raw: str, default):
+    """An environment variable's text as a value of the default's type."""
+    try:
+        if isinstance(default, bool):
+            if raw.strip().lower() not in _TRUE | _FALSE:
+                raise ValueError("expected one of 1/0, true/false, yes/no, on/off")
+            return raw.strip().lower() in _TRUE
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+        if isinstance(default, (dict, list, tuple)):
+            value = json.loads(raw)
+            if not isinstance(value, dict if isinstance(default, dict) else list):
+                raise ValueError(f"expected a JSON {type(default).__name__}")
+            return type(default)(value)
+        return raw
+    except ValueError as error:
+        raise ValueError(f"Environment variable {name}={raw!r}: {error}") from None
+
+
+def from_env(config: type, environ: Mapping[str, str]) -> dict:
+    """The settings of `config` that `environ` overrides, parsed."""
+    found = {}
+    for name, default in settings(config).items():
+        for env_name in (name, *ENV_ALIASES.get(name, ())):
+            if env_name in environ:
+                found[name] = parse_env(env_name, environ[env_name], default)
+                break
+    return found
+
+
+for _name, _value in from_env(Config, os.environ).items():
+    setattr(Config, _name, _value)
 
 
 class DevelopmentConfig(Config):

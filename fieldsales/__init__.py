@@ -1,5 +1,4 @@
 """fieldsales: the Flask app factory."""
-import importlib
 import os
 
 from flask import Flask, request
@@ -7,18 +6,27 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import CONFIGS
 from fieldsales import models  # noqa: F401  (every table in the metadata, whatever routes load)
+from fieldsales.auth.routes import blp as auth_blp
 from fieldsales.changes.clock import install_listeners
 from fieldsales.customers import receivers as customers_receivers
+from fieldsales.customers.routes import blp as customers_blp
 from fieldsales.database import configure_engine
+from fieldsales.demo.cli import demo_cli
+from fieldsales.errors import ApiError, api_error, unexpected_error
 from fieldsales.extensions import api, db, migrate
+from fieldsales.health.routes import blp as health_blp
+from fieldsales.orders.routes import blp as orders_blp
+from fieldsales.products.routes import blp as products_blp
+from fieldsales.reports.routes import blp as reports_blp
+from fieldsales.scoring.cli import jobs_cli
+from fieldsales.scoring.routes import blp as jobs_blp
+from fieldsales.scoring.scheduler import start_in_background
+from fieldsales.sync.routes import blp as sync_blp
+from fieldsales.targets.routes import blp as targets_blp
 from fieldsales.tasks import receivers as tasks_receivers
-
-# Each domain package registers its routes (blueprint `blp`) and, where it has any, CLI
-# commands (`cli` group).
-DOMAINS = (
-    "health", "auth", "users", "customers", "products", "tasks", "orders",
-    "sync", "scoring", "targets", "reports", "demo",
-)
+from fieldsales.tasks.routes import blp as tasks_blp
+from fieldsales.users.cli import users_cli
+from fieldsales.users.routes import blp as users_blp
 
 
 class FieldsalesFlask(Flask):
@@ -41,7 +49,7 @@ def create_app(config: str | object | None = None) -> Flask:
         os.makedirs(os.path.dirname(app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///"):])
                     or ".", exist_ok=True)
 
-    if app.config.get("TRUSTED_PROXY_HOPS", 0) > 0:
+    if app.config["TRUSTED_PROXY_HOPS"] > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXY_HOPS"])
 
     db.init_app(app)
@@ -55,15 +63,18 @@ def create_app(config: str | object | None = None) -> Flask:
                      render_as_batch=True, compare_type=True)
     api.init_app(app)
 
-    for name in DOMAINS:
-        module = importlib.import_module(f"fieldsales.{name}.routes")
-        if getattr(module, "blp", None) is not None:
-            api.register_blueprint(module.blp)
-        for command in getattr(module, "commands", ()):
-            app.cli.add_command(command)
+    # flask-smorest answers HTTPExceptions through `FieldsalesApi.handle_http_exception`.
+    app.register_error_handler(ApiError, api_error)
+    app.register_error_handler(Exception, unexpected_error)
 
-    from fieldsales.scoring.scheduler import init_scheduler
-    init_scheduler(app)
+    for blueprint in (health_blp, auth_blp, users_blp, customers_blp, products_blp, tasks_blp,
+                      orders_blp, sync_blp, jobs_blp, targets_blp, reports_blp):
+        api.register_blueprint(blueprint)
+
+    for group in (users_cli, jobs_cli, demo_cli):
+        app.cli.add_command(group)
+
+    start_in_background(app)  # only when FIELDSALES_SCHEDULER says "in-process" (dev.py run)
 
     @app.before_request
     def _reads_begin_deferred():

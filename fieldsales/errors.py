@@ -96,20 +96,6 @@ class ErrorSchema(ma.Schema):
     error = ma.fields.Nested(Inner, required=True)
 
 
-class ErrorHandlingMixin:
-    """Plugs our handlers into flask-smorest's Api."""
-
-    ERROR_SCHEMA = ErrorSchema
-
-    def _register_error_handlers(self):
-        self._app.register_error_handler(HTTPException, http_error)
-        self._app.register_error_handler(ApiError, api_error)
-        self._app.register_error_handler(Exception, unexpected_error)
-
-    def handle_http_exception(self, error):  # kept for flask-smorest internals
-        return http_error(error)
-
-
 def api_error(error: ApiError):
     return error_response(error.status, error.code, error.message, error.details, error.headers)
 

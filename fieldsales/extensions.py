@@ -5,7 +5,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-from fieldsales.errors import ErrorHandlingMixin
+from fieldsales.errors import ErrorSchema, http_error
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -20,8 +20,15 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-class FieldsalesApi(ErrorHandlingMixin, Api):
-    """flask-smorest's Api with our one JSON error shape."""
+class FieldsalesApi(Api):
+    """flask-smorest's Api with our one JSON error shape, through its documented hooks: the
+    schema that documents error responses, and the handler it registers for HTTPException
+    (`create_app` registers ours for ApiError and any other exception)."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def handle_http_exception(self, error):
+        return http_error(error)
 
 
 db = SQLAlchemy(model_class=Base)

@@ -61,7 +61,7 @@ def get(*, rep: User, day: date) -> dict:
     legs = trail(pings, stops)
 
     task_s = 60 * {"task_minutes": DEFAULT_TASK_MINUTES,
-                   **current_app.config.get("SCORING_NORMS", {})}["task_minutes"]
+                   **current_app.config["SCORING_NORMS"]}["task_minutes"]
     selling = sum(v["time_on_site_s"] or 0 for v in visits if v["verified"]) + task_s * sum(
         1 for t in tasks if t["category"] == "selling" and t["customer_id"] is None)
     non_selling = task_s * sum(1 for t in tasks if t["category"] == "admin")

@@ -48,8 +48,8 @@ NAME_NOISE = {"the", "ltd", "limited", "inc", "llc", "co", "company", "corp", "g
 
 def find(*, customers_query: Select) -> list[dict]:
     """Likely duplicate pairs among the customers `customers_query` selects."""
-    max_distance = current_app.config.get("DUPLICATE_DISTANCE_M", 200)
-    min_ratio = current_app.config.get("DUPLICATE_NAME_RATIO", 0.8)
+    max_distance = current_app.config["DUPLICATE_DISTANCE_M"]
+    min_ratio = current_app.config["DUPLICATE_NAME_RATIO"]
     # MATERIALIZED: SQLite then builds an automatic index on the CTE for the equi-joins
     # (inlined, it would scan the table once per row); PostgreSQL hash-joins it.
     base = customers_query.with_only_columns(

@@ -28,9 +28,9 @@ MAX_CANDIDATES = 3
 
 def balance(*, team_clause) -> list[dict]:
     """One row per active rep of the teams `team_clause` (on User.team_id) selects."""
-    days = current_app.config.get("TERRITORY_WORKING_DAYS", 20)
-    per_day = current_app.config.get("REP_VISITS_PER_DAY", 8)
-    tolerance = current_app.config.get("TERRITORY_TOLERANCE", 0.2)
+    days = current_app.config["TERRITORY_WORKING_DAYS"]
+    per_day = current_app.config["REP_VISITS_PER_DAY"]
+    tolerance = current_app.config["TERRITORY_TOLERANCE"]
     possible = per_day * days
 
     reps = db.session.execute(

@@ -29,9 +29,6 @@ LATENESS_FULL_DAYS = 14
 FEEDBACK_FULL_COUNT = 2
 REVENUE_DAYS = 90
 FEEDBACK_DAYS = 30
-KEY_SEGMENTS = ("key", "key account", "a", "vip", "strategic", "gold")
-# Orders dispatched per day, for promising dates to orders stock can fill (0: no limit).
-DEFAULT_DISPATCH_CAPACITY_PER_DAY = 200
 
 NL = "\n"
 # Intermediate results, as indexed temporary tables: joining large derived tables is where
@@ -48,9 +45,8 @@ def run(*, now: int) -> int:
 
 def rank_backlog(*, now: int) -> int:
     dialect = db.engine.dialect.name
-    capacity = int(current_app.config.get("SCORING_DISPATCH_CAPACITY_PER_DAY",
-                                          DEFAULT_DISPATCH_CAPACITY_PER_DAY))
-    segments = [s.lower() for s in current_app.config.get("SCORING_KEY_SEGMENTS", KEY_SEGMENTS)]
+    capacity = current_app.config["SCORING_DISPATCH_CAPACITY_PER_DAY"]
+    segments = [s.lower() for s in current_app.config["SCORING_KEY_SEGMENTS"]]
     today = now // DAY_MS * DAY_MS
     params = {
         "now": now, "day": DAY_MS, "today": today,

@@ -14,7 +14,6 @@ from fieldsales.common import WEEK_MS
 from fieldsales.extensions import db
 from fieldsales.scoring.sql import floor0, week_start
 
-DEFAULT_WEEKS = 12
 ALPHA = 0.5            # level smoothing: weight of the newest week
 BETA = 0.3             # trend smoothing
 RISING_TREND_SHARE = 0.1  # rising: the trend adds at least 10% of the level per week
@@ -92,7 +91,7 @@ FROM rows
 
 def run(*, now: int) -> int:
     """Recompute the last complete weeks' rows for every product; returns rows written."""
-    weeks = max(int(current_app.config.get("SCORING_DEMAND_WEEKS", DEFAULT_WEEKS)), 2)
+    weeks = max(current_app.config["SCORING_DEMAND_WEEKS"], 2)
     latest = week_start(now) - WEEK_MS  # the last complete week
     first = latest - (weeks - 1) * WEEK_MS
     end = latest + WEEK_MS

@@ -14,8 +14,6 @@ from fieldsales.scoring.sql import (
     bucket, cap, day_start, floor_int, periods_cte, ratio, week_start,
 )
 
-DEFAULT_LOOKBACK_DAYS = 7
-
 # Norms a day's work is measured against (a week: times WORKDAYS_PER_WEEK). Override any of
 # them with the app setting SCORING_NORMS = {"visits_per_day": 8, ...}.
 NORMS = {
@@ -73,13 +71,12 @@ RATE_COLUMNS = ("task_completion_rate", "on_time_rate", "call_rate", "strike_rat
 
 def run(*, now: int) -> int:
     """Recompute the window's day and week rows and their suspects; returns rows written."""
-    lookback = int(current_app.config.get("SCORING_PRODUCTIVITY_LOOKBACK_DAYS",
-                                          DEFAULT_LOOKBACK_DAYS))
+    lookback = current_app.config["SCORING_PRODUCTIVITY_LOOKBACK_DAYS"]
     first_day = day_start(now) - (max(lookback, 1) - 1) * DAY_MS
     day_end = day_start(now) + DAY_MS
     first_week = week_start(first_day)
     week_end = week_start(now) + WEEK_MS
-    norms = {**NORMS, **current_app.config.get("SCORING_NORMS", {})}
+    norms = {**NORMS, **current_app.config["SCORING_NORMS"]}
 
     written = 0
     db.session.execute(text("DELETE FROM rep_scores WHERE period = 'day' AND period_start >= :a "

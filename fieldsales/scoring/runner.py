@@ -45,8 +45,6 @@ JOBS: dict[str, Callable[..., int]] = {
     "backlog": backlog.run,
 }
 
-DEFAULT_LOCK_TTL_SECONDS = 2 * 3600
-
 
 def job_names() -> list[str]:
     return list(JOBS)
@@ -149,7 +147,7 @@ def _host() -> str:
 def _lock_for(name: str):
     if db.engine.dialect.name == "postgresql":
         return _AdvisoryLock(name)
-    ttl = int(current_app.config.get("SCORING_JOB_LOCK_TTL_SECONDS", DEFAULT_LOCK_TTL_SECONDS))
+    ttl = current_app.config["SCORING_JOB_LOCK_TTL_SECONDS"]
     return _RowLock(name, ttl_ms=ttl * 1000)
 
 

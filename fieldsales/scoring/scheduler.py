@@ -1,19 +1,19 @@
-"""APScheduler wiring: each scoring job on its own interval, in a background thread.
+"""APScheduler wiring: each scoring job on its own interval.
 
-Every process that serves the app (each gunicorn worker, each server) may start a scheduler;
-the job lock in `runner` makes exactly one of them run each job per interval, the others
-record a skip.
-Not started when `FIELDSALES_SCHEDULER` is "off" (tests), or under flask CLI commands other
-than `flask run` (`flask db upgrade`, `flask jobs run ...` and the like).
+Production runs one `flask jobs scheduler` process (`run_in_foreground`); API servers never
+schedule. `dev.py run` sets `FIELDSALES_SCHEDULER=in-process`, so its one server also runs
+the jobs (`start_in_background`). Should two schedulers run anyway, the job lock in `runner`
+makes exactly one of them run each job per interval; the others record a skip.
 """
 import atexit
 import logging
-import os
 import random
-import sys
+import signal
 from datetime import datetime, timedelta, timezone
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
 from fieldsales.common import MINUTE_MS
@@ -26,37 +26,55 @@ INTERVAL_SETTINGS = {
     "demand": "SCORING_INTERVAL_MINUTES_DEMAND",
     "backlog": "SCORING_INTERVAL_MINUTES_BACKLOG",
 }
-DEFAULT_INTERVALS = {"productivity": 60, "demand": 360, "backlog": 15}
-DEFAULT_FIRST_RUN_DELAY_S = 60
-_OFF = {"off", "0", "false", "no"}
-# flask CLI options that take a value, skipped when finding the command's name.
-_CLI_OPTIONS_WITH_VALUE = {"--app", "-A", "--env-file", "-e"}
+# Values of FIELDSALES_SCHEDULER: where the scheduler runs besides `flask jobs scheduler`.
+MODES = ("off", "in-process")
 
 
-def init_scheduler(app: Flask) -> BackgroundScheduler | None:
-    """Start the scheduler for this process, unless switched off or under a CLI command."""
-    if str(app.config.get("FIELDSALES_SCHEDULER", "on")).strip().lower() in _OFF:
+def start_in_background(app: Flask) -> BackgroundScheduler | None:
+    """Start a scheduler thread in this process when `FIELDSALES_SCHEDULER` is "in-process"."""
+    mode = app.config["FIELDSALES_SCHEDULER"]
+    if mode not in MODES:
+        raise ValueError(f"FIELDSALES_SCHEDULER must be one of {', '.join(MODES)}, not {mode!r}; "
+                         "production runs one `flask --app wsgi jobs scheduler` process.")
+    if mode != "in-process":
         return None
-    command = _flask_cli_command()
-    if command is not None and command != "run":
-        return None
-    intervals = {name: int(app.config.get(setting, DEFAULT_INTERVALS[name]))
-                 for name, setting in INTERVAL_SETTINGS.items()}
-    # First runs shortly after start (jittered), not a whole interval later: a server that
-    # restarts more often than every 6 hours would otherwise never forecast demand.
-    delay = float(app.config.get("SCORING_FIRST_RUN_DELAY_SECONDS", DEFAULT_FIRST_RUN_DELAY_S))
-    first = datetime.now(timezone.utc) + timedelta(seconds=delay + random.uniform(0, delay))
-    scheduler = build_scheduler(app, intervals, next_run_time=first)
+    scheduler = _scheduled(BackgroundScheduler, app)
     scheduler.start()
     app.extensions["fieldsales_scheduler"] = scheduler
     atexit.register(_shutdown, scheduler)
-    log.info("Scoring scheduler started: %s", intervals)
+    log.info("Scoring scheduler started in this process: %s", intervals(app))
     return scheduler
 
 
-def build_scheduler(app: Flask, intervals: dict[str, float], **trigger_args) -> BackgroundScheduler:
+def run_in_foreground(app: Flask) -> None:
+    """Run the jobs on their schedule until Ctrl-C or SIGTERM; a job under way finishes first."""
+    scheduler = _scheduled(BlockingScheduler, app)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop as on Ctrl-C
+    log.info("Scoring scheduler running: %s", intervals(app))
+    try:
+        scheduler.start()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        _shutdown(scheduler, wait=True)
+
+
+def intervals(app: Flask) -> dict[str, int]:
+    return {name: app.config[setting] for name, setting in INTERVAL_SETTINGS.items()}
+
+
+def _scheduled(kind: type[BaseScheduler], app: Flask):
+    # First runs shortly after start (jittered), not a whole interval later: a server that
+    # restarts more often than every 6 hours would otherwise never forecast demand.
+    delay = app.config["SCORING_FIRST_RUN_DELAY_SECONDS"]
+    first = datetime.now(timezone.utc) + timedelta(seconds=delay + random.uniform(0, delay))
+    return build_scheduler(app, intervals(app), next_run_time=first, kind=kind)
+
+
+def build_scheduler(app: Flask, intervals: dict[str, float], *,
+                    kind: type[BaseScheduler] = BackgroundScheduler, **trigger_args):
     """A scheduler (not started) running each named job every `intervals[name]` minutes."""
-    scheduler = BackgroundScheduler(
+    scheduler = kind(
         timezone="UTC",
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 600},
     )
@@ -87,19 +105,6 @@ def run_scheduled(app: Flask, name: str, minutes: float) -> None:
             db.session.remove()
 
 
-def _shutdown(scheduler: BackgroundScheduler) -> None:
+def _shutdown(scheduler: BaseScheduler, wait: bool = False) -> None:
     if scheduler.running:
-        scheduler.shutdown(wait=False)
-
-
-def _flask_cli_command() -> str | None:
-    """The flask CLI command being run (e.g. 'run', 'db'), or None outside the flask CLI."""
-    if os.environ.get("FLASK_RUN_FROM_CLI") != "true":
-        return None
-    args = iter(sys.argv[1:])
-    for arg in args:
-        if arg in _CLI_OPTIONS_WITH_VALUE:
-            next(args, None)
-        elif not arg.startswith("-"):
-            return arg
-    return ""
+        scheduler.shutdown(wait=wait)

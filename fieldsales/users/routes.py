@@ -1,20 +1,16 @@
-import click
-import marshmallow as ma
-from flask.cli import AppGroup
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
-from fieldsales.common import ROLES
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
 from fieldsales.listing import CSV_DOC, Listing
 from fieldsales.users import scope, service
 from fieldsales.users.credentials import revoke_tokens
 from fieldsales.users.guard import current_user, require
-from fieldsales.users.models import SELLING_STYLES, Team, User
+from fieldsales.users.models import Team, User
 from fieldsales.users.schemas import (
-    CliUserCreateSchema, RevokedSchema, TeamSchema, UserCreateSchema, UserListArgs,
+    RevokedSchema, TeamSchema, UserCreateSchema, UserListArgs,
     UserPageSchema, UserSchema, UserUpdateSchema,
 )
 
@@ -120,54 +116,3 @@ def teams():
     """Teams: all for admins, their own for managers."""
     query = select(Team).where(scope.team_clause(viewer=current_user(), team_column=Team.id))
     return db.session.scalars(query.order_by(Team.name)).all()
-
-
-users_cli = AppGroup("users", help="Manage users.")
-
-# Fields of the API's errors, as the CLI's options name them.
-_CLI_OPTIONS = {"manager_id": "--manager-email", "selling_style": "--selling-style"}
-
-
-def _cli_problems(details: dict) -> str:
-    return "; ".join(f"{_CLI_OPTIONS.get(field, '--' + field)}: {' '.join(map(str, problems))}"
-                     for field, problems in details.items())
-
-
-@users_cli.command("create")
-@click.option("--email", required=True)
-@click.option("--password", required=True)
-@click.option("--name", required=True)
-@click.option("--role", required=True, help=f"One of: {', '.join(ROLES)}.")
-@click.option("--manager-email", default=None,
-              help="For a rep: the manager whose team they join (without it, no team); "
-                   "only for reps.")
-@click.option("--selling-style", type=click.Choice(SELLING_STYLES), default=None)
-def create_user_command(email, password, name, role, manager_email, selling_style):
-    """Create a user (checked by the rules of POST /api/v1/users, but any password)."""
-    try:
-        data = CliUserCreateSchema().load({"email": email, "password": password, "name": name,
-                                           "role": role, "selling_style": selling_style})
-    except ma.ValidationError as error:
-        raise click.ClickException(f"The user is invalid: {_cli_problems(error.messages)}") \
-            from None
-    manager = None
-    if manager_email:
-        manager = service.get_by_email(email=manager_email)
-        if manager is None:
-            raise click.ClickException(f"No user with email '{manager_email}'.")
-    try:
-        user = service.create(email=data["email"], password=data["password"], name=data["name"],
-                              role=data["role"], manager=manager,
-                              selling_style=data["selling_style"], rep_needs_manager=False)
-    except ApiError as error:
-        problems = _cli_problems(error.details)
-        raise click.ClickException(error.message + (f" ({problems})" if problems else "")) \
-            from None
-    db.session.commit()
-    click.echo(f"Created {user.role} {user.email} (id {user.id}).")
-    if user.role == "rep" and user.team_id is None:
-        click.echo("Warning: this rep is in no team (no --manager-email): only admins see "
-                   "them until an admin sets their team_id.", err=True)
-
-
-commands = (users_cli,)

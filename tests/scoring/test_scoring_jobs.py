@@ -1,15 +1,24 @@
 """Running jobs: one instance at a time, every run recorded and listed, on demand or scheduled."""
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from config import ProductionConfig, TestingConfig
+from fieldsales import create_app
 from fieldsales.extensions import db
 from fieldsales.products.models import Product
 from fieldsales.scoring import runner, scheduler
 from fieldsales.scoring.models import JobLock, JobRun
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -180,18 +189,24 @@ def test_cli_jobs_run_all_runs_every_job(app, world, team):
     assert unknown.exit_code != 0 and "nonsense" in unknown.output
 
 
-def test_the_scheduler_starts_only_when_on_and_not_under_other_cli_commands(app, monkeypatch):
-    assert scheduler.init_scheduler(app) is None  # the testing config turns it off
-    monkeypatch.setitem(app.config, "FIELDSALES_SCHEDULER", "on")
+def test_the_app_starts_no_scheduler_unless_the_setting_says_in_process(app, make_database,
+                                                                        monkeypatch):
+    # What gunicorn workers and every flask command get: no scheduler thread.
+    served = create_app(type("Served", (ProductionConfig,),
+                             {"SQLALCHEMY_DATABASE_URI": make_database("served")}))
+    assert served.config["FIELDSALES_SCHEDULER"] == "off"
+    assert "fieldsales_scheduler" not in served.extensions
+    with served.app_context():
+        db.engine.dispose()
+    assert scheduler.start_in_background(app) is None  # the testing config: off as well
+    monkeypatch.setitem(app.config, "FIELDSALES_SCHEDULER", "on")  # a setting of old
+    with pytest.raises(ValueError, match="jobs scheduler"):
+        scheduler.start_in_background(app)
+
+    monkeypatch.setitem(app.config, "FIELDSALES_SCHEDULER", "in-process")  # dev.py run
     monkeypatch.setitem(app.config, "SCORING_INTERVAL_MINUTES_BACKLOG", 5)
     monkeypatch.setitem(app.config, "SCORING_INTERVAL_MINUTES_DEMAND", 0)  # left off
-
-    monkeypatch.setenv("FLASK_RUN_FROM_CLI", "true")
-    monkeypatch.setattr("sys.argv", ["flask", "--app", "wsgi", "db", "upgrade"])
-    assert scheduler.init_scheduler(app) is None
-
-    monkeypatch.delenv("FLASK_RUN_FROM_CLI")
-    started = scheduler.init_scheduler(app)  # e.g. under gunicorn
+    started = scheduler.start_in_background(app)
     try:
         jobs = {job.id: job.trigger.interval.total_seconds() for job in started.get_jobs()}
         assert jobs == {"productivity": 3600, "backlog": 300}
@@ -201,6 +216,37 @@ def test_the_scheduler_starts_only_when_on_and_not_under_other_cli_commands(app,
     finally:
         started.shutdown(wait=False)
         app.extensions.pop("fieldsales_scheduler", None)
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_flask_jobs_scheduler_runs_the_jobs_on_schedule_until_stopped(make_database, stop):
+    url = make_database(f"scheduler_{stop.name.lower()}")
+    app = create_app(type("Jobs", (TestingConfig,), {"SQLALCHEMY_DATABASE_URI": url}))
+    with app.app_context():
+        db.create_all()
+    env = {**os.environ, "FIELDSALES_CONFIG": "testing", "DATABASE_URL": url,
+           "SCORING_FIRST_RUN_DELAY_SECONDS": "1", "SCORING_INTERVAL_MINUTES_PRODUCTIVITY": "0",
+           "SCORING_INTERVAL_MINUTES_DEMAND": "0", "SCORING_INTERVAL_MINUTES_BACKLOG": "1"}
+    process = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "jobs",
+                                "scheduler"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.time() + 60
+        while not runs(app) and time.time() < deadline and process.poll() is None:
+            time.sleep(0.2)
+        recorded = runs(app)
+        process.send_signal(stop)
+        output, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        with app.app_context():
+            db.engine.dispose()
+
+    assert [(r.job, r.status, r.trigger) for r in recorded] == [("backlog", "ok", "scheduler")]
+    assert process.returncode == 0, output
+    assert "Scoring scheduler running" in output and "Scoring scheduler stopped." in output
 
 
 def test_a_run_left_running_by_a_dead_process_is_marked_failed_by_the_next(app, slow_job,

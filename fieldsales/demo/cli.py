@@ -1,4 +1,4 @@
-"""The `flask demo` commands: a demo company to look at. No HTTP routes."""
+"""The `flask demo` commands: a demo company to look at."""
 import time
 
 import click
@@ -6,8 +6,6 @@ from flask.cli import AppGroup
 
 from fieldsales.demo import seed as demo
 from fieldsales.extensions import db
-
-blp = None
 
 demo_cli = AppGroup("demo", help="Demo data.")
 
@@ -49,5 +47,3 @@ def _echo_logins(logins) -> None:
     for role, email, name in logins:
         click.echo(f"  {role:<12} {email:<36} {name}")
 
-
-commands = (demo_cli,)

@@ -1,0 +1,38 @@
+"""The `flask jobs` commands: run a scoring job now, or run the scheduler."""
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from fieldsales.extensions import db
+from fieldsales.scoring.runner import job_names, run_job
+from fieldsales.scoring.scheduler import intervals, run_in_foreground
+
+jobs_cli = AppGroup("jobs", help="Scoring jobs: productivity, demand, backlog.")
+
+
+@jobs_cli.command("run")
+@click.argument("name", type=click.Choice([*job_names(), "all"]))
+def run_command(name):
+    """Run a job now (or all of them), under the same lock as the scheduler."""
+    failed = False
+    for job in (job_names() if name == "all" else [name]):
+        run = run_job(job, trigger="manual")
+        seconds = ((run.finished_at or run.started_at) - run.started_at) / 1000
+        click.echo(f"{job}: {run.status}, {run.rows_written} rows, {seconds:.2f} s"
+                   + (f" ({run.error})" if run.error else ""))
+        failed = failed or run.status == "failed"
+    db.session.remove()
+    if failed:
+        raise click.ClickException("A job failed; see the error above and GET /api/v1/jobs/runs.")
+
+
+
+@jobs_cli.command("scheduler")
+def scheduler_command():
+    """Run the jobs on their intervals, in the foreground, until Ctrl-C (one such process per
+    database; the API servers never schedule)."""
+    app = current_app._get_current_object()
+    click.echo(f"Scoring scheduler running (minutes, 0 = off): {intervals(app)}. "
+               "Ctrl-C stops it.")
+    run_in_foreground(app)
+    click.echo("Scoring scheduler stopped.")
