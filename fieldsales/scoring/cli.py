@@ -5,7 +5,7 @@ from flask.cli import AppGroup
 
 from fieldsales.extensions import db
 from fieldsales.scoring.runner import job_names, run_job
-from fieldsales.scoring.scheduler import intervals, run_in_foreground
+from fieldsales.scoring.scheduler import job_intervals, run_in_foreground
 
 jobs_cli = AppGroup("jobs", help="Scoring jobs: productivity, demand, backlog.")
 
@@ -32,7 +32,7 @@ def scheduler_command():
     """Run the jobs on their intervals, in the foreground, until Ctrl-C (one such process per
     database; the API servers never schedule)."""
     app = current_app._get_current_object()
-    click.echo(f"Scoring scheduler running (minutes, 0 = off): {intervals(app)}. "
+    click.echo(f"Scoring scheduler running (minutes, 0 = off): {job_intervals(app)}. "
                "Ctrl-C stops it.")
     run_in_foreground(app)
     click.echo("Scoring scheduler stopped.")

@@ -42,7 +42,7 @@ def start_in_background(app: Flask) -> BackgroundScheduler | None:
     scheduler.start()
     app.extensions["fieldsales_scheduler"] = scheduler
     atexit.register(_shutdown, scheduler)
-    log.info("Scoring scheduler started in this process: %s", intervals(app))
+    log.info("Scoring scheduler started in this process: %s", job_intervals(app))
     return scheduler
 
 
@@ -50,7 +50,7 @@ def run_in_foreground(app: Flask) -> None:
     """Run the jobs on their schedule until Ctrl-C or SIGTERM; a job under way finishes first."""
     scheduler = _scheduled(BlockingScheduler, app)
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop as on Ctrl-C
-    log.info("Scoring scheduler running: %s", intervals(app))
+    log.info("Scoring scheduler running: %s", job_intervals(app))
     try:
         scheduler.start()
     except KeyboardInterrupt:
@@ -59,20 +59,21 @@ def run_in_foreground(app: Flask) -> None:
         _shutdown(scheduler, wait=True)
 
 
-def intervals(app: Flask) -> dict[str, int]:
+def job_intervals(app: Flask) -> dict[str, int]:
     return {name: app.config[setting] for name, setting in INTERVAL_SETTINGS.items()}
 
 
-def _scheduled(kind: type[BaseScheduler], app: Flask):
+def _scheduled(kind: type[BaseScheduler], app: Flask) -> BaseScheduler:
     # First runs shortly after start (jittered), not a whole interval later: a server that
     # restarts more often than every 6 hours would otherwise never forecast demand.
     delay = app.config["SCORING_FIRST_RUN_DELAY_SECONDS"]
     first = datetime.now(timezone.utc) + timedelta(seconds=delay + random.uniform(0, delay))
-    return build_scheduler(app, intervals(app), next_run_time=first, kind=kind)
+    return build_scheduler(app, job_intervals(app), next_run_time=first, kind=kind)
 
 
 def build_scheduler(app: Flask, intervals: dict[str, float], *,
-                    kind: type[BaseScheduler] = BackgroundScheduler, **trigger_args):
+                    kind: type[BaseScheduler] = BackgroundScheduler,
+                    **trigger_args) -> BaseScheduler:
     """A scheduler (not started) running each named job every `intervals[name]` minutes."""
     scheduler = kind(
         timezone="UTC",
