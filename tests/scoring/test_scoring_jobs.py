@@ -232,9 +232,11 @@ def test_flask_jobs_scheduler_runs_the_jobs_on_schedule_until_stopped(make_datab
                                stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.time() + 60
-        while not runs(app) and time.time() < deadline and process.poll() is None:
+        recorded = []  # until the first run is over (its row says "running" meanwhile)
+        while (not recorded or recorded[-1].status == "running") and time.time() < deadline \
+                and process.poll() is None:
             time.sleep(0.2)
-        recorded = runs(app)
+            recorded = runs(app)
         process.send_signal(stop)
         output, _ = process.communicate(timeout=30)
     finally:
