@@ -11,7 +11,7 @@ from fieldsales.extensions import db
 from fieldsales.listing import NO_DATE
 from fieldsales.orders.models import Order, OrderLine
 from fieldsales.products.models import Product
-from fieldsales.scoring.backlog import backlog_health
+from fieldsales.reports.backlog import backlog_health
 from fieldsales.scoring.models import BacklogPriority
 from fieldsales.scoring.runner import run_job
 from tests.list_checks import (

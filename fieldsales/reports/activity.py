@@ -17,7 +17,7 @@ consecutive unflagged pings, from the last ping of the stop before to the first 
 after. A day is a few hundred pings, so this runs in Python over that one day.
 
 Selling vs non-selling time, as the productivity score counts it: selling = time on site of
-verified visits + task_minutes (SCORING_NORMS, default 30) per selling task done away from a
+verified visits + task_minutes (TASK_CREDIT_MINUTES, or SCORING_NORMS) per selling task done away from a
 customer; non-selling = task_minutes per admin task done.
 """
 import math
@@ -33,6 +33,8 @@ from fieldsales.feedback.models import Feedback
 from fieldsales.geo import geodesic_m
 from fieldsales.locations.models import LocationPing
 from fieldsales.orders.models import Order, OrderLine
+from fieldsales.orders.rules import COUNTED_STATUSES
+from fieldsales.scoring.productivity import current_norms
 from fieldsales.targets.periods import day_ms
 from fieldsales.tasks.models import Task
 from fieldsales.users.models import User
@@ -41,7 +43,6 @@ from fieldsales.visits.models import Visit
 STOP_RADIUS_M = 50
 STOP_MIN_S = 5 * 60
 MAX_PINGS = 20_000
-DEFAULT_TASK_MINUTES = 30
 
 
 def get(*, rep: User, day: date) -> dict:
@@ -60,8 +61,7 @@ def get(*, rep: User, day: date) -> dict:
     _link_visits(stops, visits)
     legs = trail(pings, stops)
 
-    task_s = 60 * {"task_minutes": DEFAULT_TASK_MINUTES,
-                   **current_app.config["SCORING_NORMS"]}["task_minutes"]
+    task_s = 60 * current_norms()["task_minutes"]
     selling = sum(v["time_on_site_s"] or 0 for v in visits if v["verified"]) + task_s * sum(
         1 for t in tasks if t["category"] == "selling" and t["customer_id"] is None)
     non_selling = task_s * sum(1 for t in tasks if t["category"] == "admin")
@@ -89,9 +89,9 @@ def get(*, rep: User, day: date) -> dict:
             "pings": len(pings),
             "flagged_pings": sum(1 for p in pings if p["flagged"]),
             "tasks_done": len(tasks),
-            "orders": sum(1 for o in orders if o["status"] != "cancelled"),
-            "order_value": round(sum(o["value"] for o in orders if o["status"] != "cancelled"),
-                                 2),
+            "orders": sum(1 for o in orders if o["status"] in COUNTED_STATUSES),
+            "order_value": round(sum(o["value"] for o in orders
+                                     if o["status"] in COUNTED_STATUSES), 2),
             "feedback": len(feedback),
         },
         "visits": visits, "stops": stops, "trail": legs, "tasks_done": tasks,

@@ -10,28 +10,33 @@ Stock availability per line: the stock on hand of each product is handed out to 
 lines in dispatch-priority order (a running sum per product over every open line, in SQL), so
 each line shows what stock can fill now: full, partial or none.
 
-The summary is the job's health figures (`backlog_health`) for a period and for the period of
+The summary is the health figures (`backlog_health`) for a period and for the period of
 the same length just before it, with the change between them.
 """
-from sqlalchemy import Float, case, cast, exists, func, select
+import math
+
+from sqlalchemy import BigInteger, Float, case, cast, exists, func, literal, select
 
 from fieldsales.common import DAY_MS, now_ms
 from fieldsales.customers.models import Customer
 from fieldsales.extensions import db
 from fieldsales.listing import NO_DATE
-from fieldsales.orders.models import Order, OrderLine
+from fieldsales.orders import rules as order_rules
+from fieldsales.orders.models import Delivery, DeliveryLine, Order, OrderLine
+from fieldsales.orders.rules import PENDING_QUANTITY as PENDING
 from fieldsales.products.models import Product
-from fieldsales.scoring.backlog import backlog_health
+from fieldsales.scoring.backlog import POINTS
 from fieldsales.scoring.models import BacklogPriority
 from fieldsales.users.models import User
 
 UNRANKED = 2_000_000_000
-PENDING = OrderLine.quantity - OrderLine.delivered_quantity
+# Percent rank from which an order's value or its customer's revenue is worth a reason.
+TOP_RANK = 0.8
+AGE_BUCKETS = (("0-7", 7), ("8-30", 30), ("31-90", 90), ("90+", None))
 
 
 def _open_lines():
-    return (OrderLine.deleted_at.is_(None), OrderLine.quantity > OrderLine.delivered_quantity,
-            Order.status != "cancelled", Order.deleted_at.is_(None))
+    return order_rules.pending_line(), order_rules.counted()
 
 
 def open_orders_query():
@@ -48,8 +53,8 @@ def open_orders_query():
                     User.name.label("rep_name"), Order.ordered_at, Order.requested_delivery_at,
                     Order.promised_dispatch_at, pending.c.pending_quantity,
                     pending.c.pending_value, pending.c.open_lines, BacklogPriority.rank,
-                    BacklogPriority.score, BacklogPriority.reasons, BacklogPriority.fill,
-                    BacklogPriority.computed_at.label("ranked_at"))
+                    BacklogPriority.score, BacklogPriority.fill,
+                    BacklogPriority.computed_at.label("ranked_at"), *_REASON_FACTS)
              .join(pending, pending.c.order_id == Order.id)
              .join(Customer, Customer.id == Order.customer_id)
              .join(User, User.id == Order.rep_id)
@@ -70,12 +75,64 @@ def filters(now: int) -> dict:
         "rep_id": lambda v: Order.rep_id == v,
         "product_id": lambda v: exists().where(OrderLine.order_id == Order.id,
                                                OrderLine.product_id == v,
-                                               OrderLine.deleted_at.is_(None),
-                                               OrderLine.quantity > OrderLine.delivered_quantity),
+                                               order_rules.pending_line()),
         "min_age_days": lambda v: Order.ordered_at <= now - v * DAY_MS,
         "late_only": lambda v: (Order.requested_delivery_at < now) if v
         else ((Order.requested_delivery_at.is_(None)) | (Order.requested_delivery_at >= now)),
     }
+
+
+# What the job stored that the reasons are worded from (as of its run, `computed_at`).
+REASON_FACTS = ("computed_at", "requested_delivery_at", "ordered_at", "lateness_days", "fill",
+                "fill_share", "wait_days", "value_points", "customer_points", "segment_points",
+                "segment", "negative_feedback_30d")
+_REASON_FACTS = tuple(getattr(BacklogPriority, name).label(f"r_{name}") for name in REASON_FACTS)
+_REASON_NAMES = tuple(f"r_{name}" for name in REASON_FACTS)
+
+
+def _days(count: int) -> str:
+    return "1 day" if count == 1 else f"{count} days"
+
+
+def reasons(*, computed_at: int, requested_delivery_at: int | None, ordered_at: int,
+            lateness_days: float, fill: str, fill_share: float, wait_days: int | None,
+            value_points: float, customer_points: float, segment_points: float,
+            segment: str | None, negative_feedback_30d: int) -> list[str]:
+    """The rank's reasons, one short sentence each, worded from what the job stored.
+
+    Whole days are counted at the job's run (`computed_at`), as the job saw them.
+    """
+    late_days = ((computed_at - requested_delivery_at) // DAY_MS
+                 if requested_delivery_at is not None and requested_delivery_at < computed_at
+                 else 0)
+    age_days = (computed_at - ordered_at) // DAY_MS if ordered_at < computed_at else 0
+    sentences = []
+    if late_days >= 1:
+        sentences.append(f"Late: {_days(late_days)} past the requested delivery date.")
+    elif lateness_days > 0:
+        sentences.append("Due today: the requested delivery time has passed.")
+    sentences.append(f"Ordered {_days(age_days)} ago.")
+    if fill == "full":
+        sentences.append("Stock on hand covers it in full.")
+    elif wait_days is not None and fill == "partial":
+        sentences.append(f"Stock covers {math.floor(fill_share * 100)}% now; the rest waits on "
+                         f"stock (lead time {_days(wait_days)}).")
+    elif wait_days is not None:
+        sentences.append(f"Waiting on stock (lead time {_days(wait_days)}).")
+    # A percent rank of TOP_RANK or more needs two orders at least (one alone ranks 0).
+    if value_points >= TOP_RANK * POINTS["value"]:
+        sentences.append("High value: among the top 20% of the backlog by value.")
+    if customer_points >= TOP_RANK * POINTS["customer"]:
+        sentences.append("Valuable customer: 90-day revenue among the top 20% of the backlog.")
+    if segment_points > 0 and segment is not None:
+        sentences.append(f"Key segment: {segment}.")
+    if negative_feedback_30d == 1:
+        sentences.append("The customer reported a delivery problem in the last 30 days.")
+    elif negative_feedback_30d > 1:
+        sentences.append(f"The customer reported {negative_feedback_30d} delivery problems in "
+                         "the last 30 days.")
+    # One reason a line, as a segment name with a line break always read.
+    return [line for line in "\n".join(sentences).split("\n") if line]
 
 
 class LineStock:
@@ -103,8 +160,9 @@ class LineStock:
         for row in rows:
             requested = row["requested_delivery_at"]
             out.append({
-                **row,
-                "reasons": [r for r in (row["reasons"] or "").split("\n") if r],
+                **{k: v for k, v in row.items() if k not in _REASON_NAMES},
+                "reasons": ([] if row["ranked_at"] is None else reasons(
+                    **{name: row[f"r_{name}"] for name in REASON_FACTS})),
                 "pending_quantity": float(row["pending_quantity"]),
                 "pending_value": round(float(row["pending_value"]), 2),
                 "age_days": round(max(now - row["ordered_at"], 0) / DAY_MS, 2),
@@ -163,3 +221,86 @@ def summary(*, start: int, end: int, team_id: str | None, rep_id: str | None) ->
                                      else "down" if change < 0 else "flat")}
     return {"current": current, "previous": previous, "trend": trend}
 
+
+def backlog_health(*, start_ms: int, end_ms: int, team_id: str | None = None,
+                   rep_id: str | None = None, now: int | None = None) -> dict:
+    """Backlog figures for the reports API, optionally for one team's or one rep's orders.
+
+    - backlog (value, quantity, orders, age buckets) as it stood at the period's end
+      (`as_of` = min(end_ms, now)): orders taken before then with a quantity not delivered
+      by then, aged at that moment. A line's pending quantity then is what is pending now plus
+      what deliveries dated since have shipped, so a past period's backlog includes orders
+      delivered after it and a period's figures never change with the day they are read.
+      (Orders cancelled since are left out: the cancellation time is not kept.)
+    - backlog_ratio: those backlog orders / orders taken in [start_ms, end_ms), the
+      backlog-to-sales ratio (above 1: more orders waiting than the period took).
+    - lead time and on-time share: orders fully delivered in [start_ms, end_ms); on time means
+      delivered by the requested delivery date (orders without one are not counted there).
+    """
+    now = now_ms() if now is None else now
+    as_of = min(end_ms, now)
+    scope = []
+    if rep_id is not None:
+        scope.append(Order.rep_id == rep_id)
+    if team_id is not None:
+        scope.append(Order.rep_id.in_(select(User.id).where(User.team_id == team_id)))
+
+    shipped_since = (select(DeliveryLine.order_line_id,
+                            func.sum(DeliveryLine.quantity).label("quantity"))
+                     .join(Delivery, Delivery.id == DeliveryLine.delivery_id)
+                     .where(Delivery.delivered_at >= as_of)
+                     .group_by(DeliveryLine.order_line_id).cte("shipped_since"))
+    pending_then = (select(OrderLine.order_id, OrderLine.unit_price,
+                           (PENDING + func.coalesce(shipped_since.c.quantity, 0)).label("quantity"))
+                    .outerjoin(shipped_since, shipped_since.c.order_line_id == OrderLine.id)
+                    .where(OrderLine.deleted_at.is_(None)).cte("pending_then"))
+    per_order = (select(((literal(as_of, BigInteger) - Order.ordered_at) // DAY_MS).label("age"),
+                        func.sum(pending_then.c.quantity).label("pending_quantity"),
+                        func.sum(pending_then.c.quantity * pending_then.c.unit_price)
+                        .label("pending_value"))
+                 .join(pending_then, pending_then.c.order_id == Order.id)
+                 .where(order_rules.counted(), pending_then.c.quantity > 0,
+                        Order.ordered_at < as_of, *scope)
+                 .group_by(Order.id, Order.ordered_at).subquery("per_order"))
+    bucketed = select(case(*((per_order.c.age <= high, name) for name, high in AGE_BUCKETS
+                             if high is not None), else_=AGE_BUCKETS[-1][0]).label("bucket"),
+                      per_order.c.pending_quantity, per_order.c.pending_value
+                      ).subquery("bucketed")
+    rows = db.session.execute(
+        select(bucketed.c.bucket, func.count(), func.sum(bucketed.c.pending_quantity),
+               func.sum(bucketed.c.pending_value)).group_by(bucketed.c.bucket)).all()
+    buckets = {name: {"bucket": name, "orders": 0, "quantity": 0.0, "value": 0.0}
+               for name, _high in AGE_BUCKETS}
+    for name, orders, quantity, value in rows:
+        buckets[name].update(orders=int(orders), quantity=float(quantity or 0),
+                             value=round(float(value or 0), 2))
+    backlog_orders = sum(b["orders"] for b in buckets.values())
+
+    orders_taken = db.session.scalar(
+        select(func.count()).select_from(Order)
+        .where(order_rules.counted(), Order.ordered_at >= start_ms, Order.ordered_at < end_ms,
+               *scope)) or 0
+
+    delivered, average_lead_ms, with_date, on_time = db.session.execute(
+        select(func.count(), func.avg(cast(Order.delivered_at - Order.ordered_at, Float)),
+               func.sum(case((Order.requested_delivery_at.is_not(None), 1), else_=0)),
+               func.sum(case((Order.delivered_at <= Order.requested_delivery_at, 1), else_=0)))
+        .where(Order.status == order_rules.DELIVERED, Order.deleted_at.is_(None),
+               Order.delivered_at.is_not(None), Order.delivered_at >= start_ms,
+               Order.delivered_at < end_ms, *scope)).one()
+
+    return {
+        "start_ms": start_ms,
+        "end_ms": end_ms,
+        "as_of": as_of,
+        "backlog_orders": backlog_orders,
+        "backlog_quantity": sum(b["quantity"] for b in buckets.values()),
+        "backlog_value": round(sum(b["value"] for b in buckets.values()), 2),
+        "age_buckets": list(buckets.values()),
+        "orders_taken": int(orders_taken),
+        "backlog_ratio": backlog_orders / orders_taken if orders_taken else None,
+        "delivered_orders": int(delivered or 0),
+        "average_lead_time_days": (average_lead_ms / DAY_MS
+                                   if average_lead_ms is not None else None),
+        "on_time_share": (int(on_time or 0) / int(with_date) if with_date else None),
+    }

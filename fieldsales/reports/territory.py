@@ -18,6 +18,7 @@ from fieldsales.common import DAY_MS, now_ms
 from fieldsales.customers.models import Customer
 from fieldsales.extensions import db
 from fieldsales.geo import geodesic_m
+from fieldsales.orders import rules as order_rules
 from fieldsales.orders.models import Order, OrderLine
 from fieldsales.users.models import Team, User
 
@@ -57,8 +58,7 @@ def balance(*, team_clause) -> list[dict]:
         .join(Order, Order.customer_id == Customer.id)
         .join(OrderLine, OrderLine.order_id == Order.id)
         .where(Customer.deleted_at.is_(None), Customer.assigned_rep_id.in_(rep_ids),
-               Order.ordered_at >= since, Order.status != "cancelled",
-               Order.deleted_at.is_(None), OrderLine.deleted_at.is_(None))
+               Order.ordered_at >= since, order_rules.counted(), OrderLine.deleted_at.is_(None))
         .group_by(Customer.assigned_rep_id)).tuples().all())
 
     rows = []

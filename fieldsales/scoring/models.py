@@ -199,6 +199,5 @@ class BacklogPriority(db.Model):
     customer_points: Mapped[float] = mapped_column(Float)
     segment_points: Mapped[float] = mapped_column(Float)
     feedback_points: Mapped[float] = mapped_column(Float)
-    reasons: Mapped[str] = mapped_column(Text)  # one short sentence per line
     promised_dispatch_at: Mapped[int] = mapped_column(BigInteger)
     computed_at: Mapped[int] = mapped_column(BigInteger)

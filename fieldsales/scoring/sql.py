@@ -1,9 +1,21 @@
-"""Small SQL helpers that read the same on SQLite and PostgreSQL.
+"""The scoring jobs' SQL: statements in `queries/*.sql` (package data), run with bind
+parameters, and the period arithmetic the jobs share.
 
-Both databases divide integers as integers and have window functions; what differs
-(LEAST/GREATEST vs MIN/MAX, their NULL handling) is avoided with CASE expressions here.
+The files read the same on SQLite and PostgreSQL: both divide integers as integers and have
+window functions; what differs (LEAST/GREATEST vs MIN/MAX and their NULL handling, CAST
+rounding vs truncating) is written with CASE expressions. A list bound to `IN :name` is
+expanded (`EXPANDING`). A file holds one statement or several, each ending with `;` at the
+end of a line.
 """
+from functools import cache
+from importlib.resources import files
+
+from sqlalchemy import TextClause, bindparam, text
+from sqlalchemy.orm import Session
+
 from fieldsales.common import DAY_MS, FIRST_MONDAY_MS, WEEK_MS
+
+EXPANDING = ("counted_statuses", "segments")
 
 
 def day_start(ms: int) -> int:
@@ -14,34 +26,27 @@ def week_start(ms: int) -> int:
     return (ms - FIRST_MONDAY_MS) // WEEK_MS * WEEK_MS + FIRST_MONDAY_MS
 
 
-def ratio(numerator: str, denominator: str) -> str:
-    """numerator / denominator as a float; NULL when the denominator is 0 or NULL."""
-    return f"(CAST({numerator} AS FLOAT) / NULLIF({denominator}, 0))"
+@cache
+def statements(name: str) -> tuple[TextClause, ...]:
+    """The statements of `queries/<name>.sql`, parsed once."""
+    source = files("fieldsales.scoring").joinpath("queries", f"{name}.sql").read_text("utf-8")
+    parsed = []
+    for chunk in source.split(";\n"):
+        body = "\n".join(line for line in chunk.splitlines()
+                         if not line.lstrip().startswith("--")).strip()
+        if not body:
+            continue
+        statement = text(body)
+        expanding = [bindparam(bind, expanding=True) for bind in EXPANDING if f":{bind}" in body]
+        parsed.append(statement.bindparams(*expanding) if expanding else statement)
+    return tuple(parsed)
 
 
-def cap(expression: str, high: str = "1.0") -> str:
-    """min(expression, high), NULL stays NULL."""
-    return f"(CASE WHEN ({expression}) > {high} THEN {high} ELSE ({expression}) END)"
-
-
-def floor0(expression: str) -> str:
-    """max(expression, 0), NULL stays NULL."""
-    return f"(CASE WHEN ({expression}) < 0 THEN 0.0 ELSE ({expression}) END)"
-
-
-def bucket(column: str) -> str:
-    """The start of the period holding `column` (bind :off and :step: day or week)."""
-    return f"((({column}) - :off) / :step * :step + :off)"
-
-
-def floor_int(expression: str, dialect: str) -> str:
-    """floor() of a non-negative number as an integer (SQLite truncates, PostgreSQL rounds)."""
-    if dialect == "postgresql":
-        return f"CAST(FLOOR({expression}) AS BIGINT)"
-    return f"CAST({expression} AS INTEGER)"
-
-
-def periods_cte(name: str = "periods") -> str:
-    """`name(period_start)`: every period start from :first to before :end, :step apart."""
-    return (f"{name}(period_start) AS (SELECT CAST(:first AS BIGINT) UNION ALL "
-            f"SELECT period_start + :step FROM {name} WHERE period_start + :step < :end)")
+def execute(session: Session, name: str, params: dict) -> int:
+    """Run the file's statements in order; the rows its INSERTs and UPDATEs wrote."""
+    written = 0
+    for statement in statements(name):
+        result = session.execute(statement, params)
+        if statement.text.lstrip().upper().startswith(("INSERT", "UPDATE")):
+            written += max(result.rowcount or 0, 0)
+    return written

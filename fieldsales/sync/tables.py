@@ -28,6 +28,7 @@ from fieldsales.customers.models import CUSTOMER_KINDS, Customer
 from fieldsales.feedback.models import FEEDBACK_CATEGORIES, Feedback
 from fieldsales.locations.models import LocationPing
 from fieldsales.orders.models import ORDER_STATUSES, Order, OrderLine
+from fieldsales.orders.rules import PENDING_STATUSES
 from fieldsales.products.models import Product
 from fieldsales.tasks.models import REP_FIELDS, TASK_CATEGORIES, TASK_STATUSES, Task
 from fieldsales.visits.models import VISIT_OUTCOMES, Visit
@@ -40,7 +41,6 @@ MAX_TEXT = 10_000
 MAX_QUANTITY = 1e9
 MAX_METRES = 1e7
 # Orders that still wait for goods count as open for the pull ("open or changed in 30 days").
-OPEN_ORDER_STATUSES = ("open", "partially_delivered")
 
 
 ID_MESSAGE = "Must be an id of 1-64 characters of A-Z a-z 0-9 _ - ."
@@ -232,7 +232,7 @@ def product_gone() -> ColumnElement:
 
 def _orders_visible(rep_id: str, since: int) -> ColumnElement:
     return and_(Order.rep_id == rep_id, Order.deleted_at.is_(None),
-                or_(Order.status.in_(OPEN_ORDER_STATUSES), Order.changed_seq > since))
+                or_(Order.status.in_(PENDING_STATUSES), Order.changed_seq > since))
 
 
 CUSTOMERS = SyncTable(

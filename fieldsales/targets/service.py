@@ -22,6 +22,7 @@ from sqlalchemy import Select, and_, distinct, exists, func, or_, select
 from fieldsales.common import now_ms
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
+from fieldsales.orders import rules as order_rules
 from fieldsales.orders.models import Order, OrderLine
 from fieldsales.targets import periods
 from fieldsales.targets.models import Target
@@ -131,12 +132,12 @@ def _actuals(metric: str, ids: list[str], now: int) -> dict[str, float]:
         if metric == "new_prospects_visited":
             query = query.where(~exists().where(
                 Order.customer_id == Visit.customer_id, Order.ordered_at < m.c.start,
-                Order.status != "cancelled", Order.deleted_at.is_(None)))
+                order_rules.counted()))
     elif metric in ("orders", "order_value"):
         query = (select(m.c.target_id, func.count(distinct(Order.id)) if metric == "orders"
                         else func.sum(OrderLine.quantity * OrderLine.unit_price))
                  .join(Order, and_(Order.rep_id == m.c.rep_id, during(Order.ordered_at)))
-                 .where(Order.status != "cancelled", Order.deleted_at.is_(None)))
+                 .where(order_rules.counted()))
         if metric == "order_value":
             query = query.join(OrderLine, OrderLine.order_id == Order.id).where(
                 OrderLine.deleted_at.is_(None))

@@ -9,6 +9,9 @@ TASK_CATEGORIES = ("selling", "admin")
 TASK_STATUSES = ("open", "done", "cancelled")
 # What a rep may change on their own task (REST and sync alike); the rest is the manager's.
 REP_FIELDS = frozenset({"status", "completed_at", "completion_note"})
+# Time credited per task done (tasks carry no duration): the productivity score's selling
+# time and the rep day report both count it (overridable as SCORING_NORMS["task_minutes"]).
+TASK_CREDIT_MINUTES = 30
 
 
 class Task(SyncedMixin, db.Model):
