@@ -4,10 +4,11 @@ from flask_smorest import Blueprint
 from sqlalchemy import func
 
 from fieldsales.customers import service
+from fieldsales.customers.merge import merge
 from fieldsales.customers.models import Customer
 from fieldsales.customers.schemas import (
     CustomerCreateSchema, CustomerListArgs, CustomerPageSchema, CustomerSchema,
-    CustomerUpdateSchema,
+    CustomerUpdateSchema, MergeResultSchema, MergeSchema,
 )
 from fieldsales.extensions import db
 from fieldsales.listing import CSV_DOC, Listing
@@ -95,3 +96,18 @@ class CustomerById(MethodView):
         """
         service.remove(customer=service.get(viewer=current_user(), customer_id=customer_id))
         db.session.commit()
+
+
+@blp.route("/customers/<customer_id>/merge", methods=["POST"])
+@require("admin", "manager")
+@blp.arguments(MergeSchema)
+@blp.response(200, MergeResultSchema)
+def customer_merge(data, customer_id):
+    """Merge this customer into `into_id`: its visits, orders, tasks and feedback move to the
+    kept customer, and it stays behind as a tombstone (`merged_into_id`) that phones pull as
+    a deletion. The kept customer takes over a phone, address or segment it lacked, and
+    becomes an account if either was one. Managers merge within their own team.
+    """
+    result = merge(viewer=current_user(), customer_id=customer_id, into_id=data["into_id"])
+    db.session.commit()
+    return result

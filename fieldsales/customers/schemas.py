@@ -68,3 +68,27 @@ class CustomerListArgs(ListArgs):
 
 
 CustomerPageSchema = page_schema(CustomerSchema, "CustomerPage")
+
+
+class MergeSchema(StrictSchema):
+    into_id = IdField(required=True, metadata={"description": "The customer to keep."})
+
+
+class MergeKeptSchema(ma.Schema):
+    id = ma.fields.String()
+    name = ma.fields.String()
+    kind = ma.fields.String()
+    phone = ma.fields.String(allow_none=True)
+
+
+class MergeMovedSchema(ma.Schema):
+    visits = ma.fields.Integer()
+    orders = ma.fields.Integer()
+    tasks = ma.fields.Integer()
+    feedback = ma.fields.Integer()
+
+
+class MergeResultSchema(ma.Schema):
+    kept = ma.fields.Nested(MergeKeptSchema)
+    merged_id = ma.fields.String()
+    moved = ma.fields.Nested(MergeMovedSchema)

@@ -1,4 +1,4 @@
-"""Likely duplicate customers, and merging one into another.
+"""Likely duplicate customers (merging one into another: fieldsales/customers/merge.py).
 
 Finding: the database pairs the candidates, so the work grows with the number of close or
 same-phone pairs, not with the square of the customers:
@@ -10,10 +10,6 @@ Both are equi-joins on a materialized CTE, so they stay near-linear on both data
 Python then keeps the close pairs whose geodesic distance is within DUPLICATE_DISTANCE_M and
 whose names are alike (difflib ratio of the normalized names, or of their sorted tokens, at
 least DUPLICATE_NAME_RATIO).
-
-Merging moves the visits, orders, tasks and feedback of one customer to the other with bulk
-UPDATEs that take the sync stamp, and leaves the merged one as a tombstone
-(`deleted_at`, `merged_into_id`) that phones pull as a deletion.
 """
 import difflib
 import math
@@ -23,20 +19,13 @@ from collections import Counter
 
 from flask import current_app
 from sqlalchemy import (
-    Integer, Select, and_, cast, func, literal, select, true, union_all, update,
+    Integer, Select, and_, cast, func, literal, select, true, union_all,
 )
 
-from fieldsales.changes.clock import take_stamp
-from fieldsales.common import now_ms
-from fieldsales.customers import service as customers
 from fieldsales.customers.models import Customer
-from fieldsales.errors import ApiError
 from fieldsales.extensions import db
-from fieldsales.feedback.models import Feedback
 from fieldsales.geo import equirectangular_m, geodesic_m
 from fieldsales.orders.models import Order
-from fieldsales.tasks.models import Task
-from fieldsales.users.models import User
 from fieldsales.visits.models import Visit
 
 CELL_LAT, CELL_LON = 0.002, 0.004
@@ -159,44 +148,6 @@ def _quick_ratio(x: Counter, y: Counter) -> float:
     return 2 * (x & y).total() / total if total else 1.0
 
 
-def merge(*, viewer: User, customer_id: str, into_id: str) -> dict:
-    """Move everything of `customer_id` to `into_id` and leave a tombstone behind."""
-    if customer_id == into_id:
-        raise ApiError(422, "validation_error", "A customer cannot be merged into itself.",
-                       {"into_id": ["Must be another customer."]})
-    merged = customers.get(viewer=viewer, customer_id=customer_id)
-    kept = customers.get_referenced(viewer=viewer, customer_id=into_id, field="into_id")
-    # Lock both rows (PostgreSQL) in a fixed order, then make sure neither went away.
-    db.session.execute(select(Customer).where(Customer.id.in_(sorted((merged.id, kept.id))))
-                       .order_by(Customer.id).with_for_update()
-                       .execution_options(populate_existing=True)).all()
-    if merged.deleted_at is not None or kept.deleted_at is not None:
-        raise ApiError(409, "conflict", "One of the customers was removed or merged meanwhile.")
-
-    stamp = take_stamp(db.session)
-    moved = {}
-    for name, model in (("visits", Visit), ("orders", Order), ("tasks", Task),
-                        ("feedback", Feedback)):
-        result = db.session.execute(
-            update(model).where(model.customer_id == merged.id)
-            .values(customer_id=kept.id, changed_seq=stamp)
-            .execution_options(synchronize_session=False))
-        moved[name] = result.rowcount
-    # Tombstones that pointed at the merged customer now point at the kept one.
-    db.session.execute(
-        update(Customer).where(Customer.merged_into_id == merged.id)
-        .values(merged_into_id=kept.id, changed_seq=stamp)
-        .execution_options(synchronize_session=False))
-
-    for name in ("phone", "address", "segment", "visit_cadence_days"):
-        if getattr(kept, name) is None and getattr(merged, name) is not None:
-            setattr(kept, name, getattr(merged, name))
-    if merged.kind == "account":
-        kept.kind = "account"
-    merged.deleted_at = now_ms()
-    merged.merged_into_id = kept.id
-    db.session.flush()
-    return {"kept": kept, "merged_id": merged.id, "moved": moved}
 
 
 def _phone_key(phone_column):

@@ -1,14 +1,10 @@
 """What managers and procurement see: rep days, feedback, territories, data quality, backlog
 and demand. Every report is scoped by the caller's role (see fieldsales/users/scope.py)."""
-from datetime import timedelta
-
 from flask_smorest import Blueprint
 
-from fieldsales.common import DAY_MS, now_ms
+from fieldsales.common import now_ms
 from fieldsales.customers import service as customers_service
 from fieldsales.customers.models import Customer
-from fieldsales.errors import ApiError
-from fieldsales.extensions import db
 from fieldsales.feedback.models import Feedback
 from fieldsales.listing import CSV_DOC, Listing
 from fieldsales.orders.models import Order
@@ -16,14 +12,21 @@ from fieldsales.products.models import Product
 from fieldsales.reports import (
     activity, backlog, demand, duplicates, feedback_summary, team_overview, territory,
 )
-from fieldsales.reports.schemas import (
-    ActivityArgs, ActivitySchema, BacklogArgs, BacklogOrderSchema, BacklogPageSchema,
-    BacklogSummaryArgs, BacklogSummarySchema, DemandArgs, DemandPageSchema, DemandSchema,
-    DuplicateArgs, DuplicatePageSchema, DuplicateSchema, FeedbackSummaryArgs,
-    FeedbackSummarySchema, MergeResultSchema, MergeSchema, OverviewArgs, TeamOverviewSchema,
+from fieldsales.reports.activity_schemas import ActivityArgs, ActivitySchema
+from fieldsales.reports.backlog_schemas import (
+    BacklogArgs, BacklogOrderSchema, BacklogPageSchema, BacklogSummaryArgs, BacklogSummarySchema,
+)
+from fieldsales.reports.demand_schemas import DemandArgs, DemandPageSchema, DemandSchema
+from fieldsales.reports.duplicates_schemas import (
+    DuplicateArgs, DuplicatePageSchema, DuplicateSchema,
+)
+from fieldsales.reports.feedback_summary_schemas import FeedbackSummaryArgs, FeedbackSummarySchema
+from fieldsales.reports.ranges import date_range
+from fieldsales.reports.team_overview_schemas import OverviewArgs, TeamOverviewSchema
+from fieldsales.reports.territory_schemas import (
     TerritoryArgs, TerritoryPageSchema, TerritorySchema,
 )
-from fieldsales.targets.periods import day_ms, utc_today
+from fieldsales.targets.periods import utc_today
 from fieldsales.users.guard import current_user, require
 from fieldsales.users import scope
 from fieldsales.users.models import User
@@ -31,16 +34,6 @@ from fieldsales.users.models import User
 blp = Blueprint("reports", __name__, url_prefix="/api/v1",
                 description="Reports for managers and procurement: rep days, feedback, "
                             "territories, duplicates, backlog and demand.")
-
-
-def _date_range(args: dict, default_days: int = 30) -> tuple[int, int]:
-    """[start, end) in epoch ms from the inclusive days `from` and `to`."""
-    to = args.get("to") or utc_today()
-    start = args.get("from_") or to - timedelta(days=default_days - 1)
-    if (to - start).days > 366 * 2:
-        raise ApiError(422, "validation_error", "The range is at most two years.",
-                       {"from": ["At most two years before `to`."]})
-    return day_ms(start), day_ms(to) + DAY_MS
 
 
 @blp.route("/feedback/summary")
@@ -54,7 +47,7 @@ def feedback_summary_view(args):
     `from`/`to` are inclusive UTC days (default: the last 30 days). Admins and procurement
     see all feedback, managers their team's, reps their own.
     """
-    start, end = _date_range(args)
+    start, end = date_range(args)
     clause = scope.rep_filter(viewer=current_user(), rep_column=Feedback.rep_id,
                               team_id=args.get("team_id"), rep_id=args.get("rep_id"))
     return feedback_summary.get(scope=clause, start=start, end=end, top=args["top"])
@@ -76,7 +69,7 @@ def customer_duplicates(args):
     """Likely duplicate customers: the same phone, or alike names a short distance apart.
 
     Each pair suggests which record to keep (the one with more visits and orders); merge the
-    other into it with `POST /customers/<id>/merge`. Managers see their team's customers,
+    other into it with `POST /customers/<id>/merge` (fieldsales/customers/routes.py). Managers see their team's customers,
     admins all (or `team_id`). `?format=csv` exports every pair.
     """
     viewer = current_user()
@@ -84,22 +77,6 @@ def customer_duplicates(args):
         viewer=viewer, team_column=Customer.team_id, team_id=args.get("team_id")))
     return DUPLICATES.respond(args=args, items=duplicates.find(customers_query=query),
                               decorate=duplicates.add_activity)
-
-
-@blp.route("/customers/<customer_id>/merge", methods=["POST"])
-@require("admin", "manager")
-@blp.arguments(MergeSchema)
-@blp.response(200, MergeResultSchema)
-def customer_merge(data, customer_id):
-    """Merge this customer into `into_id`: its visits, orders, tasks and feedback move to the
-    kept customer, and it stays behind as a tombstone (`merged_into_id`) that phones pull as
-    a deletion. The kept customer takes over a phone, address or segment it lacked, and
-    becomes an account if either was one. Managers merge within their own team.
-    """
-    result = duplicates.merge(viewer=current_user(), customer_id=customer_id,
-                              into_id=data["into_id"])
-    db.session.commit()
-    return result
 
 
 TERRITORIES = Listing(
@@ -197,7 +174,7 @@ def backlog_summary(args):
     """
     team_id, rep_id = scope.orders_owner(viewer=current_user(), team_id=args.get("team_id"),
                                          rep_id=args.get("rep_id"))
-    start, end = _date_range(args)
+    start, end = date_range(args)
     return backlog.summary(start=start, end=end, team_id=team_id, rep_id=rep_id)
 
 
