@@ -17,8 +17,8 @@ consecutive unflagged pings, from the last ping of the stop before to the first 
 after. A day is a few hundred pings, so this runs in Python over that one day.
 
 Selling vs non-selling time, as the productivity score counts it: selling = time on site of
-verified visits + task_minutes (TASK_CREDIT_MINUTES, or SCORING_NORMS) per selling task done away from a
-customer; non-selling = task_minutes per admin task done.
+verified visits + task_minutes (TASK_CREDIT_MINUTES, or SCORING_NORMS) per selling task done
+away from a customer; non-selling = task_minutes per admin task done.
 """
 import math
 from datetime import date

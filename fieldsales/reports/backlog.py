@@ -251,7 +251,8 @@ def backlog_health(*, start_ms: int, end_ms: int, team_id: str | None = None,
                      .where(Delivery.delivered_at >= as_of)
                      .group_by(DeliveryLine.order_line_id).cte("shipped_since"))
     pending_then = (select(OrderLine.order_id, OrderLine.unit_price,
-                           (PENDING + func.coalesce(shipped_since.c.quantity, 0)).label("quantity"))
+                           (PENDING + func.coalesce(shipped_since.c.quantity, 0))
+                           .label("quantity"))
                     .outerjoin(shipped_since, shipped_since.c.order_line_id == OrderLine.id)
                     .where(OrderLine.deleted_at.is_(None)).cte("pending_then"))
     per_order = (select(((literal(as_of, BigInteger) - Order.ordered_at) // DAY_MS).label("age"),

@@ -69,7 +69,7 @@ def customer_duplicates(args):
     """Likely duplicate customers: the same phone, or alike names a short distance apart.
 
     Each pair suggests which record to keep (the one with more visits and orders); merge the
-    other into it with `POST /customers/<id>/merge` (fieldsales/customers/routes.py). Managers see their team's customers,
+    other into it with `POST /customers/<id>/merge`. Managers see their team's customers,
     admins all (or `team_id`). `?format=csv` exports every pair.
     """
     viewer = current_user()

@@ -2,8 +2,9 @@
 
 Each run recomputes a window (the last `SCORING_PRODUCTIVITY_LOOKBACK_DAYS` days, and the
 weeks they touch) by deleting its rows and inserting them again from one INSERT ... SELECT per
-period kind (queries/productivity_scores.sql), so late syncs are picked up and reruns give the same rows. Every rep gets a row
-for every period, idle ones too (a score of 0 is information for a manager).
+period kind (queries/productivity_scores.sql), so late syncs are picked up and reruns give the
+same rows. Every rep gets a row for every period, idle ones too (a score of 0 is information
+for a manager).
 """
 from flask import current_app
 from sqlalchemy import text
