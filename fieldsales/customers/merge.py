@@ -1,20 +1,18 @@
 """Merging one customer into another: its visits, orders, tasks and feedback move to the kept
-customer with bulk UPDATEs that take the sync stamp, and it stays behind as a tombstone
-(`deleted_at`, `merged_into_id`) that phones pull as a deletion.
+customer (each domain moves its own rows, answering `signals.customer_merging`) with bulk
+UPDATEs that take the sync stamp, and it stays behind as a tombstone (`deleted_at`,
+`merged_into_id`) that phones pull as a deletion.
 """
 from sqlalchemy import select, update
 
 from fieldsales.changes.clock import take_stamp
 from fieldsales.common import now_ms
 from fieldsales.customers import service as customers
+from fieldsales.customers import signals
 from fieldsales.customers.models import Customer
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
-from fieldsales.feedback.models import Feedback
-from fieldsales.orders.models import Order
-from fieldsales.tasks.models import Task
 from fieldsales.users.models import User
-from fieldsales.visits.models import Visit
 
 
 def merge(*, viewer: User, customer_id: str, into_id: str) -> dict:
@@ -33,13 +31,8 @@ def merge(*, viewer: User, customer_id: str, into_id: str) -> dict:
 
     stamp = take_stamp(db.session)
     moved = {}
-    for name, model in (("visits", Visit), ("orders", Order), ("tasks", Task),
-                        ("feedback", Feedback)):
-        result = db.session.execute(
-            update(model).where(model.customer_id == merged.id)
-            .values(customer_id=kept.id, changed_seq=stamp)
-            .execution_options(synchronize_session=False))
-        moved[name] = result.rowcount
+    for _receiver, counts in signals.customer_merging.send(merged, kept_id=kept.id, stamp=stamp):
+        moved.update(counts)
     # Tombstones that pointed at the merged customer now point at the kept one.
     db.session.execute(
         update(Customer).where(Customer.merged_into_id == merged.id)

@@ -1,0 +1,15 @@
+"""Feedback' answers to what other domains announce (connected by `create_app`)."""
+from sqlalchemy import update
+
+from fieldsales.extensions import db
+from fieldsales.feedback.models import Feedback
+
+
+def move_feedback_to_kept_customer(merged, *, kept_id: str, stamp: int) -> dict[str, int]:
+    """Feedback of a customer merged into another (fieldsales.customers.signals) move to the
+    kept one, stamped so phones pull the change."""
+    result = db.session.execute(
+        update(Feedback).where(Feedback.customer_id == merged.id)
+        .values(customer_id=kept_id, changed_seq=stamp)
+        .execution_options(synchronize_session=False))
+    return {"feedback": result.rowcount}
