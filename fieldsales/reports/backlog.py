@@ -1,17 +1,18 @@
 """The backlog as procurement works it: open orders in dispatch-priority order.
 
-Which orders: those not cancelled with a line still pending (ordered - delivered), read live,
-so an order delivered since the backlog job last ran is gone at once. Their rank, score and
-reasons come from the backlog job (fieldsales/scoring/backlog.py, docs/scoring.md); an order
-taken since its last run has no rank yet and sorts last. The promised dispatch date is the
+Which orders: those that count with a line still pending (fieldsales/orders/rules.py), read
+live, so an order delivered since the backlog job last ran is gone at once. Their rank and
+score come from the backlog job (fieldsales/scoring/backlog.py, docs/scoring.md), and their
+reasons are worded here from the components it stored (`reasons`); an order taken since its
+last run has no rank yet and sorts last. The promised dispatch date is the
 order's, as phones show it.
 
 Stock availability per line: the stock on hand of each product is handed out to the pending
 lines in dispatch-priority order (a running sum per product over every open line, in SQL), so
 each line shows what stock can fill now: full, partial or none.
 
-The summary is the health figures (`backlog_health`) for a period and for the period of
-the same length just before it, with the change between them.
+The summary is the health figures (`backlog_health`, live from the orders) for a period and
+for the period of the same length just before it, with the change between them.
 """
 import math
 
