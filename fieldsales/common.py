@@ -36,7 +36,12 @@ def new_id(*, rng: random.Random | None = None) -> str:
     return "".join(secrets.choice(_ALPHABET) for _ in range(16))
 
 
+# Why an id was refused, the same sentence from REST schemas and from the sync push.
+ID_MESSAGE = "Must be an id of 1-64 characters of A-Z a-z 0-9 _ - ."
+
+
 def is_valid_id(value) -> bool:
+    """The one id rule (sync contract, "IDs are made by the phone"), for REST and sync."""
     return isinstance(value, str) and ID_RE.fullmatch(value) is not None
 
 

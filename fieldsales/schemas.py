@@ -4,9 +4,7 @@ import datetime
 import marshmallow as ma
 from marshmallow import validate
 
-from fieldsales.common import ID_PATTERN, is_valid_id
-
-ID_MESSAGE = "Must be 1-64 characters of A-Z a-z 0-9 _ - ."
+from fieldsales.common import ID_MESSAGE, ID_PATTERN, is_valid_id
 
 
 def _check_id(value: str) -> None:

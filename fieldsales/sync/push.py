@@ -24,7 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from fieldsales.changes.clock import take_stamp
 from fieldsales.changes.models import AccessChange
-from fieldsales.common import DAY_MS, now_ms
+from fieldsales.common import DAY_MS, ID_MESSAGE, is_valid_id, now_ms
 from fieldsales.customers import service as customers
 from fieldsales.customers.models import Customer
 from fieldsales.errors import ApiError
@@ -35,7 +35,7 @@ from fieldsales.orders.models import Order, OrderLine
 from fieldsales.products.models import Product
 from fieldsales.sync.models import QuarantinedRecord
 from fieldsales.sync.tables import (
-    ID_MESSAGE, TABLES, HugeInt, Invalid, SyncTable, product_active, is_id,
+    TABLES, HugeInt, Invalid, SyncTable, product_active,
 )
 from fieldsales.visits import facts as visit_facts
 from fieldsales.visits.models import Visit
@@ -214,12 +214,12 @@ class _Push:
             for operation in OPERATIONS:
                 for raw in table_changes.get(operation, ()):
                     if operation == "deleted":
-                        errors = {} if is_id(raw) else {"id": [ID_MESSAGE]}
+                        errors = {} if is_valid_id(raw) else {"id": [ID_MESSAGE]}
                         items.append((operation, raw, raw, {}, errors))
                         continue
                     record_id = raw.get("id")
                     errors = {}
-                    if not is_id(record_id):
+                    if not is_valid_id(record_id):
                         errors["id"] = [ID_MESSAGE]
                         if not isinstance(record_id, str):
                             record_id = None  # a list or object is no key to look up

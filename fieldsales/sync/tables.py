@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 from sqlalchemy import ColumnElement, and_, or_, select
 
-from fieldsales.common import ID_RE
+from fieldsales.common import ID_MESSAGE, is_valid_id
 from fieldsales.customers.models import CUSTOMER_KINDS, Customer
 from fieldsales.feedback.models import FEEDBACK_CATEGORIES, Feedback
 from fieldsales.locations.models import LocationPing
@@ -41,14 +41,6 @@ MAX_TEXT = 10_000
 MAX_QUANTITY = 1e9
 MAX_METRES = 1e7
 # Orders that still wait for goods count as open for the pull ("open or changed in 30 days").
-
-
-ID_MESSAGE = "Must be an id of 1-64 characters of A-Z a-z 0-9 _ - ."
-
-
-def is_id(value) -> bool:
-    # fullmatch: `$` alone would let a trailing newline through.
-    return isinstance(value, str) and ID_RE.fullmatch(value) is not None
 
 
 class Invalid(ValueError):
@@ -108,7 +100,7 @@ class Col:
             if value == "" and self.nullable and kind != "str":
                 return None  # WatermelonDB's empty relation / unset choice
             if kind == "id":
-                if not is_id(value):
+                if not is_valid_id(value):
                     raise Invalid(ID_MESSAGE)
                 return value
             if kind == "enum":
