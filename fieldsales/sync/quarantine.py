@@ -54,7 +54,7 @@ def replay(*, entry: QuarantinedRecord, record: dict | None, admin: User) -> Qua
     outcome = push.apply(user_id=entry.user_id, changes=changes, last_pulled_at=None,
                          check_conflicts=False, keep_quarantined=False)
     if outcome.quarantined:
-        errors = outcome.quarantined[0]["errors"]
+        errors = outcome.quarantined[0].errors
         raise ApiError(422, "validation_error", "The record is still invalid: "
                        f"check {', '.join(sorted(errors))}.", errors)
     entry.status = "replayed"

@@ -159,7 +159,7 @@ class Sync(MethodView):
         log = _Logged("push")
         try:
             _read_last_pulled_at(log)
-            changes = push.parse(_body())
+            changes = push.parse_body(body=_body())
             outcome = push.apply(user_id=current_user().id, changes=changes,
                                  last_pulled_at=log.last_pulled_at)
         except Exception as error:

@@ -15,21 +15,33 @@ and the push need to know about a table lives here, so the two cannot disagree:
 - `visible(rep_id, since)` / `tombstones(rep_id, since)`: SQL conditions for the rows a rep
   pulls, and for the removed rows the rep could have seen; `since` is the start of the sync
   window ("the last 30 days", `SYNC_WINDOW_DAYS`).
+
+What a push does with a table beyond its columns is a hook here too, so the push's code never
+names a table:
+- `owner_query`: when the owner lives on another table (order lines: their order's rep);
+- `referable(rep_id, since)` / `ref_columns` / `ref_message`: the rows a pushed foreign key
+  may point to, what is loaded of them, and the reason when it points elsewhere;
+- `facts` / `server_columns`: the server's own values of a pushed row (fieldsales/sync/facts.py),
+  written with it and rewritten by an update; `insert_values`: the server's values of a new row;
+- `after_write(rows)`: what else changes once the push's rows are written.
 """
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Callable
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 
+from fieldsales.changes.models import AccessChange
 from fieldsales.common import ID_MESSAGE, is_valid_id
+from fieldsales.customers import service as customers_service
 from fieldsales.customers.models import CUSTOMER_KINDS, Customer
 from fieldsales.feedback.models import FEEDBACK_CATEGORIES, Feedback
 from fieldsales.locations.models import LocationPing
 from fieldsales.orders.models import ORDER_STATUSES, Order, OrderLine
 from fieldsales.orders.rules import PENDING_STATUSES
 from fieldsales.products.models import Product
+from fieldsales.sync import facts as server_facts
 from fieldsales.tasks.models import REP_FIELDS, TASK_CATEGORIES, TASK_STATUSES, Task
 from fieldsales.visits.models import VISIT_OUTCOMES, Visit
 
@@ -174,10 +186,26 @@ class SyncTable:
     refs: dict = field(default_factory=dict)
     creator: str | None = None
     rep_may_change: frozenset = frozenset()
+    owner_query: Callable[..., Select] | None = None
+    referable: Callable[[str, int], ColumnElement] | None = None
+    ref_columns: tuple[str, ...] = ()
+    ref_message: str = ""
+    facts: Callable[..., list[dict]] | None = None
+    server_columns: tuple[str, ...] = ()
+    insert_values: dict = field(default_factory=dict)
+    after_write: Callable[..., None] | None = None
 
     @property
     def table(self):
         return self.model.__table__
+
+    def select_owned(self, *columns) -> Select:
+        """`select(*columns)` with the rep who owns each row as `_owner` (none: nobody's)."""
+        if self.owner_query is not None:
+            return self.owner_query(*columns)
+        if self.owner:
+            return select(*columns, self.table.c[self.owner].label("_owner"))
+        return select(*columns)
 
     @cached_property
     def writable(self) -> tuple[Col, ...]:
@@ -222,6 +250,21 @@ def product_gone() -> ColumnElement:
     return condition
 
 
+def _customers_referable(rep_id: str, since: int) -> ColumnElement:
+    # Assigned to the rep, or taken away from them within the sync window (work done offline
+    # before a reassignment is still the rep's work).
+    revoked = select(AccessChange.record_id).where(
+        AccessChange.user_id == rep_id, AccessChange.table_name == "customers",
+        AccessChange.granted.is_(False), AccessChange.stamp > since)
+    return and_(Customer.deleted_at.is_(None),
+                or_(Customer.assigned_rep_id == rep_id, Customer.id.in_(revoked)))
+
+
+def _promote_prospects(*, rows: list[dict]) -> None:
+    customers_service.promote_prospects(customer_ids=[
+        row["customer_id"] for row in rows if row["_new"]])
+
+
 def _orders_visible(rep_id: str, since: int) -> ColumnElement:
     return and_(Order.rep_id == rep_id, Order.deleted_at.is_(None),
                 or_(Order.status.in_(PENDING_STATUSES), Order.changed_seq > since))
@@ -241,6 +284,9 @@ CUSTOMERS = SyncTable(
     visible=lambda rep, since: and_(Customer.assigned_rep_id == rep, Customer.deleted_at.is_(None)),
     tombstones=lambda rep, since: and_(Customer.assigned_rep_id == rep,
                                      Customer.deleted_at.is_not(None)),
+    referable=_customers_referable,
+    ref_columns=("latitude", "longitude", "geofence_radius_m"),  # what visit facts read
+    ref_message="No customer with this id is assigned to you.",
 )
 
 PRODUCTS = SyncTable(
@@ -254,6 +300,8 @@ PRODUCTS = SyncTable(
     ),
     visible=lambda rep, since: product_active(),
     tombstones=lambda rep, since: product_gone(),
+    referable=lambda rep, since: product_active(),
+    ref_message="No active product with this id.",
 )
 
 TASKS = SyncTable(
@@ -300,6 +348,10 @@ VISITS = SyncTable(
     ops=frozenset({"create", "update"}),
     owner="rep_id",
     refs={"customer_id": "customers"},
+    referable=lambda rep, since: and_(Visit.rep_id == rep, Visit.deleted_at.is_(None)),
+    ref_message="No visit of yours with this id.",
+    facts=server_facts.verify_visits,
+    server_columns=("verified", "distance_m", "time_on_site_s"),
 )
 
 LOCATION_PINGS = SyncTable(
@@ -315,6 +367,8 @@ LOCATION_PINGS = SyncTable(
     ops=frozenset({"create"}),
     append_only=True,
     owner="rep_id",
+    facts=server_facts.flag_pings,
+    server_columns=("flags", "flagged", "distance_from_previous_m", "implied_speed_mps"),
 )
 
 FEEDBACK = SyncTable(
@@ -354,6 +408,10 @@ ORDERS = SyncTable(
     ops=frozenset({"create"}),
     owner="rep_id",
     refs={"customer_id": "customers", "visit_id": "visits"},
+    referable=lambda rep, since: and_(Order.rep_id == rep, Order.deleted_at.is_(None)),
+    ref_message="No order of yours with this id.",
+    insert_values={"status": "open"},
+    after_write=_promote_prospects,  # a prospect becomes an account with its first order
 )
 
 ORDER_LINES = SyncTable(
@@ -373,7 +431,10 @@ ORDER_LINES = SyncTable(
         OrderLine.order_id.in_(select(Order.id).where(Order.rep_id == rep))),
     ops=frozenset({"create"}),
     owner=None,  # the order's rep
+    owner_query=lambda *columns: select(*columns, Order.rep_id.label("_owner")).join(
+        Order, Order.id == OrderLine.order_id),
     refs={"order_id": "orders", "product_id": "products"},
+    insert_values={"delivered_quantity": 0.0},
 )
 
 # In the order a push is applied: a row's parents come before it.

@@ -5,11 +5,11 @@ import json
 import pytest
 
 from fieldsales.common import now_ms
+from fieldsales.customers import service as customers_service
 from fieldsales.customers.models import Customer
 from fieldsales.feedback.models import Feedback
 from fieldsales.locations.models import LocationPing
 from fieldsales.orders.models import Order, OrderLine
-from fieldsales.sync import push as push_module
 from fieldsales.sync.models import QuarantinedRecord, SyncLog
 from fieldsales.tasks.models import Task
 from fieldsales.visits.models import Visit
@@ -106,10 +106,11 @@ def test_ten_thousand_pings_in_one_push_are_accepted(world, app, phone):
 # -- rule 1: one transaction -----------------------------------------------------------------
 
 def test_a_push_that_fails_half_way_stores_nothing(world, app, phone, monkeypatch):
-    def crash(self):
+    def crash(**_):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(push_module._Push, "_promote_prospects", crash)  # after every write
+    # The orders' after-write step (prospect promotion) runs after every other write.
+    monkeypatch.setattr(customers_service, "promote_prospects", crash)
     o = order(world.customer)
     response = phone.client.post(
         "/api/v1/sync", headers=phone.headers, data=json.dumps(changes(

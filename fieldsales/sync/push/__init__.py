@@ -1,0 +1,52 @@
+"""The push: a phone's changes, stored in one transaction (sync contract, push rules 1-8).
+
+Order of work, all inside the caller's transaction (one module per step):
+1. take the sync stamp first: it locks the clock, so pushes (and REST writes to synced rows)
+   are serialized and every row written here carries one stamp;
+2. `parse`: every record cleaned against its columns; `load`: the rows the pushed ids
+   already name;
+3. `rules.check_conflicts` (rule 4): an `updated` record whose row changed on the server after
+   `last_pulled_at` stops the whole push with 409, unless it only repeats what is stored
+   (a retry of an update that was applied but whose answer was lost). A `created` record
+   whose id exists never conflicts: the phone's version of a record it made wins;
+4. `load.references`, then `rules.decide`, per record: ownership, what the table lets a phone
+   do, required columns and foreign keys; a record that fails goes to the quarantine, whole,
+   with its reasons (rule 5);
+5. `write`: facts the server owns (visit verification, ping flags), then bulk writes: one
+   upsert per table, one insert for the quarantine.
+What differs between tables is a hook on its `SyncTable` (fieldsales/sync/tables.py).
+"""
+from flask import current_app
+
+from fieldsales.changes.clock import take_stamp
+from fieldsales.common import DAY_MS, now_ms
+from fieldsales.extensions import db
+from fieldsales.sync.push import load, rules, write
+from fieldsales.sync.push.parse import parse_body, read_records
+from fieldsales.sync.push.rules import Outcome
+
+__all__ = ["Outcome", "apply", "parse_body"]
+
+
+def apply(*, user_id: str, changes: dict, last_pulled_at: int | None,
+          check_conflicts: bool = True, keep_quarantined: bool = True) -> Outcome:
+    """Store a parsed changes object for the rep `user_id`; the caller commits.
+
+    Raises 409 `sync_conflict` (nothing written) when rule 4 applies. `keep_quarantined=False`
+    reports refused records without storing them (used by a replay).
+    """
+    now = now_ms()
+    config = current_app.config
+    stamp = take_stamp(db.session)
+    records = read_records(changes=changes)
+    stored = load.stored_rows(records=records)
+    if check_conflicts:
+        rules.check_conflicts(records=records, stored=stored, user_id=user_id,
+                              last_pulled_at=last_pulled_at)
+    refs = load.references(records=records, stored=stored, user_id=user_id,
+                           since=now - config["SYNC_WINDOW_DAYS"] * DAY_MS)
+    outcome, writes = rules.decide(records=records, stored=stored, refs=refs, user_id=user_id)
+    write.store(writes=writes, user_id=user_id, stamp=stamp, now=now, config=config, refs=refs)
+    if keep_quarantined and outcome.quarantined:
+        write.keep_quarantined(refused=outcome.quarantined, user_id=user_id, now=now)
+    return outcome

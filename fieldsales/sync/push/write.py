@@ -1,0 +1,140 @@
+"""Storing a push: the server's facts, then bulk writes (one upsert per table, the stored rows
+the facts change, the removals, `after_write`), and one insert for the quarantine."""
+import json
+import math
+from collections.abc import Mapping
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from fieldsales.extensions import db
+from fieldsales.sync.models import QuarantinedRecord
+from fieldsales.sync.push.load import chunks
+from fieldsales.sync.push.parse import PushedRecord
+from fieldsales.sync.push.rules import Writes
+from fieldsales.sync.tables import TABLES, HugeInt
+
+_MAX_DEPTH = 20  # nesting kept in a quarantined payload
+
+
+def store(*, writes: Writes, user_id: str, stamp: int, now: int, config: Mapping,
+          refs: dict[str, dict]) -> None:
+    """Write the accepted rows, all stamped `stamp`, in table order (parents first)."""
+    changed = {}  # table -> stored rows the facts change
+    for name, rows in writes.rows.items():
+        table = TABLES[name]
+        if table.facts is not None and rows:
+            changed[name] = table.facts(rows=list(rows.values()), user_id=user_id, now=now,
+                                        config=config, refs=refs)
+    for name, rows in writes.rows.items():
+        if rows:
+            _upsert(name, rows, user_id=user_id, stamp=stamp, now=now)
+    for name, updates in changed.items():
+        if updates:
+            t = TABLES[name].table
+            columns = [column for column in updates[0] if column != "id"]
+            db.session.execute(
+                update(t).where(t.c.id == bindparam("_id")).values(
+                    {column: bindparam(column) for column in columns}),
+                [{**u, "_id": u.pop("id")} for u in updates])
+    for name, ids in writes.deletes.items():
+        t = TABLES[name].table
+        for chunk in chunks(ids):
+            db.session.execute(update(t).where(t.c.id.in_(chunk), t.c.deleted_at.is_(None))
+                               .values(deleted_at=now, changed_seq=stamp))
+    for name, rows in writes.rows.items():
+        table = TABLES[name]
+        if table.after_write is not None:
+            table.after_write(rows=list(rows.values()))
+
+
+def _dialect_insert(table):
+    dialect = db.session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def _upsert(name: str, rows: dict[str, dict], *, user_id: str, stamp: int, now: int) -> None:
+    table = TABLES[name]
+    t = table.table
+    writable = [col.name for col in table.writable]
+    server = {**table.insert_values}  # the same for every row
+    if table.owner:
+        server[table.owner] = user_id
+    if table.creator:
+        server[table.creator] = user_id  # only a new row takes it (not rewritten below)
+    if "changed_seq" in t.c:
+        server.update(created_seq=stamp, changed_seq=stamp)
+    if "received_at" in t.c:
+        server["received_at"] = now
+    facts = table.server_columns
+    payload = [{"id": row["id"], **{column: row[column] for column in writable}, **server,
+                **{column: row[column] for column in facts}}
+               for row in rows.values()]
+    statement = _dialect_insert(t)
+    if all(row["_new"] for row in rows.values()):
+        statement = statement.on_conflict_do_nothing(index_elements=["id"])
+    else:  # rows that exist (tables phones may update): rewritten while still the rep's
+        columns = writable + list(facts) + ["changed_seq"]
+        statement = statement.on_conflict_do_update(
+            index_elements=["id"],
+            set_={column: statement.excluded[column] for column in columns},
+            where=t.c[table.owner] == statement.excluded[table.owner])
+    db.session.execute(statement, payload)
+
+
+# -- the quarantine ----------------------------------------------------------------------------
+
+def _storable(value, depth: int = 0):
+    """A pushed value as a JSON column can store it: a number too large for a float (1e999
+    parses as infinity) or for int() is kept as its text, and absurd nesting is cut (records
+    are flat)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, HugeInt):
+        return value.digits
+    if isinstance(value, (dict, list)) and depth >= _MAX_DEPTH:
+        return "(nested too deeply to keep)"
+    if isinstance(value, dict):
+        return {key: _storable(item, depth + 1) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_storable(item, depth + 1) for item in value]
+    return value
+
+
+def _canonical(payload) -> str:
+    return json.dumps(payload, sort_keys=True)
+
+
+def _storable_id(value) -> str | None:
+    # Named by its first 200 characters, as in the answer; PostgreSQL text cannot hold NUL.
+    return value[:200].replace("\x00", "\ufffd") if isinstance(value, str) else None
+
+
+def keep_quarantined(*, refused: list[PushedRecord], user_id: str, now: int) -> None:
+    """One insert of the refused records, less those a pending entry already holds (same
+    table, id, operation and payload): a retried push does not pile up copies."""
+    Q = QuarantinedRecord
+    entries = [{"user_id": user_id, "table_name": r.table.name,
+                "record_id": _storable_id(r.record_id), "operation": r.operation,
+                "payload": {"id": r.raw} if r.operation == "deleted" else _storable(r.raw),
+                "errors": r.errors, "received_at": now, "status": "pending"}
+               for r in refused]
+    ids = {entry["record_id"] for entry in entries}
+    pending = select(Q.table_name, Q.record_id, Q.operation, Q.payload).where(
+        Q.user_id == user_id, Q.status == "pending")
+    queries = [pending.where(Q.record_id.in_(chunk)) for chunk in chunks(sorted(ids - {None}))]
+    if None in ids:
+        queries.append(pending.where(Q.record_id.is_(None)))
+    held = set()  # compared as canonical JSON: in Python, False == 0 and 1 == 1.0
+    for query in queries:
+        for row in db.session.execute(query):
+            held.add((row.table_name, row.record_id, row.operation, _canonical(row.payload)))
+    new = []
+    for entry in entries:
+        key = (entry["table_name"], entry["record_id"], entry["operation"],
+               _canonical(entry["payload"]))
+        if key not in held:
+            held.add(key)
+            new.append(entry)
+    if new:
+        db.session.execute(insert(QuarantinedRecord), new)
