@@ -11,11 +11,56 @@ Per table, for the rows the rep may see now (`SyncTable.visible`):
   and rows whose access the rep lost in the window and cannot see now.
 A first pull (`last_pulled_at` null) sends everything visible as created and nothing deleted.
 """
+from dataclasses import dataclass
+
+from flask import current_app
 from sqlalchemy import or_, select
 
+from fieldsales.changes import clock
 from fieldsales.changes.models import AccessChange
+from fieldsales.common import DAY_MS, now_ms
+from fieldsales.errors import ApiError
 from fieldsales.extensions import db
 from fieldsales.sync.tables import TABLES, SyncTable
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Pulled:
+    """A pull's answer (`PullSchema`): every table's changes, and the phone's next cursor."""
+
+    changes: dict
+    timestamp: int
+
+    @property
+    def counts(self) -> dict:
+        """For the sync log: created/updated/deleted per table that has any."""
+        return {name: {kind: len(items) for kind, items in table.items()}
+                for name, table in self.changes.items() if any(table.values())}
+
+
+def pull_changes(*, user_id: str, last_pulled_at: int | None,
+                 schema_version: str | None) -> Pulled:
+    """What changed for the rep since `last_pulled_at`, up to a timestamp taken now.
+
+    400 for a cursor no pull handed out, and `unsupported_schema` for a `schema_version`
+    (the query's text; absent: the default) other than ours. Commits the caller's session
+    (the clock moves in its own transaction), then reads in a deferred one (SQLite): pulls
+    never queue behind pushes.
+    """
+    clock.check_cursor(db.session, last_pulled_at=last_pulled_at)
+    if schema_version is not None and schema_version.strip() != str(SCHEMA_VERSION):
+        raise ApiError(400, "unsupported_schema",
+                       f"Schema version {schema_version[:20]!r} is not supported; "
+                       f"this server speaks version {SCHEMA_VERSION}.",
+                       {"supported": [SCHEMA_VERSION]})
+    timestamp = clock.advance(db.session)
+    db.session.connection(execution_options={"sqlite_deferred": True})
+    window_days = current_app.config["SYNC_WINDOW_DAYS"]
+    changes = get_changes(user_id=user_id, last_pulled_at=last_pulled_at, timestamp=timestamp,
+                          window_start=now_ms() - window_days * DAY_MS)
+    return Pulled(changes=changes, timestamp=timestamp)
 
 
 def get_changes(*, user_id: str, last_pulled_at: int | None, timestamp: int,

@@ -1,13 +1,13 @@
 """Sync routes: the WatermelonDB pull and push for reps, and support tools for admins."""
 import time
 
-from flask import current_app, jsonify, request
+from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from fieldsales.changes import clock
-from fieldsales.common import DAY_MS, now_ms
+from fieldsales.common import now_ms
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
 from fieldsales.sync import history, pull, push, quarantine
@@ -22,7 +22,6 @@ blp = Blueprint("sync", __name__, url_prefix="/api/v1",
                 description="Offline sync for reps' phones (WatermelonDB sync protocol), "
                             "and the quarantine and sync log for support.")
 
-SCHEMA_VERSION = 1
 _LAST_PULLED_AT = {"name": "last_pulled_at", "in": "query", "required": False,
                    "schema": {"type": "string"},
                    "description": "The `timestamp` of the previous pull (ms), or `null` / "
@@ -30,8 +29,8 @@ _LAST_PULLED_AT = {"name": "last_pulled_at", "in": "query", "required": False,
 
 
 def _read_last_pulled_at(log: "_Logged") -> None:
-    """The phone's cursor into `log.last_pulled_at`: null, or a timestamp an earlier pull
-    returned (see the clock). Logged before it is checked, so support sees a refused one."""
+    """The phone's cursor into `log.last_pulled_at` (null: never pulled). Logged before the
+    clock checks it (`clock.check_cursor`), so support sees a refused one."""
     value = request.args.get("last_pulled_at")
     if value is None or value == "null":
         return
@@ -40,7 +39,6 @@ def _read_last_pulled_at(log: "_Logged") -> None:
                        "last_pulled_at must be a time in milliseconds or null.",
                        {"last_pulled_at": ["Must be an integer number of milliseconds, or null."]})
     log.last_pulled_at = int(value)
-    clock.check_cursor(db.session, last_pulled_at=log.last_pulled_at)
 
 
 def _body() -> bytes:
@@ -110,28 +108,16 @@ class Sync(MethodView):
         log = _Logged("pull")
         try:
             _read_last_pulled_at(log)
-            version = request.args.get("schema_version")
-            if version is not None and version.strip() != str(SCHEMA_VERSION):
-                raise ApiError(400, "unsupported_schema",
-                               f"Schema version {version[:20]!r} is not supported; "
-                               f"this server speaks version {SCHEMA_VERSION}.",
-                               {"supported": [SCHEMA_VERSION]})
-            timestamp = clock.advance(db.session)
-            # Read in a deferred transaction (SQLite): pulls never queue behind pushes.
-            db.session.connection(execution_options={"sqlite_deferred": True})
-            window_days = current_app.config["SYNC_WINDOW_DAYS"]
-            changes = pull.get_changes(user_id=current_user().id,
-                                       last_pulled_at=log.last_pulled_at, timestamp=timestamp,
-                                       window_start=now_ms() - window_days * DAY_MS)
+            pulled = pull.pull_changes(user_id=current_user().id,
+                                       last_pulled_at=log.last_pulled_at,
+                                       schema_version=request.args.get("schema_version"))
             db.session.commit()
         except Exception as error:
             log.failed(error)
             raise
-        counts = {name: {kind: len(items) for kind, items in table.items()}
-                  for name, table in changes.items() if any(table.values())}
-        log.write("ok", counts=counts)
+        log.write("ok", counts=pulled.counts)
         db.session.commit()
-        return jsonify({"changes": changes, "timestamp": timestamp})
+        return pulled
 
     @require("rep")
     @blp.doc(parameters=[_LAST_PULLED_AT], requestBody={
@@ -159,6 +145,7 @@ class Sync(MethodView):
         log = _Logged("push")
         try:
             _read_last_pulled_at(log)
+            clock.check_cursor(db.session, last_pulled_at=log.last_pulled_at)
             changes = push.parse_body(body=_body())
             outcome = push.apply(user_id=current_user().id, changes=changes,
                                  last_pulled_at=log.last_pulled_at)
@@ -168,7 +155,7 @@ class Sync(MethodView):
         log.write("ok", counts={k: v for k, v in outcome.accepted.items() if v},
                   quarantined=len(outcome.quarantined))
         db.session.commit()
-        return jsonify(outcome.body())
+        return outcome.body()
 
 
 @blp.route("/sync/quarantine")

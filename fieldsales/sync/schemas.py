@@ -1,5 +1,7 @@
-"""Sync payloads. The pull and push bodies are built and parsed by hand (the contract fixes
-them exactly); these schemas document them and shape the admin endpoints."""
+"""Sync payloads. The push body is parsed by hand (fieldsales/sync/push/parse.py); the pull's
+and the push's answers are built by their services with the contract's exact JSON types, and
+these schemas dump them without converting a record's values (WatermelonDB turns a wrong type
+into null). They also shape the admin endpoints."""
 import marshmallow as ma
 from marshmallow import validate
 
