@@ -3,18 +3,53 @@
 Without TEST_DATABASE_URL the suite runs on a SQLite file in a temporary folder. With it
 (PostgreSQL), every run, and every xdist worker, gets a fresh schema of its own that is
 dropped at the end, so reruns never see old rows.
+
+`--at=2026-12-01T00:05:00Z` (or FIELDSALES_TEST_NOW) runs the whole session at that instant:
+time-machine moves time.time/time_ns and datetime.now there, and lets time run on from it
+(durations still pass). Tests must pass at any instant; .ci/run checks a few hard ones.
+Subprocesses (gunicorn, the flask CLI) and the database's own clock are not moved.
 """
 import os
-import uuid
+from datetime import datetime
 
 import pytest
+import time_machine
 
-from config import TestingConfig
 from fieldsales import create_app
 from fieldsales.extensions import db as _db
 from fieldsales.scratch import scratch_database
+from tests import factories
+from tests.factories import PASSWORD, config_for
 
-PASSWORD = "correct horse battery"
+_TRAVEL = pytest.StashKey[time_machine.travel]()
+
+
+def pytest_addoption(parser):
+    parser.addoption("--at", default=os.environ.get("FIELDSALES_TEST_NOW") or None,
+                     metavar="ISO_INSTANT",
+                     help="run the session from this instant, e.g. 2026-12-01T00:05:00Z "
+                          "(default: $FIELDSALES_TEST_NOW, else the real time)")
+
+
+def pytest_configure(config):
+    at = config.getoption("--at")
+    if at:
+        instant = datetime.fromisoformat(at.replace("Z", "+00:00"))
+        if instant.tzinfo is None:
+            raise pytest.UsageError(f"--at needs a time zone (e.g. {at}Z): {at}")
+        config.stash[_TRAVEL] = time_machine.travel(instant, tick=True)
+        config.stash[_TRAVEL].start()
+
+
+def pytest_unconfigure(config):
+    travel = config.stash.get(_TRAVEL, None)
+    if travel is not None:
+        travel.stop()
+
+
+def pytest_report_header(config):
+    at = config.getoption("--at")
+    return f"time travel: the session starts at {at}" if at else None
 
 
 @pytest.fixture(scope="session")
@@ -31,10 +66,6 @@ def make_database(tmp_path_factory):
     yield make
     for drop in drops:
         drop()
-
-
-def config_for(url: str, **overrides):
-    return type("TestConfig", (TestingConfig,), {"SQLALCHEMY_DATABASE_URI": url, **overrides})
 
 
 @pytest.fixture(scope="session")
@@ -79,27 +110,9 @@ def ctx(app):
 
 @pytest.fixture
 def make_user(app):
-    """Create a user through the service (committed); returns the User. A rep without a
-    `manager` gets a new manager of their own (a rep always belongs to a manager's team)."""
-    from fieldsales.users import service
-
-    counter = iter(range(1, 10_000))
-
-    def make(role="rep", *, manager=None, email=None, name=None, selling_style=None,
-             password=PASSWORD):
-        if role == "rep" and manager is None:
-            manager = make("manager")
-        n = next(counter)
-        with app.app_context():
-            user = service.create(
-                email=email or f"{role}{n}-{uuid.uuid4().hex[:6]}@example.com",
-                password=password, name=name or f"{role.title()} {n}", role=role,
-                manager=_db.session.merge(manager) if manager is not None else None,
-                selling_style=selling_style)
-            _db.session.commit()
-            _db.session.refresh(user)
-            _db.session.expunge(user)
-            return user
+    """make_user("manager"), make_user(manager=boss): a committed, detached user."""
+    def make(role="rep", **fields):
+        return factories.user(app, role=role, **fields)
 
     return make
 
@@ -118,20 +131,10 @@ def login(client):
 
 
 @pytest.fixture
-def team(make_user, login):
-    """A small company: an admin, a procurement user, two managers with reps."""
+def team(app, login):
+    return factories.Team(app, login=login)
 
-    class Team:
-        pass
 
-    t = Team()
-    t.admin = make_user("admin")
-    t.procurement = make_user("procurement")
-    t.manager = make_user("manager")
-    t.other_manager = make_user("manager")
-    t.rep = make_user("rep", manager=t.manager, selling_style="hunter")
-    t.rep2 = make_user("rep", manager=t.manager, selling_style="farmer")
-    t.other_rep = make_user("rep", manager=t.other_manager)
-    t.headers = {name: login(getattr(t, name)) for name in
-                 ("admin", "procurement", "manager", "other_manager", "rep", "rep2", "other_rep")}
-    return t
+@pytest.fixture
+def world(app):
+    return factories.World(app)

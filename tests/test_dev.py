@@ -1,10 +1,18 @@
 """`python3 dev.py run`'s set-up: seed the demo once, show the logins on every run, and stop
 (non-zero) when seeding fails instead of serving an empty database."""
 import os
+import sys
+from pathlib import Path
 
 import pytest
 
 import dev
+
+
+@pytest.fixture(autouse=True)
+def _this_virtualenv(monkeypatch):
+    """dev.py drives `.venv`; the tests drive the virtualenv they run in, whichever it is."""
+    monkeypatch.setattr(dev, "BIN", Path(sys.executable).parent)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 import pytest
 
 from fieldsales import create_app
-from tests.conftest import config_for
+from tests.factories import config_for
 
 
 def assert_error(response, status, code=None):

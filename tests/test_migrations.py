@@ -7,7 +7,7 @@ from sqlalchemy import inspect
 from fieldsales import create_app
 from fieldsales.changes.clock import take_stamp
 from fieldsales.extensions import db
-from tests.conftest import config_for
+from tests.factories import config_for
 
 
 def test_upgrade_from_empty_equals_the_models_and_downgrade_removes_everything(make_database):

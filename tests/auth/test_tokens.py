@@ -5,7 +5,7 @@ from fieldsales.auth.models import LoginFailure
 from fieldsales.common import now_ms
 from fieldsales.extensions import db
 from fieldsales.users.models import AuthToken
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 LOGIN = "/api/v1/auth/token"
 ME = "/api/v1/users/me"
@@ -238,7 +238,7 @@ class TestBehindAProxy:
     def test_with_trusted_proxy_hops_the_throttle_sees_the_clients_address(
             self, make_database):
         from fieldsales import create_app
-        from tests.conftest import config_for
+        from tests.factories import config_for
 
         app = create_app(config_for(make_database("proxy"), TRUSTED_PROXY_HOPS=1))
         with app.app_context():

@@ -20,7 +20,7 @@ Orders: 25 at A (2 x 10 + 5); a cancelled one of 100 is listed but not counted.
 """
 import pytest
 
-from tests.reports.conftest import at
+from tests.factories import at
 
 DAY = "2024-03-05"
 HOP = 110.574  # metres per 0.001 deg of latitude at the equator
@@ -47,24 +47,24 @@ def day(world, team):
         (t(9, 0), 0.007, 0.0, ""),
         (t(21, 0), 1.0, 1.0, ""),
     ]:
-        world.ping(rep=rep, at_ms=when, lat=lat, lon=lon, flags=flags)
-    world.ping(rep=team.rep2, at_ms=t(8, 0), lat=0.0, lon=0.0)
+        world.ping(rep=rep, at=when, lat=lat, lon=lon, flags=flags)
+    world.ping(rep=team.rep2, at=t(8, 0), lat=0.0, lon=0.0)
     ids = {"a": a, "b": b}
-    ids["visit_a"] = world.visit(rep=rep, customer=a, at_ms=t(8, 1), minutes=4, distance_m=5)
-    ids["visit_b"] = world.visit(rep=rep, customer=b, at_ms=t(8, 41), minutes=8, verified=False,
+    ids["visit_a"] = world.visit(rep=rep, customer=a, at=t(8, 1), minutes=4, distance_m=5)
+    ids["visit_b"] = world.visit(rep=rep, customer=b, at=t(8, 41), minutes=8, verified=False,
                                  distance_m=80)
-    world.visit(rep=rep, customer=a, at_ms=t(21, 30), minutes=10)
-    world.visit(rep=rep, customer=a, at_ms=at("2024-03-04", 9))  # the day before
+    world.visit(rep=rep, customer=a, at=t(21, 30), minutes=10)
+    world.visit(rep=rep, customer=a, at=at("2024-03-04", 9))  # the day before
     product = world.product(sku="P")
-    world.order(rep=rep, customer=a, at_ms=t(8, 4), lines=[(product, 2, 10), (product, 1, 5)],
+    world.order(rep=rep, customer=a, at=t(8, 4), lines=[(product, 2, 10), (product, 1, 5)],
                 visit_id=ids["visit_a"])
-    world.order(rep=rep, customer=b, at_ms=t(12), lines=[(product, 10, 10)], status="cancelled")
+    world.order(rep=rep, customer=b, at=t(12), lines=[(product, 10, 10)], status="cancelled")
     world.task(rep=rep, title="Call", category="selling", completed_at=t(10))
     world.task(rep=rep, title="Report", category="admin", completed_at=t(11))
     world.task(rep=rep, title="Shelf check", customer=a, completed_at=t(8, 5))
     world.task(rep=rep, title="Open", status="open")
     world.task(rep=rep, title="Yesterday", completed_at=at("2024-03-04", 10))
-    world.feedback(rep=rep, customer=b, at_ms=t(8, 45), rating=4, comment="Nice")
+    world.feedback(rep=rep, customer=b, at=t(8, 45), rating=4, comment="Nice")
     return ids
 
 

@@ -33,18 +33,18 @@ def backlog_world(app, world, team):
     p2 = world.product(sku="P2", price=20, stock=0, lead_time_days=14)
     p3 = world.product(sku="P3", price=5, stock=5)
     ids = {"a": a, "b": b, "p1": p1, "p2": p2, "p3": p3, "ago": ago}
-    ids["O1"] = world.order(rep=team.rep, customer=a, at_ms=ago(40), lines=[(p1, 6, 10)],
+    ids["O1"] = world.order(rep=team.rep, customer=a, at=ago(40), lines=[(p1, 6, 10)],
                             requested_delivery_at=ago(20))
-    ids["O2"] = world.order(rep=team.rep2, customer=b, at_ms=ago(2),
+    ids["O2"] = world.order(rep=team.rep2, customer=b, at=ago(2),
                             lines=[(p1, 8, 10), (p2, 3, 20)], requested_delivery_at=ago(-10))
-    ids["O3"] = world.order(rep=team.rep, customer=b, at_ms=ago(10), lines=[(p3, 5, 5, 2)],
+    ids["O3"] = world.order(rep=team.rep, customer=b, at=ago(10), lines=[(p3, 5, 5, 2)],
                             status="partially_delivered")
-    ids["O4"] = world.order(rep=team.rep, customer=a, at_ms=ago(5), lines=[(p1, 5, 10, 5)],
+    ids["O4"] = world.order(rep=team.rep, customer=a, at=ago(5), lines=[(p1, 5, 10, 5)],
                             status="delivered", delivered_at=ago(1),
                             requested_delivery_at=ago(-3))
-    ids["O5"] = world.order(rep=team.rep, customer=a, at_ms=ago(3), lines=[(p1, 100, 10)],
+    ids["O5"] = world.order(rep=team.rep, customer=a, at=ago(3), lines=[(p1, 100, 10)],
                             status="cancelled")
-    ids["O6"] = world.order(rep=team.other_rep, customer=x, at_ms=ago(1), lines=[(p3, 4, 5)])
+    ids["O6"] = world.order(rep=team.other_rep, customer=x, at=ago(1), lines=[(p3, 4, 5)])
     with app.app_context():
         assert run_job("backlog").status == "ok"
     return ids
@@ -110,7 +110,7 @@ def test_filters_and_sorts(client, team, backlog_world, query, expected):
 
 def test_live_changes_show_at_once_and_unranked_orders_come_last(
         app, client, team, world, backlog_world):
-    late = world.order(rep=team.rep, customer=backlog_world["a"], at_ms=now_ms(),
+    late = world.order(rep=team.rep, customer=backlog_world["a"], at=now_ms(),
                        lines=[(backlog_world["p1"], 1, 10)])
     with app.app_context():
         order = db.session.get(Order, backlog_world["O1"])
@@ -162,7 +162,7 @@ def test_a_past_periods_backlog_is_what_stood_open_at_its_end(client, team, worl
                                                               backlog_world):
     ago = backlog_world["ago"]
     soap = world.product(sku="SOAP", price=2, stock=5)
-    shipped_late = world.order(rep=team.rep, customer=backlog_world["a"], at_ms=ago(45),
+    shipped_late = world.order(rep=team.rep, customer=backlog_world["a"], at=ago(45),
                                lines=[(soap, 5, 2)])
     with client.application.app_context():
         line = db.session.scalar(db.select(OrderLine.id).where(OrderLine.order_id == shipped_late))

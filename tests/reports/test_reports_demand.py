@@ -14,7 +14,7 @@ import pytest
 
 from fieldsales.scoring.models import ProductDemand
 from fieldsales.scoring.runner import run_job
-from tests.reports.conftest import at
+from tests.factories import at
 
 WEEKS = ["2024-02-05", "2024-02-12", "2024-02-19", "2024-02-26", "2024-03-04"]
 
@@ -86,7 +86,7 @@ def test_with_the_real_demand_job(app, client, team, world):
     customer = world.customer(team=team.manager, rep=team.rep)
     product = world.product(sku="REAL", stock=1)
     for week, quantity in zip(WEEKS, (2, 4, 8, 16, 32)):
-        world.order(rep=team.rep, customer=customer, at_ms=at(week, 10),
+        world.order(rep=team.rep, customer=customer, at=at(week, 10),
                     lines=[(product, quantity, 1)], status="delivered")
     with app.app_context():
         assert run_job("demand", now=at("2024-03-12", 12)).status == "ok"

@@ -17,7 +17,7 @@ import pytest
 from fieldsales.customers.models import Customer
 from fieldsales.orders.models import Order
 from fieldsales.visits.models import Visit
-from tests.reports.conftest import at
+from tests.factories import at
 
 
 @pytest.fixture
@@ -39,13 +39,13 @@ def dupes(world, team):
     }
     world.customer(team=m, rep=rep, name="Joe's Market", lat=51.50001, lon=-0.1, deleted_at=1)
     for hour in (9, 11):
-        world.visit(rep=rep, customer=ids["A"], at_ms=at("2024-03-04", hour))
-    world.order(rep=rep, customer=ids["A"], at_ms=at("2024-03-04", 9), lines=[])
-    ids["b_visit"] = world.visit(rep=team.rep2, customer=ids["B"], at_ms=at("2024-03-05", 9))
-    ids["b_order"] = world.order(rep=team.rep2, customer=ids["B"], at_ms=at("2024-03-05", 9),
+        world.visit(rep=rep, customer=ids["A"], at=at("2024-03-04", hour))
+    world.order(rep=rep, customer=ids["A"], at=at("2024-03-04", 9), lines=[])
+    ids["b_visit"] = world.visit(rep=team.rep2, customer=ids["B"], at=at("2024-03-05", 9))
+    ids["b_order"] = world.order(rep=team.rep2, customer=ids["B"], at=at("2024-03-05", 9),
                                  lines=[])
     ids["b_task"] = world.task(rep=team.rep2, customer=ids["B"], status="open")
-    ids["b_feedback"] = world.feedback(rep=team.rep2, customer=ids["B"], at_ms=at("2024-03-05", 9),
+    ids["b_feedback"] = world.feedback(rep=team.rep2, customer=ids["B"], at=at("2024-03-05", 9),
                                        rating=2)
     return ids
 
@@ -164,7 +164,7 @@ def test_merge_is_refused_outside_the_callers_team_and_into_itself(client, team,
 
 def test_phones_pull_the_merge_as_a_deletion_and_the_moved_rows(client, team, world, dupes):
     from fieldsales.common import now_ms
-    recent = world.visit(rep=team.rep2, customer=dupes["B"], at_ms=now_ms() - 3_600_000)
+    recent = world.visit(rep=team.rep2, customer=dupes["B"], at=now_ms() - 3_600_000)
 
     def pull(since):
         response = client.get("/api/v1/sync", query_string={"last_pulled_at": since},

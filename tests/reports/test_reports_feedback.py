@@ -11,7 +11,7 @@ the range); a removed complaint.
 """
 import pytest
 
-from tests.reports.conftest import at
+from tests.factories import at
 
 RANGE = "from=2024-03-04&to=2024-03-17"
 
@@ -24,20 +24,20 @@ def feedback_world(world, team):
     o = world.customer(team=team.other_manager, rep=team.other_rep, name="O")
     p1, p2, p3 = (world.product(sku=sku) for sku in ("P1", "P2", "P3"))
     rep, rep2 = team.rep, team.rep2
-    world.feedback(rep=rep, customer=a, at_ms=at("2024-03-04", 9), product=p1, rating=5)
-    world.feedback(rep=rep, customer=b, at_ms=at("2024-03-05", 9), product=p1, rating=4)
-    world.feedback(rep=rep, customer=a, at_ms=at("2024-03-06", 9), product=p2, rating=4)
-    world.feedback(rep=rep, customer=c, at_ms=at("2024-03-06", 10), category="delivery", rating=1)
-    world.feedback(rep=rep, customer=c, at_ms=at("2024-03-12", 9), category="delivery", rating=2)
-    world.feedback(rep=rep, customer=a, at_ms=at("2024-03-12", 10), category="price", rating=2)
-    world.feedback(rep=rep, customer=b, at_ms=at("2024-03-13", 9), product=p2, quantity=10)
-    world.feedback(rep=rep, customer=a, at_ms=at("2024-03-14", 9), product=p3, quantity=5,
+    world.feedback(rep=rep, customer=a, at=at("2024-03-04", 9), product=p1, rating=5)
+    world.feedback(rep=rep, customer=b, at=at("2024-03-05", 9), product=p1, rating=4)
+    world.feedback(rep=rep, customer=a, at=at("2024-03-06", 9), product=p2, rating=4)
+    world.feedback(rep=rep, customer=c, at=at("2024-03-06", 10), category="delivery", rating=1)
+    world.feedback(rep=rep, customer=c, at=at("2024-03-12", 9), category="delivery", rating=2)
+    world.feedback(rep=rep, customer=a, at=at("2024-03-12", 10), category="price", rating=2)
+    world.feedback(rep=rep, customer=b, at=at("2024-03-13", 9), product=p2, requested_quantity=10)
+    world.feedback(rep=rep, customer=a, at=at("2024-03-14", 9), product=p3, requested_quantity=5,
                    rating=3)
-    world.feedback(rep=rep2, customer=b, at_ms=at("2024-03-15", 9), product=p2, quantity=4,
+    world.feedback(rep=rep2, customer=b, at=at("2024-03-15", 9), product=p2, requested_quantity=4,
                    rating=5)
-    world.feedback(rep=team.other_rep, customer=o, at_ms=at("2024-03-15", 9), product=p3,
-                   quantity=100, rating=1)
-    world.feedback(rep=rep, customer=c, at_ms=at("2024-03-18", 9), category="delivery", rating=1)
+    world.feedback(rep=team.other_rep, customer=o, at=at("2024-03-15", 9), product=p3,
+                   requested_quantity=100, rating=1)
+    world.feedback(rep=rep, customer=c, at=at("2024-03-18", 9), category="delivery", rating=1)
     from fieldsales.feedback.models import Feedback
     world.add(Feedback, rep_id=rep.id, customer_id=a, recorded_at=at("2024-03-07", 9),
               category="service", rating=1, deleted_at=1)

@@ -7,7 +7,7 @@ import pytest
 
 from fieldsales.listing import csv_cell
 from fieldsales.targets.models import Target
-from tests.reports.conftest import at
+from tests.factories import at
 
 DAYS = (f"2024-01-{day:02d}" for day in itertools.count(1))
 

@@ -13,7 +13,7 @@ import pytest
 from fieldsales.scoring.models import RepScore
 from fieldsales.scoring.runner import run_job
 from fieldsales.targets.models import Target
-from tests.reports.conftest import at
+from tests.factories import at
 
 INT_FIELDS = ("visits", "verified_visits", "unverified_visits", "tasks_due", "tasks_done",
               "tasks_done_on_time", "planned_visits", "visits_with_order", "orders_taken",
@@ -42,9 +42,9 @@ def scored(world, team, make_user):
     score_row(world, team.rep, "week", "2024-03-11", 60, visits=4, c_visits=0.5)
     score_row(world, team.rep, "week", "2024-02-26", 10, visits=100)
     customer = world.customer(team=team.manager, rep=team.rep)
-    world.visit(rep=team.rep, customer=customer, at_ms=at("2024-03-05", 9))
-    world.visit(rep=team.rep, customer=customer, at_ms=at("2024-03-06", 9))
-    world.order(rep=team.rep2, customer=customer, at_ms=at("2024-03-06", 9), lines=[])
+    world.visit(rep=team.rep, customer=customer, at=at("2024-03-05", 9))
+    world.visit(rep=team.rep, customer=customer, at=at("2024-03-06", 9))
+    world.order(rep=team.rep2, customer=customer, at=at("2024-03-06", 9), lines=[])
     week = {"period": "week", "period_start": at("2024-03-04"), "period_end": at("2024-03-11"),
             "team_id": team.manager.team_id}
     world.add(Target, rep_id=team.rep.id, metric="visits", goal=4, **week)
@@ -111,7 +111,7 @@ def test_only_the_teams_manager_or_an_admin(client, team, scored):
 def test_with_the_real_productivity_job(app, client, team, world):
     customer = world.customer(team=team.manager, rep=team.rep)
     for hour in (9, 11, 14):
-        world.visit(rep=team.rep, customer=customer, at_ms=at("2024-03-05", hour),
+        world.visit(rep=team.rep, customer=customer, at=at("2024-03-05", hour),
                     outcome="order")
     world.task(rep=team.rep, completed_at=at("2024-03-05", 16), due_at=at("2024-03-05", 17))
     with app.app_context():

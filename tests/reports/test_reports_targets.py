@@ -17,7 +17,7 @@ import io
 
 import pytest
 
-from tests.reports.conftest import at
+from tests.factories import at
 
 WEEK = "2024-03-04"
 
@@ -28,23 +28,23 @@ def past_week(world, team):
     b = world.customer(team=team.manager, rep=team.rep, name="B", kind="prospect")
     c = world.customer(team=team.manager, rep=team.rep, name="C", kind="prospect")
     product = world.product(sku="P1")
-    world.order(rep=team.rep, customer=a, at_ms=at("2024-02-01", 10), lines=[(product, 1, 10)],
+    world.order(rep=team.rep, customer=a, at=at("2024-02-01", 10), lines=[(product, 1, 10)],
                 status="delivered")
-    world.visit(rep=team.rep, customer=a, at_ms=at(WEEK, 9))
-    world.visit(rep=team.rep, customer=b, at_ms=at("2024-03-05", 9), verified=False)
-    world.visit(rep=team.rep, customer=c, at_ms=at("2024-03-06", 9))
-    world.visit(rep=team.rep, customer=c, at_ms=at("2024-03-06", 11), deleted_at=1)
-    world.visit(rep=team.rep, customer=a, at_ms=at("2024-03-03", 23))
-    world.visit(rep=team.rep, customer=a, at_ms=at("2024-03-11", 0))
-    world.visit(rep=team.rep2, customer=b, at_ms=at("2024-03-07", 9))
+    world.visit(rep=team.rep, customer=a, at=at(WEEK, 9))
+    world.visit(rep=team.rep, customer=b, at=at("2024-03-05", 9), verified=False)
+    world.visit(rep=team.rep, customer=c, at=at("2024-03-06", 9))
+    world.visit(rep=team.rep, customer=c, at=at("2024-03-06", 11), deleted_at=1)
+    world.visit(rep=team.rep, customer=a, at=at("2024-03-03", 23))
+    world.visit(rep=team.rep, customer=a, at=at("2024-03-11", 0))
+    world.visit(rep=team.rep2, customer=b, at=at("2024-03-07", 9))
     other = world.customer(team=team.other_manager, rep=team.other_rep, name="O")
-    world.visit(rep=team.other_rep, customer=other, at_ms=at("2024-03-07", 9))
-    world.visit(rep=team.other_rep, customer=other, at_ms=at("2024-03-08", 9))
-    world.order(rep=team.rep, customer=c, at_ms=at("2024-03-06", 9, 20),
+    world.visit(rep=team.other_rep, customer=other, at=at("2024-03-07", 9))
+    world.visit(rep=team.other_rep, customer=other, at=at("2024-03-08", 9))
+    world.order(rep=team.rep, customer=c, at=at("2024-03-06", 9, 20),
                 lines=[(product, 2, 10), (product, 1, 5)])
-    world.order(rep=team.rep, customer=a, at_ms=at("2024-03-06", 12), lines=[(product, 10, 10)],
+    world.order(rep=team.rep, customer=a, at=at("2024-03-06", 12), lines=[(product, 10, 10)],
                 status="cancelled")
-    world.order(rep=team.rep2, customer=a, at_ms=at("2024-03-08", 12), lines=[(product, 3, 10)])
+    world.order(rep=team.rep2, customer=a, at=at("2024-03-08", 12), lines=[(product, 3, 10)])
     world.task(rep=team.rep, completed_at=at(WEEK, 15))
     world.task(rep=team.rep, completed_at=at("2024-03-10", 23, 59), category="admin")
     world.task(rep=team.rep, completed_at=at("2024-03-01", 15))
@@ -96,8 +96,8 @@ def test_pace_projects_the_current_period_and_is_null_before_it_starts(
     from fieldsales.targets.periods import utc_today
     customer = world.customer(team=team.manager, rep=team.rep)
     today = utc_today()
-    world.visit(rep=team.rep, customer=customer, at_ms=at(today.isoformat(), 0, 0, 1))
-    world.visit(rep=team.rep, customer=customer, at_ms=at(today.isoformat(), 0, 0, 2))
+    world.visit(rep=team.rep, customer=customer, at=at(today.isoformat(), 0, 0, 1))
+    world.visit(rep=team.rep, customer=customer, at=at(today.isoformat(), 0, 0, 2))
     now = create(client, team.headers["manager"], rep_id=team.rep.id, metric="visits", goal=4,
                  period="day", period_start=today.isoformat()).json
     assert now["actual"] == 2 and now["attainment"] == 0.5

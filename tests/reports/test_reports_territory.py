@@ -45,13 +45,13 @@ def territories(app, world, team, make_user, login, small_capacity):
     world.customer(team=team.other_manager, rep=team.other_rep, lat=51.5, lon=-0.1)
     product = world.product(sku="P")
     now = now_ms()
-    world.order(rep=team.rep, customer=customers[0], at_ms=now - 20 * DAY_MS,
+    world.order(rep=team.rep, customer=customers[0], at=now - 20 * DAY_MS,
                 lines=[(product, 2, 50)])
-    world.order(rep=team.rep, customer=customers[1], at_ms=now - 100 * DAY_MS,
+    world.order(rep=team.rep, customer=customers[1], at=now - 100 * DAY_MS,
                 lines=[(product, 10, 50)])
-    world.order(rep=team.rep, customer=customers[1], at_ms=now - DAY_MS,
+    world.order(rep=team.rep, customer=customers[1], at=now - DAY_MS,
                 lines=[(product, 20, 50)], status="cancelled")
-    world.order(rep=team.rep, customer=theirs[0], at_ms=now - DAY_MS, lines=[(product, 3, 10)])
+    world.order(rep=team.rep, customer=theirs[0], at=now - DAY_MS, lines=[(product, 3, 10)])
     reps["headers"] = login(team.manager)
     return reps
 

@@ -20,11 +20,10 @@ def priorities(world):
 def test_an_overdue_order_with_stock_outranks_a_fresh_one(world, team):
     product = world.product(stock=100)
     customer = world.customer(rep=team.rep)
-    fresh = world.order(team.rep, customer, at=NOW - HOUR, requested_at=NOW + 7 * DAY,
+    fresh = world.order(rep=team.rep, customer=customer, at=NOW - HOUR, requested_at=NOW + 7 * DAY,
                         lines=[(product, 5, 10.0)])
-    overdue = world.order(team.rep, customer, at=NOW - 20 * DAY, requested_at=NOW - 10 * DAY,
+    overdue = world.order(rep=team.rep, customer=customer, at=NOW - 20 * DAY, requested_at=NOW - 10 * DAY,
                           lines=[(product, 5, 10.0)])
-    world.commit()
 
     run = world.run("backlog", now=NOW)
 
@@ -47,10 +46,9 @@ def test_stock_goes_to_the_higher_priority_and_the_order_waiting_on_stock_is_pro
         world, team):
     scarce = world.product(stock=5, lead_time_days=10)
     customer = world.customer(rep=team.rep)
-    fresh = world.order(team.rep, customer, at=NOW - HOUR, lines=[(scarce, 5, 10.0)])
-    overdue = world.order(team.rep, customer, at=NOW - 20 * DAY, requested_at=NOW - 10 * DAY,
+    fresh = world.order(rep=team.rep, customer=customer, at=NOW - HOUR, lines=[(scarce, 5, 10.0)])
+    overdue = world.order(rep=team.rep, customer=customer, at=NOW - 20 * DAY, requested_at=NOW - 10 * DAY,
                           lines=[(scarce, 5, 10.0)])
-    world.commit()
 
     world.run("backlog", now=NOW)
 
@@ -65,9 +63,8 @@ def test_stock_goes_to_the_higher_priority_and_the_order_waiting_on_stock_is_pro
 
 def test_partly_filled_orders_say_how_much_stock_covers(world, team):
     product = world.product(stock=3, lead_time_days=1)
-    order = world.order(team.rep, world.customer(rep=team.rep), at=NOW - DAY,
+    order = world.order(rep=team.rep, customer=world.customer(rep=team.rep), at=NOW - DAY,
                         lines=[(product, 5, 10.0)])
-    world.commit()
 
     world.run("backlog", now=NOW)
 
@@ -79,9 +76,8 @@ def test_partly_filled_orders_say_how_much_stock_covers(world, team):
 
 def test_promised_dates_reach_orders_stamped_and_only_when_they_change(world, team):
     product = world.product(stock=0, lead_time_days=3)
-    order = world.order(team.rep, world.customer(rep=team.rep), at=NOW - DAY,
+    order = world.order(rep=team.rep, customer=world.customer(rep=team.rep), at=NOW - DAY,
                         lines=[(product, 5, 10.0)])
-    world.commit()
 
     first = world.run("backlog", now=NOW)
     stamped = world.one(Order, Order.id == order.id)
@@ -103,13 +99,12 @@ def test_recent_delivery_complaints_and_key_segments_raise_priority(world, team)
     plain = world.customer(rep=team.rep)
     unhappy = world.customer(rep=team.rep)
     key = world.customer(rep=team.rep, segment="Key")
-    orders = {c.id: world.order(team.rep, c, at=NOW - DAY, lines=[(product, 1, 10.0)])
+    orders = {c.id: world.order(rep=team.rep, customer=c, at=NOW - DAY, lines=[(product, 1, 10.0)])
               for c in (plain, unhappy, key)}
-    world.feedback(team.rep, unhappy, at=NOW - 5 * DAY, rating=1)
-    world.feedback(team.rep, unhappy, at=NOW - 40 * DAY, rating=1)   # too old
-    world.feedback(team.rep, plain, at=NOW - 5 * DAY, rating=5)      # praise
-    world.feedback(team.rep, plain, at=NOW - 5 * DAY, rating=1, category="product")
-    world.commit()
+    world.feedback(rep=team.rep, customer=unhappy, at=NOW - 5 * DAY, rating=1, category="delivery")
+    world.feedback(rep=team.rep, customer=unhappy, at=NOW - 40 * DAY, rating=1, category="delivery")   # too old
+    world.feedback(rep=team.rep, customer=plain, at=NOW - 5 * DAY, rating=5, category="delivery")      # praise
+    world.feedback(rep=team.rep, customer=plain, at=NOW - 5 * DAY, rating=1, category="product")
 
     world.run("backlog", now=NOW)
 
@@ -125,12 +120,11 @@ def test_recent_delivery_complaints_and_key_segments_raise_priority(world, team)
 def test_only_orders_with_pending_quantity_are_backlog(world, team):
     product = world.product(stock=100)
     customer = world.customer(rep=team.rep)
-    world.order(team.rep, customer, at=NOW - DAY, status="cancelled", lines=[(product, 5, 1.0)])
-    world.order(team.rep, customer, at=NOW - DAY, status="delivered", delivered_at=NOW,
+    world.order(rep=team.rep, customer=customer, at=NOW - DAY, status="cancelled", lines=[(product, 5, 1.0)])
+    world.order(rep=team.rep, customer=customer, at=NOW - DAY, status="delivered", delivered_at=NOW,
                 lines=[(product, 5, 1.0, 5)])
-    partly = world.order(team.rep, customer, at=NOW - DAY, status="partially_delivered",
+    partly = world.order(rep=team.rep, customer=customer, at=NOW - DAY, status="partially_delivered",
                          lines=[(product, 5, 2.0, 5), (product, 4, 3.0, 1)])
-    world.commit()
 
     world.run("backlog", now=NOW)
 
@@ -145,23 +139,22 @@ def test_backlog_health_equals_a_hand_count(world, team, app):
     other = world.customer(rep=team.other_rep)
     start, end = NOW - 30 * DAY, NOW
     # Backlog now, by age: 2 days (2 x 10), 10 days (3 x 10 pending of 4), 40 and 100 days.
-    world.order(team.rep, customer, at=NOW - 2 * DAY, lines=[(product, 2, 10.0)])
-    world.order(team.rep, customer, at=NOW - 10 * DAY, status="partially_delivered",
+    world.order(rep=team.rep, customer=customer, at=NOW - 2 * DAY, lines=[(product, 2, 10.0)])
+    world.order(rep=team.rep, customer=customer, at=NOW - 10 * DAY, status="partially_delivered",
                 lines=[(product, 4, 10.0, 1)])
-    world.order(team.rep2, customer, at=NOW - 40 * DAY, lines=[(product, 1, 5.0)])
-    world.order(team.other_rep, other, at=NOW - 100 * DAY, lines=[(product, 1, 7.0)])
+    world.order(rep=team.rep2, customer=customer, at=NOW - 40 * DAY, lines=[(product, 1, 5.0)])
+    world.order(rep=team.other_rep, customer=other, at=NOW - 100 * DAY, lines=[(product, 1, 7.0)])
     # Delivered in the period: 4 days lead time on time, 6 days late; one without a date.
-    world.order(team.rep, customer, at=NOW - 20 * DAY, status="delivered",
+    world.order(rep=team.rep, customer=customer, at=NOW - 20 * DAY, status="delivered",
                 delivered_at=NOW - 16 * DAY, requested_at=NOW - 15 * DAY,
                 lines=[(product, 1, 1.0, 1)])
-    world.order(team.rep, customer, at=NOW - 12 * DAY, status="delivered",
+    world.order(rep=team.rep, customer=customer, at=NOW - 12 * DAY, status="delivered",
                 delivered_at=NOW - 6 * DAY, requested_at=NOW - 8 * DAY,
                 lines=[(product, 1, 1.0, 1)])
-    world.order(team.other_rep, other, at=NOW - 25 * DAY, status="delivered",
+    world.order(rep=team.other_rep, customer=other, at=NOW - 25 * DAY, status="delivered",
                 delivered_at=NOW - 23 * DAY, lines=[(product, 1, 1.0, 1)])
-    world.order(team.rep, customer, at=NOW - 3 * DAY, status="cancelled",
+    world.order(rep=team.rep, customer=customer, at=NOW - 3 * DAY, status="cancelled",
                 lines=[(product, 9, 9.0)])
-    world.commit()
 
     with app.app_context():
         everyone = backlog_health(start_ms=start, end_ms=end, now=NOW)

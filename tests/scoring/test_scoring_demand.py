@@ -23,7 +23,7 @@ def order_weekly(world, rep, customer, product, quantities):
     """One order a week on the Tuesday, oldest first, ending with the latest complete week."""
     for i, quantity in enumerate(quantities):
         monday = LAST_WEEK - (len(quantities) - 1 - i) * WEEK
-        world.order(rep, customer, at=monday + DAY + 3_600_000,
+        world.order(rep=rep, customer=customer, at=monday + DAY + 3_600_000,
                     lines=[(product, quantity, 1.0, quantity)],
                     status="delivered", delivered_at=monday + 2 * DAY)
 
@@ -38,8 +38,7 @@ def test_rising_orders_raise_the_forecast_and_are_flagged(world, team):
     customer = world.customer(rep=team.rep)
     order_weekly(world, team.rep, customer, flat, [10] * 12)
     order_weekly(world, team.rep, customer, rising, [10] * 8 + [14, 18, 22, 26])
-    world.order(team.rep, customer, at=NOW - 3_600_000, lines=[(rising, 500, 1.0)])  # this week
-    world.commit()
+    world.order(rep=team.rep, customer=customer, at=NOW - 3_600_000, lines=[(rising, 500, 1.0)])  # this week
 
     run = world.run("demand", now=NOW)
 
@@ -62,12 +61,11 @@ def test_cover_reorder_and_backlog_shortfall_come_from_forecast_stock_and_backlo
     idle = world.product(stock=50)
     customer = world.customer(rep=team.rep)
     order_weekly(world, team.rep, customer, product, [7] * 12)
-    world.order(team.rep, customer, at=NOW - DAY, lines=[(product, 6, 1.0, 1)])  # 5 pending
-    world.feedback(team.rep, customer, at=LAST_WEEK + DAY, category="product", product=product,
+    world.order(rep=team.rep, customer=customer, at=NOW - DAY, lines=[(product, 6, 1.0, 1)])  # 5 pending
+    world.feedback(rep=team.rep, customer=customer, at=LAST_WEEK + DAY, category="product", product=product,
                    requested_quantity=4)
-    world.feedback(team.rep, customer, at=LAST_WEEK + 2 * DAY, category="product",
+    world.feedback(rep=team.rep, customer=customer, at=LAST_WEEK + 2 * DAY, category="product",
                    product=product, requested_quantity=2.5)
-    world.commit()
 
     world.run("demand", now=NOW)
 
@@ -84,7 +82,6 @@ def test_cover_reorder_and_backlog_shortfall_come_from_forecast_stock_and_backlo
 def test_reruns_replace_the_window(world, team):
     product = world.product()
     order_weekly(world, team.rep, world.customer(rep=team.rep), product, [3] * 4)
-    world.commit()
 
     world.run("demand", now=NOW)
     world.run("demand", now=NOW)
@@ -99,7 +96,6 @@ def test_smoothing_starts_at_a_products_first_week_of_orders(world, team):
     newcomer = world.product()  # first sold four weeks ago, at a steady rate
     customer = world.customer(rep=team.rep)
     order_weekly(world, team.rep, customer, newcomer, [81, 132, 113, 124])
-    world.commit()
 
     world.run("demand", now=NOW)
 

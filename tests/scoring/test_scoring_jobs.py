@@ -128,7 +128,6 @@ def test_a_crashed_holders_lock_row_expires(app, slow_job):
 
 def test_a_failing_job_is_recorded_and_its_writes_rolled_back(app, world, monkeypatch):
     product = world.product(stock=5)
-    world.commit()
 
     def broken(*, now):
         db.session.get(Product, product.id).stock_on_hand = 0
@@ -175,7 +174,6 @@ def test_job_runs_are_listed_newest_first_for_admins_managers_and_procurement(
 
 def test_cli_jobs_run_all_runs_every_job(app, world, team):
     world.product(stock=1)
-    world.commit()
 
     result = app.test_cli_runner().invoke(args=["jobs", "run", "all"])
 

@@ -16,11 +16,11 @@ def score(world, rep, period="day", start=TODAY) -> RepScore:
 def busy_day(world, rep, *, visits=4, unverified=0):
     accounts = [world.customer(rep=rep) for _ in range(4)]
     for i in range(visits):
-        world.visit(rep, accounts[i % 4], at=TODAY + (8 + i) * HOUR)
+        world.visit(rep=rep, customer=accounts[i % 4], at=TODAY + (8 + i) * HOUR)
     for i in range(unverified):
-        world.visit(rep, accounts[0], at=TODAY + (13 + i) * HOUR, verified=False)
+        world.visit(rep=rep, customer=accounts[0], at=TODAY + (13 + i) * HOUR, verified=False)
     for customer in accounts[:2]:
-        world.task(rep, due_at=TODAY + 17 * HOUR, customer=customer, status="done",
+        world.task(rep=rep, due_at=TODAY + 17 * HOUR, customer=customer, status="done",
                    completed_at=TODAY + 10 * HOUR)
     return accounts
 
@@ -32,8 +32,7 @@ def test_a_rep_with_verified_visits_and_completed_tasks_outscores_an_idle_one(
     busy_day(world, busy)
     idle_accounts = [world.customer(rep=idle) for _ in range(4)]
     for customer in idle_accounts[:2]:
-        world.task(idle, due_at=TODAY + 17 * HOUR, customer=customer)
-    world.commit()
+        world.task(rep=idle, due_at=TODAY + 17 * HOUR, customer=customer)
 
     run = world.run("productivity", now=NOW)
 
@@ -53,7 +52,6 @@ def test_unverified_visits_lower_the_score_and_are_listed(world, make_user, team
     suspect = make_user("rep", manager=team.manager, selling_style="farmer")
     busy_day(world, honest)
     busy_day(world, suspect, unverified=2)
-    world.commit()
 
     world.run("productivity", now=NOW)
 
@@ -74,8 +72,7 @@ def test_flagged_pings_are_left_out_of_travel_and_lower_the_score(world, make_us
         busy_day(world, rep)
         for i in range(10):
             flags = "implausible_speed" if rep is jumpy and i < 2 else ""
-            world.ping(rep, at=TODAY + 8 * HOUR + i * 60_000, distance_m=100.0, flags=flags)
-    world.commit()
+            world.ping(rep=rep, at=TODAY + 8 * HOUR + i * 60_000, distance_m=100.0, flags=flags)
 
     world.run("productivity", now=NOW)
 
@@ -91,10 +88,9 @@ def test_hunters_score_on_prospects_visited_and_converted(world, team, make_user
     hunter = make_user("rep", manager=team.manager, selling_style="hunter")
     product = world.product(stock=100)
     prospects = [world.customer(rep=hunter, kind="prospect") for _ in range(3)]
-    visits = [world.visit(hunter, c, at=TODAY + (9 + i) * HOUR) for i, c in enumerate(prospects)]
-    world.order(hunter, prospects[0], at=TODAY + 9 * HOUR + 60_000, visit=visits[0],
+    visits = [world.visit(rep=hunter, customer=c, at=TODAY + (9 + i) * HOUR) for i, c in enumerate(prospects)]
+    world.order(rep=hunter, customer=prospects[0], at=TODAY + 9 * HOUR + 60_000, visit=visits[0],
                 lines=[(product, 5, 10.0)])
-    world.commit()
 
     world.run("productivity", now=NOW)
 
@@ -110,10 +106,9 @@ def test_farmers_score_on_repeat_and_upsell_orders(world, team, make_user):
     farmer = make_user("rep", manager=team.manager, selling_style="farmer")
     product = world.product(stock=100)
     account = world.customer(rep=farmer)
-    world.order(farmer, account, at=TODAY - 20 * 86_400_000, lines=[(product, 10, 10.0)])
-    world.order(farmer, account, at=TODAY + 10 * HOUR, lines=[(product, 20, 10.0)])
-    world.order(farmer, account, at=TODAY + 11 * HOUR, lines=[(product, 1, 10.0)])
-    world.commit()
+    world.order(rep=farmer, customer=account, at=TODAY - 20 * 86_400_000, lines=[(product, 10, 10.0)])
+    world.order(rep=farmer, customer=account, at=TODAY + 10 * HOUR, lines=[(product, 20, 10.0)])
+    world.order(rep=farmer, customer=account, at=TODAY + 11 * HOUR, lines=[(product, 1, 10.0)])
 
     world.run("productivity", now=NOW)
 
@@ -125,10 +120,9 @@ def test_farmers_score_on_repeat_and_upsell_orders(world, team, make_user):
 def test_week_rows_add_up_the_days_and_reruns_replace_rows(world, team, make_user):
     rep = make_user("rep", manager=team.manager, selling_style="farmer")
     account = world.customer(rep=rep)
-    world.visit(rep, account, at=WEEK + 9 * HOUR)            # Monday
-    world.visit(rep, account, at=TODAY + 9 * HOUR)           # Wednesday
-    world.visit(rep, account, at=WEEK - 86_400_000 + HOUR)   # the Sunday before
-    world.commit()
+    world.visit(rep=rep, customer=account, at=WEEK + 9 * HOUR)            # Monday
+    world.visit(rep=rep, customer=account, at=TODAY + 9 * HOUR)           # Wednesday
+    world.visit(rep=rep, customer=account, at=WEEK - 86_400_000 + HOUR)   # the Sunday before
 
     first = world.run("productivity", now=NOW)
     second = world.run("productivity", now=NOW)
@@ -147,9 +141,8 @@ def test_target_attainment_counts_when_the_rep_has_a_target_for_the_period(world
     free = make_user("rep", manager=team.manager, selling_style="farmer")
     busy_day(world, aimed)
     busy_day(world, free)
-    world.target(aimed, metric="verified_visits", period="day", start=TODAY,
+    world.target(rep=aimed, metric="verified_visits", period="day", start=TODAY,
                  end=TODAY + 86_400_000, goal=8)
-    world.commit()
 
     world.run("productivity", now=NOW)
 

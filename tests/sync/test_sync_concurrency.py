@@ -16,7 +16,7 @@ from werkzeug.serving import make_server
 from fieldsales.extensions import db
 from fieldsales.tasks.models import Task
 from fieldsales.visits.models import Visit
-from tests.sync.conftest import changes, ping, uid, visit
+from tests.factories import changes, ping_record, uid, visit_record
 
 PHONES = 3
 PUSHES_PER_PHONE = 12
@@ -52,11 +52,11 @@ def test_chained_pulls_miss_nothing_committed_by_concurrent_writers(app, world, 
 
     def phone(n):
         for _ in range(PUSHES_PER_PHONE):
-            visits = [visit(world.customer) for _ in range(VISITS_PER_PUSH)]
+            visits = [visit_record(world.customer) for _ in range(VISITS_PER_PUSH)]
             status, body = call(server, "POST", "/api/v1/sync?last_pulled_at=null",
                                 {**rep, "X-Device-Id": f"phone-{n}"},
                                 changes(visits={"created": visits},
-                                        location_pings={"created": [ping()]}))
+                                        location_pings={"created": [ping_record()]}))
             if status != 200 or body["quarantined"]:
                 failures.append(("push", status, body))
             time.sleep(0.01)  # let pulls in between (SQLite's lock is not fair)

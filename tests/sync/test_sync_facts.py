@@ -7,7 +7,7 @@ from fieldsales.common import DAY_MS, now_ms
 from fieldsales.geo import geodesic_short_m
 from fieldsales.locations.models import LocationPing
 from fieldsales.visits.models import Visit
-from tests.sync.conftest import changes, ping, stored, visit
+from tests.factories import changes, ping_record, stored, visit_record
 
 KIOSK = (52.52, 13.405)  # world.customer, geofence radius 100 m
 
@@ -19,7 +19,7 @@ def east_of(point, metres):
 
 def push_visit(phone, app, customer, metres, accuracy, **overrides):
     lat, lng = east_of(KIOSK, metres)
-    record = visit(customer, check_in_latitude=lat, check_in_longitude=lng,
+    record = visit_record(customer, check_in_latitude=lat, check_in_longitude=lng,
                    check_in_accuracy_m=accuracy, **overrides)
     assert phone.push(changes(visits={"created": [record]}))["quarantined"] == []
     return stored(app, Visit, id=record["id"])[0]
@@ -45,7 +45,7 @@ def test_a_visit_is_verified_within_the_geofence_plus_capped_accuracy(world, app
 
 
 def test_the_distance_is_the_geodesic_distance_to_the_customer(world, app, phone):
-    record = visit(world.customer, check_in_latitude=52.5262, check_in_longitude=13.4101)
+    record = visit_record(world.customer, check_in_latitude=52.5262, check_in_longitude=13.4101)
     phone.push(changes(visits={"created": [record]}))
     expected = geodesic((52.5262, 13.4101), KIOSK).meters
     assert stored(app, Visit)[0]["distance_m"] == pytest.approx(expected, rel=1e-12)
@@ -69,7 +69,7 @@ def test_time_on_site_runs_from_check_in_to_check_out(world, app, phone):
 
 def test_facts_are_computed_again_when_a_visit_is_updated(world, app, phone):
     lat, lng = east_of(KIOSK, 500)
-    record = visit(world.customer, check_in_latitude=lat, check_in_longitude=lng,
+    record = visit_record(world.customer, check_in_latitude=lat, check_in_longitude=lng,
                    check_out_at=None)
     phone.push(changes(visits={"created": [record]}))
     assert stored(app, Visit)[0]["verified"] is False
@@ -97,7 +97,7 @@ def by_id(app):
 
 def test_pings_keep_the_phone_time_and_get_the_server_time(world, app, phone):
     recorded = now_ms() - 3_600_000
-    p = ping(recorded)
+    p = ping_record(recorded)
     before = now_ms()
     push_pings(phone, p)
     row = by_id(app)[p["id"]]
@@ -110,13 +110,13 @@ def test_pings_keep_the_phone_time_and_get_the_server_time(world, app, phone):
 def test_pings_are_flagged_and_never_dropped(world, app, phone):
     t = now_ms() - 600_000
     far = east_of(KIOSK, 10_000)
-    clean = ping(t)
-    walked = ping(t + 60_000, *east_of(KIOSK, 60))
-    duplicate = ping(t + 60_000, *east_of(KIOSK, 60))
-    inaccurate = ping(t + 120_000, *east_of(KIOSK, 80), accuracy_m=150)
-    teleported = ping(t + 180_000, *far)  # ~10 km in a minute
-    future = ping(now_ms() + 3_600_000, *far)
-    stale = ping(now_ms() - 31 * DAY_MS)
+    clean = ping_record(t)
+    walked = ping_record(t + 60_000, *east_of(KIOSK, 60))
+    duplicate = ping_record(t + 60_000, *east_of(KIOSK, 60))
+    inaccurate = ping_record(t + 120_000, *east_of(KIOSK, 80), accuracy_m=150)
+    teleported = ping_record(t + 180_000, *far)  # ~10 km in a minute
+    future = ping_record(now_ms() + 3_600_000, *far)
+    stale = ping_record(now_ms() - 31 * DAY_MS)
     if walked["id"] > duplicate["id"]:  # ties in time are ordered by id
         walked, duplicate = duplicate, walked
     push_pings(phone, future, teleported, clean, duplicate, stale, inaccurate, walked)
@@ -140,13 +140,13 @@ def test_pings_are_flagged_and_never_dropped(world, app, phone):
 
 def test_a_late_upload_is_judged_in_recorded_order_among_stored_pings(world, app, phone):
     t = now_ms() - 3_600_000
-    first, third = ping(t), ping(t + 120_000, *east_of(KIOSK, 100))
+    first, third = ping_record(t), ping_record(t + 120_000, *east_of(KIOSK, 100))
     push_pings(phone, first, third)
     assert by_id(app)[third["id"]]["distance_from_previous_m"] == pytest.approx(100, abs=0.01)
 
     # Uploaded later, recorded in between, and 20 km away: a GPS jump.
-    jump = ping(t + 60_000, *east_of(KIOSK, 20_000))
-    earliest = ping(t - 60_000, *east_of(KIOSK, 30))
+    jump = ping_record(t + 60_000, *east_of(KIOSK, 20_000))
+    earliest = ping_record(t - 60_000, *east_of(KIOSK, 30))
     push_pings(phone, jump, earliest)
     rows = by_id(app)
     assert rows[jump["id"]]["flags"] == "implausible_speed"
@@ -161,15 +161,15 @@ def test_the_ping_limits_are_configurable(world, app, phone, monkeypatch):
     monkeypatch.setitem(app.config, "PING_MAX_SPEED_MPS", 0.5)
     monkeypatch.setitem(app.config, "PING_MAX_ACCURACY_M", 5)
     t = now_ms() - 600_000
-    a, b = ping(t, accuracy_m=5), ping(t + 60_000, *east_of(KIOSK, 60), accuracy_m=6)
+    a, b = ping_record(t, accuracy_m=5), ping_record(t + 60_000, *east_of(KIOSK, 60), accuracy_m=6)
     push_pings(phone, a, b)
     assert by_id(app)[b["id"]]["flags"] == "inaccurate,implausible_speed"
 
 
 def test_pings_of_other_reps_do_not_count_as_previous_fixes(world, app, phone, other_phone):
     t = now_ms() - 600_000
-    push_pings(other_phone, ping(t, 48.1, 11.5))
-    mine = ping(t + 1000)
+    push_pings(other_phone, ping_record(t, 48.1, 11.5))
+    mine = ping_record(t + 1000)
     push_pings(phone, mine)
     assert by_id(app)[mine["id"]]["flags"] == ""
 
@@ -184,11 +184,11 @@ def test_the_fast_ping_distance_agrees_with_geopy(metres):
 
 def test_pings_with_untrusted_times_take_no_place_in_the_recorded_order(world, app, phone):
     t = now_ms() - 600_000
-    first = ping(t)
-    stale = ping(now_ms() - 40 * DAY_MS, *east_of(KIOSK, 50_000))
-    future = ping(now_ms() + 3_600_000, *east_of(KIOSK, 50_000))
+    first = ping_record(t)
+    stale = ping_record(now_ms() - 40 * DAY_MS, *east_of(KIOSK, 50_000))
+    future = ping_record(now_ms() + 3_600_000, *east_of(KIOSK, 50_000))
     push_pings(phone, first, stale, future)
-    later = ping(t + 60_000, *east_of(KIOSK, 60))
+    later = ping_record(t + 60_000, *east_of(KIOSK, 60))
     push_pings(phone, later)
     rows = by_id(app)
     assert rows[stale["id"]]["flags"] == "stale" and rows[future["id"]]["flags"] == "future"
@@ -200,9 +200,9 @@ def test_pings_with_untrusted_times_take_no_place_in_the_recorded_order(world, a
 
 def test_a_later_push_keeps_the_facts_of_the_pings_before_it(world, app, phone):
     t = now_ms() - 600_000
-    start, jump = ping(t), ping(t + 60_000, *east_of(KIOSK, 10_000))
+    start, jump = ping_record(t), ping_record(t + 60_000, *east_of(KIOSK, 10_000))
     push_pings(phone, start, jump)
-    push_pings(phone, ping(t + 120_000, *east_of(KIOSK, 10_050)))
+    push_pings(phone, ping_record(t + 120_000, *east_of(KIOSK, 10_050)))
     row = by_id(app)[jump["id"]]
     assert row["flags"] == "implausible_speed"  # the next push never clears a flag
     assert row["distance_from_previous_m"] == pytest.approx(10_000, abs=0.5)
@@ -210,9 +210,9 @@ def test_a_later_push_keeps_the_facts_of_the_pings_before_it(world, app, phone):
 
 def test_an_inaccurate_fix_is_judged_but_is_nobodys_previous_fix(world, app, phone):
     t = now_ms() - 600_000
-    start = ping(t)
-    blurred = ping(t + 30_000, *east_of(KIOSK, 1_100), accuracy_m=500)
-    later = ping(t + 60_000, *east_of(KIOSK, 7))
+    start = ping_record(t)
+    blurred = ping_record(t + 30_000, *east_of(KIOSK, 1_100), accuracy_m=500)
+    later = ping_record(t + 60_000, *east_of(KIOSK, 7))
     push_pings(phone, start, blurred)
     push_pings(phone, later)
     rows = by_id(app)

@@ -8,8 +8,9 @@ from fieldsales.extensions import db
 from fieldsales.sync.models import SyncLog
 from fieldsales.tasks.models import Task
 from fieldsales.visits.models import Visit
-from tests.sync.conftest import (
-    TABLE_NAMES, Phone, add, changes, ids, line, order, ping, stored, uid, visit,
+from tests.factories import (
+    TABLE_NAMES, Phone, World, changes, ids, line_record, order_record, ping_record, stored, uid,
+    visit_record,
 )
 
 CUSTOMER_COLUMNS = {"id", "name", "address", "latitude", "longitude", "geofence_radius_m",
@@ -44,10 +45,10 @@ def test_timestamps_never_go_back(world, phone, phone2):
 
 
 def test_records_carry_exactly_the_contract_columns_with_exact_json_types(world, phone):
-    v = visit(world.customer)
-    o = order(world.customer, visit_id=v["id"])
+    v = visit_record(world.customer)
+    o = order_record(world.customer, visit_id=v["id"])
     phone.push(changes(visits={"created": [v]}, orders={"created": [o]},
-                       order_lines={"created": [line(o["id"], world.product, quantity=2)]}))
+                       order_lines={"created": [line_record(o["id"], world.product, quantity=2)]}))
     pulled = phone.pull(None)["changes"]
 
     customer = next(c for c in pulled["customers"]["created"] if c["id"] == world.customer2)
@@ -77,7 +78,7 @@ def test_records_carry_exactly_the_contract_columns_with_exact_json_types(world,
 
 
 def test_pulled_records_return_what_the_phone_pushed_unchanged(world, phone):
-    v = visit(world.customer, notes="Ünïcode ✓", check_in_accuracy_m=12.25)
+    v = visit_record(world.customer, notes="Ünïcode ✓", check_in_accuracy_m=12.25)
     phone.pull()
     phone.push(changes(visits={"created": [v]}))
     pulled = phone.pull()["changes"]["visits"]["created"][0]
@@ -167,26 +168,25 @@ def test_access_changes_recorded_by_the_rest_side_helper_reach_pulls(world, app,
 def test_a_rep_pulls_only_what_the_visibility_rules_allow(world, app, phone, other_phone, team):
 
     old = now_ms() - 40 * DAY_MS
-    done_task, _, _, delivered, _ = add(
-        app,
-        Task(id=uid("t"), assigned_rep_id=team.rep.id, title="done long ago", status="done",
-             completed_at=old),
-        Task(id=uid("t"), assigned_rep_id=team.other_rep.id, title="not mine"),
-        Visit(id=uid("v"), rep_id=team.rep.id, customer_id=world.customer, check_in_at=old,
-              check_in_latitude=52.52, check_in_longitude=13.405),
-        Order(id=uid("o"), rep_id=team.rep.id, customer_id=world.customer, ordered_at=old,
-              status="delivered"),
-        LocationPing(id=uid("g"), rep_id=team.rep.id, recorded_at=now_ms(), latitude=1,
-                     longitude=1))
+    rows = World(app)
+    done_task = rows.add(Task, id=uid("t"), assigned_rep_id=team.rep.id,
+                         title="done long ago", status="done", completed_at=old)
+    rows.add(Task, id=uid("t"), assigned_rep_id=team.other_rep.id, title="not mine")
+    rows.add(Visit, id=uid("v"), rep_id=team.rep.id, customer_id=world.customer,
+             check_in_at=old, check_in_latitude=52.52, check_in_longitude=13.405)
+    delivered = rows.add(Order, id=uid("o"), rep_id=team.rep.id, customer_id=world.customer,
+                         ordered_at=old, status="delivered")
+    rows.add(LocationPing, id=uid("g"), rep_id=team.rep.id, recorded_at=now_ms(), latitude=1,
+             longitude=1)
     with app.app_context():  # closed 40 days ago, unchanged since
         db.session.execute(db.update(Task).where(Task.id == done_task).values(changed_seq=old))
         db.session.execute(db.update(Order).where(Order.id == delivered).values(changed_seq=old))
         db.session.commit()
-    recent = visit(world.customer)
-    open_order = order(world.customer)
+    recent = visit_record(world.customer)
+    open_order = order_record(world.customer)
     phone.push(changes(visits={"created": [recent]}, orders={"created": [open_order]},
-                       location_pings={"created": [ping()]}), last_pulled_at=None)
-    other_phone.push(changes(visits={"created": [visit(world.foreign_customer,
+                       location_pings={"created": [ping_record()]}), last_pulled_at=None)
+    other_phone.push(changes(visits={"created": [visit_record(world.foreign_customer,
                                                        check_in_latitude=48.1,
                                                        check_in_longitude=11.5)]}),
                      last_pulled_at=None)
@@ -251,7 +251,7 @@ def test_a_last_pulled_at_later_than_any_timestamp_handed_out_is_400(world, app,
     body = phone.pull(ten_years_on, expect=400)
     assert body["error"]["code"] == "bad_request"
     assert "last_pulled_at" in body["error"]["details"]
-    v = visit(world.customer)
+    v = visit_record(world.customer)
     body = phone.push(changes(visits={"created": [v]}), last_pulled_at=ten_years_on,
                       expect=400)
     assert body["error"]["code"] == "bad_request"
@@ -270,14 +270,14 @@ def test_after_a_restore_left_the_clock_behind_phones_cursors_they_still_sync(wo
         db.session.execute(db.update(SyncClock).values(last_stamp=phone.last_pulled_at - DAY_MS))
         db.session.commit()
     phone.pull()  # the phone's cursor is beyond the clock, but not beyond the time
-    phone.push(changes(location_pings={"created": [ping()]}))
+    phone.push(changes(location_pings={"created": [ping_record()]}))
 
 
 def test_the_timestamp_a_pull_just_returned_is_always_accepted(world, phone, phone2):
     for _ in range(3):
         phone.pull()
         phone.pull()  # the very same timestamp again, at once
-        phone.push(changes(location_pings={"created": [ping()]}))
+        phone.push(changes(location_pings={"created": [ping_record()]}))
         phone2.pull()
         phone.push(changes())
 
@@ -319,7 +319,7 @@ def test_a_manager_change_reaches_the_next_pull_and_conflicts_with_an_older_push
 
 
 def test_after_a_conflict_a_pull_then_the_very_same_push_succeeds(world, phone, phone2):
-    v = visit(world.customer)
+    v = visit_record(world.customer)
     phone.pull()
     phone.push(changes(visits={"created": [v]}))
     phone2.pull()
@@ -333,7 +333,7 @@ def test_after_a_conflict_a_pull_then_the_very_same_push_succeeds(world, phone, 
 
 def test_pull_and_push_are_in_the_sync_log(world, app, phone, client, team):
     phone.pull()
-    phone.push(changes(location_pings={"created": [ping()]}))
+    phone.push(changes(location_pings={"created": [ping_record()]}))
     phone.pull("garbage", expect=400)
     log = client.get("/api/v1/sync/log", headers=team.headers["admin"]).json["items"]
     assert [(e["direction"], e["outcome"]) for e in log] == [

@@ -13,8 +13,8 @@ from fieldsales.orders.models import Order, OrderLine
 from fieldsales.sync.models import QuarantinedRecord, SyncLog
 from fieldsales.tasks.models import Task
 from fieldsales.visits.models import Visit
-from tests.sync.conftest import (
-    changes, feedback, line, order, ping, stored, uid, visit,
+from tests.factories import (
+    changes, feedback_record, line_record, order_record, ping_record, stored, uid, visit_record,
 )
 
 
@@ -22,7 +22,7 @@ from tests.sync.conftest import (
 
 @pytest.mark.parametrize("content_type", ["text/plain;charset=UTF-8", "application/json", ""])
 def test_the_body_is_json_whatever_the_content_type(world, app, phone, content_type):
-    v = visit(world.customer)
+    v = visit_record(world.customer)
     result = phone.push(changes(visits={"created": [v]}), content_type=content_type)
     assert result == {"accepted": {"customers": 0, "products": 0, "tasks": 0, "visits": 1,
                                    "location_pings": 0, "feedback": 0, "orders": 0,
@@ -64,7 +64,7 @@ def test_a_body_that_is_not_a_changes_object_is_400_naming_the_problem(world, ap
 
 def test_a_body_past_the_size_limit_is_413_with_a_json_error(world, app, phone, monkeypatch):
     monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 2_000)
-    pings = [ping() for _ in range(40)]
+    pings = [ping_record() for _ in range(40)]
     result = phone.push(changes(location_pings={"created": pings}), expect=413)
     assert result["error"]["code"] == "payload_too_large"
     assert stored(app, LocationPing) == []
@@ -82,11 +82,11 @@ def test_a_chunked_body_past_the_size_limit_is_413_too(world, app, phone, monkey
             headers={**phone.headers, "Transfer-Encoding": "chunked"})
 
     too_large = chunked(json.dumps(changes(location_pings={"created": [
-        ping() for _ in range(40)]})).encode())
+        ping_record() for _ in range(40)]})).encode())
     assert too_large.status_code == 413
     assert too_large.json["error"]["code"] == "payload_too_large"
     assert stored(app, LocationPing) == []
-    exactly = json.dumps(changes(location_pings={"created": [ping()]})).encode()
+    exactly = json.dumps(changes(location_pings={"created": [ping_record()]})).encode()
     exactly += b" " * (2_000 - len(exactly))
     assert chunked(exactly).status_code == 200  # the limit itself is still fine
     assert len(stored(app, LocationPing)) == 1
@@ -94,7 +94,7 @@ def test_a_chunked_body_past_the_size_limit_is_413_too(world, app, phone, monkey
 
 def test_ten_thousand_pings_in_one_push_are_accepted(world, app, phone):
     start = now_ms() - 10_000 * 5_000
-    pings = [ping(start + i * 5_000, lat=52.52 + i * 1e-5) for i in range(10_000)]
+    pings = [ping_record(start + i * 5_000, lat=52.52 + i * 1e-5) for i in range(10_000)]
     body = json.dumps(changes(location_pings={"created": pings}))
     assert len(body) < app.config["MAX_CONTENT_LENGTH"]
     result = phone.push(body, raw=True)
@@ -111,11 +111,11 @@ def test_a_push_that_fails_half_way_stores_nothing(world, app, phone, monkeypatc
 
     # The orders' after-write step (prospect promotion) runs after every other write.
     monkeypatch.setattr(customers_service, "promote_prospects", crash)
-    o = order(world.customer)
+    o = order_record(world.customer)
     response = phone.client.post(
         "/api/v1/sync", headers=phone.headers, data=json.dumps(changes(
-            visits={"created": [visit(world.customer)]}, location_pings={"created": [ping()]},
-            orders={"created": [o]}, order_lines={"created": [line(o["id"], world.product)]})))
+            visits={"created": [visit_record(world.customer)]}, location_pings={"created": [ping_record()]},
+            orders={"created": [o]}, order_lines={"created": [line_record(o["id"], world.product)]})))
     assert response.status_code == 500 and response.json["error"]["code"] == "internal_error"
     for model in (Visit, LocationPing, Order, OrderLine):
         assert stored(app, model) == []
@@ -124,12 +124,12 @@ def test_a_push_that_fails_half_way_stores_nothing(world, app, phone, monkeypatc
 # -- rule 2: retries never duplicate ---------------------------------------------------------
 
 def test_the_same_push_three_times_gives_one_copy_and_the_same_state(world, app, phone):
-    v = visit(world.customer)
-    o = order(world.customer, visit_id=v["id"])
-    body = changes(visits={"created": [v]}, location_pings={"created": [ping(), ping()]},
-                   feedback={"created": [feedback(world.customer, visit_id=v["id"])]},
+    v = visit_record(world.customer)
+    o = order_record(world.customer, visit_id=v["id"])
+    body = changes(visits={"created": [v]}, location_pings={"created": [ping_record(), ping_record()]},
+                   feedback={"created": [feedback_record(world.customer, visit_id=v["id"])]},
                    orders={"created": [o]},
-                   order_lines={"created": [line(o["id"], world.product)]},
+                   order_lines={"created": [line_record(o["id"], world.product)]},
                    tasks={"created": [{"id": uid("t"), "title": "Call back", "category": "admin",
                                        "status": "open", "due_at": None, "customer_id": None}]})
     results = [phone.push(body, last_pulled_at=None) for _ in range(3)]
@@ -143,7 +143,7 @@ def test_the_same_push_three_times_gives_one_copy_and_the_same_state(world, app,
 
 
 def test_a_created_record_that_exists_updates_the_same_owners_record(world, app, phone):
-    v = visit(world.customer)
+    v = visit_record(world.customer)
     phone.push(changes(visits={"created": [v]}))
     phone.pull()
     phone.push(changes(visits={"created": [{**v, "notes": "second thoughts"}]}))
@@ -151,7 +151,7 @@ def test_a_created_record_that_exists_updates_the_same_owners_record(world, app,
 
 
 def test_an_updated_record_that_does_not_exist_is_created(world, app, phone):
-    v = visit(world.customer, _status="updated")
+    v = visit_record(world.customer, _status="updated")
     phone.pull()
     result = phone.push(changes(visits={"updated": [v]}))
     assert result["accepted"]["visits"] == 1
@@ -165,7 +165,7 @@ def test_a_deleted_id_that_does_not_exist_is_ignored(world, phone):
 
 
 def test_deleting_a_record_phones_may_not_delete_is_refused_not_applied(world, app, phone):
-    v = visit(world.customer)
+    v = visit_record(world.customer)
     phone.push(changes(visits={"created": [v]}))
     result = phone.push(changes(visits={"deleted": [v["id"]]}, tasks={"deleted": [world.task]}))
     assert {(q["table"], q["id"]) for q in result["quarantined"]} == {
@@ -176,7 +176,7 @@ def test_deleting_a_record_phones_may_not_delete_is_refused_not_applied(world, a
 # -- rule 3: ownership from the token --------------------------------------------------------
 
 def test_another_reps_id_never_overwrites_their_record(world, app, phone, other_phone):
-    theirs = visit(world.foreign_customer, check_in_latitude=48.1, check_in_longitude=11.5)
+    theirs = visit_record(world.foreign_customer, check_in_latitude=48.1, check_in_longitude=11.5)
     other_phone.push(changes(visits={"created": [theirs]}))
     hijack = {**theirs, "customer_id": world.customer, "notes": "mine now"}
     for kind in ("created", "updated"):
@@ -190,7 +190,7 @@ def test_another_reps_id_never_overwrites_their_record(world, app, phone, other_
 
 
 def test_the_owner_is_the_signed_in_rep_whatever_the_payload_says(world, app, phone):
-    v = visit(world.customer, rep_id=world.team.other_rep.id, assigned_rep_id="x")
+    v = visit_record(world.customer, rep_id=world.team.other_rep.id, assigned_rep_id="x")
     phone.push(changes(visits={"created": [v]}))
     assert stored(app, Visit)[0]["rep_id"] == world.team.rep.id
 
@@ -200,7 +200,7 @@ def test_tables_phones_may_not_push_are_refused_record_by_record(world, app, pho
                 "geofence_radius_m": 1, "kind": "account"}
     product = {"id": uid("p"), "sku": "X", "name": "Free beer", "unit": "each",
                "unit_price": 0, "stock_on_hand": 1}
-    v = visit(world.customer)
+    v = visit_record(world.customer)
     result = phone.push(changes(customers={"updated": [customer]},
                                 products={"created": [product]}, visits={"created": [v]}))
     assert result["accepted"]["visits"] == 1
@@ -210,9 +210,9 @@ def test_tables_phones_may_not_push_are_refused_record_by_record(world, app, pho
 
 
 def test_create_only_tables_refuse_changes_but_accept_retries(world, app, phone):
-    o = order(world.customer)
-    f = feedback(world.customer)
-    p = ping()
+    o = order_record(world.customer)
+    f = feedback_record(world.customer)
+    p = ping_record()
     phone.push(changes(orders={"created": [o]}, feedback={"created": [f]},
                        location_pings={"created": [p]}))
     phone.pull()
@@ -233,15 +233,15 @@ def test_create_only_tables_refuse_changes_but_accept_retries(world, app, phone)
 
 def test_an_update_of_a_record_changed_since_the_last_pull_is_409_and_stores_nothing(
         world, app, phone, phone2):
-    v = visit(world.customer)
+    v = visit_record(world.customer)
     phone.push(changes(visits={"created": [v]}))
     phone.pull(), phone2.pull()
     phone2.push(changes(visits={"updated": [{**v, "notes": "phone 2 was here"}]}))
 
-    newcomer = visit(world.customer2, check_in_latitude=52.55, check_in_longitude=13.40)
+    newcomer = visit_record(world.customer2, check_in_latitude=52.55, check_in_longitude=13.40)
     result = phone.push(changes(visits={"created": [newcomer],
                                         "updated": [{**v, "outcome": "closed"}]},
-                                location_pings={"created": [ping()]}), expect=409)
+                                location_pings={"created": [ping_record()]}), expect=409)
     assert result["error"]["code"] == "sync_conflict"
     assert result["error"]["details"] == {"conflicts": [{"table": "visits", "ids": [v["id"]]}]}
     assert [(r["id"], r["notes"], r["outcome"]) for r in stored(app, Visit)] == [
@@ -252,7 +252,7 @@ def test_an_update_of_a_record_changed_since_the_last_pull_is_409_and_stores_not
 
 
 def test_a_retried_update_that_was_already_applied_is_not_a_conflict(world, app, phone):
-    v = visit(world.customer)
+    v = visit_record(world.customer)
     phone.push(changes(visits={"created": [v]}))
     phone.pull()
     since = phone.last_pulled_at
@@ -289,8 +289,8 @@ def test_a_retried_create_carrying_the_reps_later_edit_is_stored_not_a_conflict(
 
 def test_a_retried_created_record_is_not_a_conflict_for_server_changes_to_read_only_columns(
         world, app, phone, client):
-    o = order(world.customer)
-    ln = line(o["id"], world.product, quantity=3)
+    o = order_record(world.customer)
+    ln = line_record(o["id"], world.product, quantity=3)
     phone.pull()
     since = phone.last_pulled_at
     body = changes(orders={"created": [o]}, order_lines={"created": [ln]})
@@ -307,7 +307,7 @@ def test_a_retried_created_record_is_not_a_conflict_for_server_changes_to_read_o
 
 
 def test_append_only_tables_never_conflict(world, phone, phone2):
-    f = feedback(world.customer)
+    f = feedback_record(world.customer)
     phone.push(changes(feedback={"created": [f]}))
     phone.pull()
     phone2.push(changes(feedback={"updated": [f]}), last_pulled_at=0)
@@ -334,16 +334,16 @@ def test_writes_to_a_record_removed_on_the_server_are_quarantined_not_accepted(w
 # -- rule 5: quarantine -----------------------------------------------------------------------
 
 def test_invalid_records_are_quarantined_whole_and_the_rest_is_stored(world, app, phone):
-    good = visit(world.customer)
-    bad_coordinates = visit(world.customer, check_in_latitude=123.0)
-    unknown_customer = visit("no-such-customer")
-    foreign_customer = visit(world.foreign_customer)
-    bad_rating = feedback(world.customer, rating=9)
-    text_for_number = visit(world.customer, check_in_at="yesterday")
-    bad_id = visit(world.customer, id="has spaces!")
-    odd_ids = [visit(world.customer, id=[1]), visit(world.customer, id={"a": 1}),
-               {k: v for k, v in visit(world.customer).items() if k != "id"}]
-    bad_enum = feedback(world.customer, category="weather")
+    good = visit_record(world.customer)
+    bad_coordinates = visit_record(world.customer, check_in_latitude=123.0)
+    unknown_customer = visit_record("no-such-customer")
+    foreign_customer = visit_record(world.foreign_customer)
+    bad_rating = feedback_record(world.customer, rating=9)
+    text_for_number = visit_record(world.customer, check_in_at="yesterday")
+    bad_id = visit_record(world.customer, id="has spaces!")
+    odd_ids = [visit_record(world.customer, id=[1]), visit_record(world.customer, id={"a": 1}),
+               {k: v for k, v in visit_record(world.customer).items() if k != "id"}]
+    bad_enum = feedback_record(world.customer, category="weather")
     result = phone.push(changes(
         visits={"created": [good, bad_coordinates, unknown_customer, foreign_customer,
                             text_for_number, bad_id, *odd_ids]},
@@ -390,7 +390,7 @@ COLUMN_CHECKS = [
 
 
 def test_each_column_is_checked_for_type_and_range(world, app, phone):
-    records = [{**visit(world.customer), column: value} for column, value, _ in COLUMN_CHECKS]
+    records = [{**visit_record(world.customer), column: value} for column, value, _ in COLUMN_CHECKS]
     body = json.dumps(changes(visits={"created": records})).replace("Infinity", "1e999")
     result = phone.push(body, raw=True)
     assert result["accepted"]["visits"] == 0
@@ -409,10 +409,10 @@ def test_required_columns_missing_from_a_new_record_are_refused(world, phone):
 
 
 def test_private_keys_unknown_keys_and_read_only_columns_are_ignored(world, app, phone):
-    o = order(world.customer, status="delivered", promised_dispatch_at=123, _status="created",
+    o = order_record(world.customer, status="delivered", promised_dispatch_at=123, _status="created",
               _changed="notes", created_at=now_ms(), updated_at=now_ms())
-    v = visit(world.customer, verified=True, distance_m=0.0, check_in_latitude=52.53)
-    ln = line(o["id"], world.product, delivered_quantity=99)
+    v = visit_record(world.customer, verified=True, distance_m=0.0, check_in_latitude=52.53)
+    ln = line_record(o["id"], world.product, delivered_quantity=99)
     result = phone.push(changes(orders={"created": [o]}, visits={"created": [v]},
                                 order_lines={"created": [ln]}))
     assert result["quarantined"] == []
@@ -424,14 +424,14 @@ def test_private_keys_unknown_keys_and_read_only_columns_are_ignored(world, app,
 
 
 def test_order_lines_are_checked_against_products_and_orders(world, app, phone, other_phone):
-    o = order(world.customer)
-    bad_order = order("no-such-customer")
-    theirs = order(world.foreign_customer)
+    o = order_record(world.customer)
+    bad_order = order_record("no-such-customer")
+    theirs = order_record(world.foreign_customer)
     other_phone.push(changes(orders={"created": [theirs]}))
-    lines = [line(o["id"], world.product), line(o["id"], world.product2, unit_price=4),
-             line(o["id"], "no-such-product"), line(o["id"], world.gone_product),
-             line(bad_order["id"], world.product), line(theirs["id"], world.product),
-             line(o["id"], world.product, unit_price=1.234), line(o["id"], world.product,
+    lines = [line_record(o["id"], world.product), line_record(o["id"], world.product2, unit_price=4),
+             line_record(o["id"], "no-such-product"), line_record(o["id"], world.gone_product),
+             line_record(bad_order["id"], world.product), line_record(theirs["id"], world.product),
+             line_record(o["id"], world.product, unit_price=1.234), line_record(o["id"], world.product,
                                                                   quantity=0)]
     result = phone.push(changes(orders={"created": [o, bad_order]},
                                 order_lines={"created": lines}))
@@ -445,18 +445,18 @@ def test_order_lines_are_checked_against_products_and_orders(world, app, phone, 
     assert errors[lines[7]["id"]] == {"quantity": ["Must be at least 1e-06."]}
     assert {r["id"] for r in stored(app, OrderLine)} == {lines[0]["id"], lines[1]["id"]}
 
-    later = line(o["id"], world.product2)  # a line of an order stored earlier
+    later = line_record(o["id"], world.product2)  # a line of an order stored earlier
     assert phone.push(changes(order_lines={"created": [later]}))["accepted"]["order_lines"] == 1
 
 
 def test_feedback_and_orders_may_point_to_visits_of_the_same_push_or_earlier(world, phone):
-    v = visit(world.customer)
+    v = visit_record(world.customer)
     first = phone.push(changes(visits={"created": [v]},
-                               feedback={"created": [feedback(world.customer, visit_id=v["id"],
+                               feedback={"created": [feedback_record(world.customer, visit_id=v["id"],
                                                               product_id=world.product,
                                                               requested_quantity=12)]}))
-    later = phone.push(changes(orders={"created": [order(world.customer, visit_id=v["id"])]},
-                               feedback={"created": [feedback(world.customer,
+    later = phone.push(changes(orders={"created": [order_record(world.customer, visit_id=v["id"])]},
+                               feedback={"created": [feedback_record(world.customer,
                                                               visit_id="not-a-visit")]}))
     assert first["quarantined"] == []
     assert later["accepted"]["orders"] == 1
@@ -465,7 +465,7 @@ def test_feedback_and_orders_may_point_to_visits_of_the_same_push_or_earlier(wor
 
 def test_the_first_order_makes_a_prospect_an_account(world, app, phone):
     phone.pull()
-    phone.push(changes(orders={"created": [order(world.customer)]}))
+    phone.push(changes(orders={"created": [order_record(world.customer)]}))
     assert stored(app, Customer, id=world.customer)[0]["kind"] == "account"
     assert phone.pull()["changes"]["customers"]["updated"][0]["kind"] == "account"
 
@@ -474,7 +474,7 @@ def test_work_done_offline_for_a_customer_reassigned_meanwhile_is_kept(world, ph
                                                                        team):
     client.patch(f"/api/v1/customers/{world.customer}", headers=team.headers["manager"],
                  json={"assigned_rep_id": team.rep2.id})
-    result = phone.push(changes(visits={"created": [visit(world.customer)]}))
+    result = phone.push(changes(visits={"created": [visit_record(world.customer)]}))
     assert result["accepted"]["visits"] == 1
 
 
@@ -552,7 +552,7 @@ def test_a_new_task_gets_column_defaults_and_needs_a_title(world, app, phone):
 
 
 def test_an_update_may_send_only_some_columns(world, app, phone):
-    v = visit(world.customer, check_out_at=None)
+    v = visit_record(world.customer, check_out_at=None)
     phone.push(changes(visits={"created": [v]}))
     phone.pull()
     check_out = v["check_in_at"] + 900_000
@@ -567,17 +567,17 @@ JUNK = [None, "", " ", True, False, 0, -1, 10**30, -1e308, 1e-300, 3.5, "x" * 30
 
 
 def test_junk_in_any_column_is_accepted_or_quarantined_never_an_error(world, app, phone):
-    o = order(world.customer)
+    o = order_record(world.customer)
     base = {
         "tasks": {"id": "t", "customer_id": world.customer, "title": "T", "description": None,
                   "category": "admin", "due_at": now_ms(), "status": "open",
                   "completed_at": None, "completion_note": None, "latitude": None,
                   "longitude": None},
-        "visits": visit(world.customer),
-        "location_pings": ping(),
-        "feedback": feedback(world.customer),
+        "visits": visit_record(world.customer),
+        "location_pings": ping_record(),
+        "feedback": feedback_record(world.customer),
         "orders": o,
-        "order_lines": line(o["id"], world.product),
+        "order_lines": line_record(o["id"], world.product),
         "customers": {"id": "c", "name": "C"},
         "products": {"id": "p", "sku": "S"},
     }
@@ -596,7 +596,7 @@ def test_junk_in_any_column_is_accepted_or_quarantined_never_an_error(world, app
 
 def test_an_integer_too_long_to_convert_quarantines_its_record_only(world, app, phone):
     huge = "9" * 5_000  # past Python's 4,300-digit limit for int()
-    bad, good = visit(world.customer), visit(world.customer)
+    bad, good = visit_record(world.customer), visit_record(world.customer)
     body = json.dumps(changes(visits={"created": [bad, good]})).replace(
         '"check_in_accuracy_m": 10.0', '"check_in_accuracy_m": ' + huge, 1)
     result = phone.push(body, raw=True)
@@ -609,13 +609,13 @@ def test_an_integer_too_long_to_convert_quarantines_its_record_only(world, app, 
 
 
 def test_the_answer_names_an_absurd_id_as_shortly_as_the_quarantine_keeps_it(world, app, phone):
-    result = phone.push(changes(visits={"created": [visit(world.customer, id="x" * 2_000_000)]}))
+    result = phone.push(changes(visits={"created": [visit_record(world.customer, id="x" * 2_000_000)]}))
     [kept] = stored(app, QuarantinedRecord)
     assert result["quarantined"][0]["id"] == kept["record_id"] == "x" * 200
 
 
 def test_absurdly_nested_values_are_quarantined_and_cut(world, app, phone):
-    record = visit(world.customer)
+    record = visit_record(world.customer)
     body = json.dumps(changes(visits={"created": [record]})).replace(
         '"notes": "fine"', '"notes": ' + "[" * 500 + "]" * 500)
     result = phone.push(body, raw=True)

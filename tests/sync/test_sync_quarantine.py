@@ -5,17 +5,19 @@ from fieldsales.feedback.models import Feedback
 from fieldsales.sync.models import QuarantinedRecord
 from fieldsales.tasks.models import Task
 from fieldsales.visits.models import Visit
-from tests.sync.conftest import Phone, changes, feedback, ping, stored, visit
+from tests.factories import (
+    Phone, changes, feedback_record, ping_record, stored, visit_record,
+)
 
 URL = "/api/v1/sync/quarantine"
 
 
 def quarantine_some(world, phone, other_phone):
     """Three refused records of the rep, one of the other rep."""
-    phone.push(changes(visits={"created": [visit("later-customer")]},
-                       feedback={"created": [feedback(world.customer, rating=9),
-                                             feedback(world.customer, category="weather")]}))
-    other_phone.push(changes(location_pings={"created": [ping(lat=95)]}))
+    phone.push(changes(visits={"created": [visit_record("later-customer")]},
+                       feedback={"created": [feedback_record(world.customer, rating=9),
+                                             feedback_record(world.customer, category="weather")]}))
+    other_phone.push(changes(location_pings={"created": [ping_record(lat=95)]}))
 
 
 def test_admins_list_quarantined_records_newest_first_with_filters(world, client, phone,
@@ -54,7 +56,7 @@ def test_only_admins_see_the_quarantine(world, client, team):
 
 def test_a_quarantined_record_is_replayed_once_its_cause_is_fixed(world, app, client, phone,
                                                                   team):
-    record = visit("late-customer")
+    record = visit_record("late-customer")
     phone.push(changes(visits={"created": [record]}))
     [entry] = client.get(URL, headers=team.headers["admin"]).json["items"]
     assert entry["payload"] == record and entry["record_id"] == record["id"]
@@ -82,7 +84,7 @@ def test_a_quarantined_record_is_replayed_once_its_cause_is_fixed(world, app, cl
 
 
 def test_a_replay_may_carry_a_fixed_record(world, app, client, phone, team):
-    bad = feedback(world.customer, rating=9)
+    bad = feedback_record(world.customer, rating=9)
     phone.push(changes(feedback={"created": [bad]}))
     [entry] = client.get(URL, headers=team.headers["admin"]).json["items"]
     response = client.post(f"{URL}/{entry['id']}/replay", headers=team.headers["admin"],
@@ -95,7 +97,7 @@ def test_a_replay_may_carry_a_fixed_record(world, app, client, phone, team):
 
 
 def test_a_replay_is_validated_as_the_original_rep(world, app, client, phone, other_phone, team):
-    theirs = visit(world.foreign_customer, check_in_latitude=48.1, check_in_longitude=11.5)
+    theirs = visit_record(world.foreign_customer, check_in_latitude=48.1, check_in_longitude=11.5)
     other_phone.push(changes(visits={"created": [theirs]}))
     phone.push(changes(visits={"created": [{**theirs, "customer_id": world.customer}]}))
     [entry] = client.get(URL, headers=team.headers["admin"]).json["items"]
@@ -122,7 +124,7 @@ def test_a_replay_of_a_record_removed_on_the_server_meanwhile_is_refused(world, 
 
 
 def test_a_fixed_record_must_keep_the_quarantined_records_id(world, app, client, phone, team):
-    bad = feedback(world.customer, rating=9)
+    bad = feedback_record(world.customer, rating=9)
     phone.push(changes(feedback={"created": [bad]}))
     [entry] = client.get(URL, headers=team.headers["admin"]).json["items"]
     for other_id in ("f-someone-else", None):
@@ -137,8 +139,8 @@ def test_a_fixed_record_must_keep_the_quarantined_records_id(world, app, client,
 
 def test_retrying_a_push_with_the_same_bad_record_keeps_one_pending_entry(world, app, client,
                                                                          phone, team):
-    bad = feedback(world.customer, rating=9)
-    no_id = {**ping(lat=95), "id": [1]}
+    bad = feedback_record(world.customer, rating=9)
+    no_id = {**ping_record(lat=95), "id": [1]}
     body = changes(feedback={"created": [bad]}, location_pings={"created": [no_id, no_id]})
     answers = [phone.push(body) for _ in range(3)]
     assert all(len(answer["quarantined"]) == 3 for answer in answers)  # every answer says so
@@ -182,7 +184,7 @@ def test_unknown_quarantine_ids_are_404(world, client, team):
 
 def test_the_sync_log_is_for_admins_and_the_reps_manager(world, client, team, phone,
                                                          other_phone):
-    phone.push(changes(location_pings={"created": [ping()]}))
+    phone.push(changes(location_pings={"created": [ping_record()]}))
     Phone(client, team.headers["rep2"], device="p2").pull()
     other_phone.pull()
 
