@@ -1,11 +1,10 @@
 """Customers REST: role rules, validation, reassignment, soft removal, the list (pages, sorts,
 CSV)."""
 import pytest
-from sqlalchemy import select
 
-from fieldsales.changes.models import AccessChange
 from fieldsales.customers.models import Customer
 from fieldsales.extensions import db
+from tests.factories import Phone, ids as pulled_ids
 from tests.list_checks import (
     assert_csv_is_the_json, assert_unknown_sort_is_422, assert_walk_in_order, walk,
 )
@@ -277,19 +276,17 @@ def test_patch_refusals(client, team, create):
     assert client.get(path, headers=team.headers["admin"]).json["name"] == "Mercearia Alfama"
 
 
-def test_reassigning_moves_the_customer_between_reps(app, client, team, create):
+def test_reassigning_moves_the_customer_between_reps(client, team, create):
     customer_id = create(as_="manager", assigned_rep_id=team.rep.id)["id"]
+    old_phone, new_phone = Phone(client, team.headers["rep"]), Phone(client, team.headers["rep2"])
+    old_phone.pull(), new_phone.pull()
     response = client.patch(f"{URL}/{customer_id}", json={"assigned_rep_id": team.rep2.id},
                             headers=team.headers["manager"])
     assert response.status_code == 200 and response.json["assigned_rep_id"] == team.rep2.id
     assert client.get(f"{URL}/{customer_id}", headers=team.headers["rep"]).status_code == 404
     assert client.get(f"{URL}/{customer_id}", headers=team.headers["rep2"]).status_code == 200
-    with app.app_context():
-        changes = db.session.execute(
-            select(AccessChange.user_id, AccessChange.granted)
-            .where(AccessChange.table_name == "customers", AccessChange.record_id == customer_id)
-        ).all()
-    assert sorted(changes) == sorted([(team.rep.id, False), (team.rep2.id, True)])
+    assert pulled_ids(old_phone.pull(), "customers", "deleted") == {customer_id}
+    assert pulled_ids(new_phone.pull(), "customers", "created") == {customer_id}
 
 
 def test_manager_cannot_reassign_to_another_teams_rep(client, team, create):
@@ -320,15 +317,14 @@ def test_admin_cannot_move_the_team_away_from_its_rep(client, team, create):
     assert response.status_code == 422 and "team_id" in response.json["error"]["details"]
 
 
-def test_unassigning_records_the_lost_access(app, client, team, create):
+def test_unassigning_records_the_lost_access(client, team, create):
     customer_id = create(assigned_rep_id=team.rep.id)["id"]
+    phone = Phone(client, team.headers["rep"])
+    phone.pull()
     response = client.patch(f"{URL}/{customer_id}", json={"assigned_rep_id": None},
                             headers=team.headers["manager"])
     assert response.status_code == 200 and response.json["team_id"] == team.manager.team_id
-    with app.app_context():
-        granted = db.session.scalars(select(AccessChange.granted)
-                                     .where(AccessChange.user_id == team.rep.id)).all()
-    assert granted == [False]
+    assert pulled_ids(phone.pull(), "customers", "deleted") == {customer_id}
 
 
 # --- delete -----------------------------------------------------------------------------------

@@ -35,7 +35,10 @@ def _snapshot():
             _count(Visit), _count(Order), _count(LocationPing))
 
 
-def test_seed_builds_a_consistent_company_and_refuses_to_seed_twice(app, client):
+def test_seed_builds_a_consistent_company_and_refuses_to_seed_twice(app, client, time_machine):
+    # Seeded at noon: the field history ends the evening before (run just after midnight,
+    # yesterday's last visits would be minutes old).
+    time_machine.move_to(datetime(2026, 3, 4, 12, tzinfo=timezone.utc))
     runner = app.test_cli_runner()
     result = runner.invoke(args=["demo", "seed"])
     assert result.exit_code == 0, result.output
