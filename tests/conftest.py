@@ -47,6 +47,14 @@ def pytest_unconfigure(config):
         travel.stop()
 
 
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--at"):
+        skip = pytest.mark.skip(reason="needs the real clock: other processes are not moved")
+        for item in items:
+            if "real_clock" in item.keywords:
+                item.add_marker(skip)
+
+
 def pytest_report_header(config):
     at = config.getoption("--at")
     return f"time travel: the session starts at {at}" if at else None

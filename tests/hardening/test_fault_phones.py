@@ -25,7 +25,8 @@ from tests.support.phones import (
     PASSWORD, Fleet, Http, Plan, Server, TransportError, check, report_text,
 )
 
-pytestmark = pytest.mark.slow
+# The phones (this process) and gunicorn (another) must share one clock: not under --at.
+pytestmark = [pytest.mark.slow, pytest.mark.real_clock]
 
 PLAN = Plan(phones=8, two_phone_share=0.15, customers_per_rep=4, tasks_per_rep=2, products=10,
             hours=3, ping_every_s=30, sync_every_min=5, visits_per_day=5, offline_gaps=1,
