@@ -20,10 +20,10 @@ def priorities(world):
 def test_an_overdue_order_with_stock_outranks_a_fresh_one(world, team):
     product = world.product(stock=100)
     customer = world.customer(rep=team.rep)
-    fresh = world.order(rep=team.rep, customer=customer, at=NOW - HOUR, requested_at=NOW + 7 * DAY,
-                        lines=[(product, 5, 10.0)])
-    overdue = world.order(rep=team.rep, customer=customer, at=NOW - 20 * DAY, requested_at=NOW - 10 * DAY,
-                          lines=[(product, 5, 10.0)])
+    fresh = world.order(rep=team.rep, customer=customer, at=NOW - HOUR,
+                        requested_at=NOW + 7 * DAY, lines=[(product, 5, 10.0)])
+    overdue = world.order(rep=team.rep, customer=customer, at=NOW - 20 * DAY,
+                          requested_at=NOW - 10 * DAY, lines=[(product, 5, 10.0)])
 
     run = world.run("backlog", now=NOW)
 
@@ -47,8 +47,8 @@ def test_stock_goes_to_the_higher_priority_and_the_order_waiting_on_stock_is_pro
     scarce = world.product(stock=5, lead_time_days=10)
     customer = world.customer(rep=team.rep)
     fresh = world.order(rep=team.rep, customer=customer, at=NOW - HOUR, lines=[(scarce, 5, 10.0)])
-    overdue = world.order(rep=team.rep, customer=customer, at=NOW - 20 * DAY, requested_at=NOW - 10 * DAY,
-                          lines=[(scarce, 5, 10.0)])
+    overdue = world.order(rep=team.rep, customer=customer, at=NOW - 20 * DAY,
+                          requested_at=NOW - 10 * DAY, lines=[(scarce, 5, 10.0)])
 
     world.run("backlog", now=NOW)
 
@@ -102,8 +102,10 @@ def test_recent_delivery_complaints_and_key_segments_raise_priority(world, team)
     orders = {c.id: world.order(rep=team.rep, customer=c, at=NOW - DAY, lines=[(product, 1, 10.0)])
               for c in (plain, unhappy, key)}
     world.feedback(rep=team.rep, customer=unhappy, at=NOW - 5 * DAY, rating=1, category="delivery")
-    world.feedback(rep=team.rep, customer=unhappy, at=NOW - 40 * DAY, rating=1, category="delivery")   # too old
-    world.feedback(rep=team.rep, customer=plain, at=NOW - 5 * DAY, rating=5, category="delivery")      # praise
+    world.feedback(rep=team.rep, customer=unhappy, at=NOW - 40 * DAY, rating=1,
+                   category="delivery")  # too old
+    world.feedback(rep=team.rep, customer=plain, at=NOW - 5 * DAY, rating=5,
+                   category="delivery")  # praise
     world.feedback(rep=team.rep, customer=plain, at=NOW - 5 * DAY, rating=1, category="product")
 
     world.run("backlog", now=NOW)
@@ -120,11 +122,12 @@ def test_recent_delivery_complaints_and_key_segments_raise_priority(world, team)
 def test_only_orders_with_pending_quantity_are_backlog(world, team):
     product = world.product(stock=100)
     customer = world.customer(rep=team.rep)
-    world.order(rep=team.rep, customer=customer, at=NOW - DAY, status="cancelled", lines=[(product, 5, 1.0)])
+    world.order(rep=team.rep, customer=customer, at=NOW - DAY, status="cancelled",
+                lines=[(product, 5, 1.0)])
     world.order(rep=team.rep, customer=customer, at=NOW - DAY, status="delivered", delivered_at=NOW,
                 lines=[(product, 5, 1.0, 5)])
-    partly = world.order(rep=team.rep, customer=customer, at=NOW - DAY, status="partially_delivered",
-                         lines=[(product, 5, 2.0, 5), (product, 4, 3.0, 1)])
+    partly = world.order(rep=team.rep, customer=customer, at=NOW - DAY,
+                         status="partially_delivered", lines=[(product, 5, 2.0, 5), (product, 4, 3.0, 1)])
 
     world.run("backlog", now=NOW)
 

@@ -38,7 +38,8 @@ def test_rising_orders_raise_the_forecast_and_are_flagged(world, team):
     customer = world.customer(rep=team.rep)
     order_weekly(world, team.rep, customer, flat, [10] * 12)
     order_weekly(world, team.rep, customer, rising, [10] * 8 + [14, 18, 22, 26])
-    world.order(rep=team.rep, customer=customer, at=NOW - 3_600_000, lines=[(rising, 500, 1.0)])  # this week
+    world.order(rep=team.rep, customer=customer, at=NOW - 3_600_000,
+                lines=[(rising, 500, 1.0)])  # this week
 
     run = world.run("demand", now=NOW)
 
@@ -61,9 +62,10 @@ def test_cover_reorder_and_backlog_shortfall_come_from_forecast_stock_and_backlo
     idle = world.product(stock=50)
     customer = world.customer(rep=team.rep)
     order_weekly(world, team.rep, customer, product, [7] * 12)
-    world.order(rep=team.rep, customer=customer, at=NOW - DAY, lines=[(product, 6, 1.0, 1)])  # 5 pending
-    world.feedback(rep=team.rep, customer=customer, at=LAST_WEEK + DAY, category="product", product=product,
-                   requested_quantity=4)
+    world.order(rep=team.rep, customer=customer, at=NOW - DAY,
+                lines=[(product, 6, 1.0, 1)])  # 5 pending
+    world.feedback(rep=team.rep, customer=customer, at=LAST_WEEK + DAY, category="product",
+                   product=product, requested_quantity=4)
     world.feedback(rep=team.rep, customer=customer, at=LAST_WEEK + 2 * DAY, category="product",
                    product=product, requested_quantity=2.5)
 

@@ -88,7 +88,8 @@ def test_hunters_score_on_prospects_visited_and_converted(world, team, make_user
     hunter = make_user("rep", manager=team.manager, selling_style="hunter")
     product = world.product(stock=100)
     prospects = [world.customer(rep=hunter, kind="prospect") for _ in range(3)]
-    visits = [world.visit(rep=hunter, customer=c, at=TODAY + (9 + i) * HOUR) for i, c in enumerate(prospects)]
+    visits = [world.visit(rep=hunter, customer=c, at=TODAY + (9 + i) * HOUR)
+              for i, c in enumerate(prospects)]
     world.order(rep=hunter, customer=prospects[0], at=TODAY + 9 * HOUR + 60_000, visit=visits[0],
                 lines=[(product, 5, 10.0)])
 
@@ -106,7 +107,8 @@ def test_farmers_score_on_repeat_and_upsell_orders(world, team, make_user):
     farmer = make_user("rep", manager=team.manager, selling_style="farmer")
     product = world.product(stock=100)
     account = world.customer(rep=farmer)
-    world.order(rep=farmer, customer=account, at=TODAY - 20 * 86_400_000, lines=[(product, 10, 10.0)])
+    world.order(rep=farmer, customer=account, at=TODAY - 20 * 86_400_000,
+                lines=[(product, 10, 10.0)])
     world.order(rep=farmer, customer=account, at=TODAY + 10 * HOUR, lines=[(product, 20, 10.0)])
     world.order(rep=farmer, customer=account, at=TODAY + 11 * HOUR, lines=[(product, 1, 10.0)])
 

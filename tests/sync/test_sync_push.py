@@ -114,8 +114,9 @@ def test_a_push_that_fails_half_way_stores_nothing(world, app, phone, monkeypatc
     o = order_record(world.customer)
     response = phone.client.post(
         "/api/v1/sync", headers=phone.headers, data=json.dumps(changes(
-            visits={"created": [visit_record(world.customer)]}, location_pings={"created": [ping_record()]},
-            orders={"created": [o]}, order_lines={"created": [line_record(o["id"], world.product)]})))
+            visits={"created": [visit_record(world.customer)]},
+            location_pings={"created": [ping_record()]}, orders={"created": [o]},
+            order_lines={"created": [line_record(o["id"], world.product)]})))
     assert response.status_code == 500 and response.json["error"]["code"] == "internal_error"
     for model in (Visit, LocationPing, Order, OrderLine):
         assert stored(app, model) == []
@@ -126,7 +127,8 @@ def test_a_push_that_fails_half_way_stores_nothing(world, app, phone, monkeypatc
 def test_the_same_push_three_times_gives_one_copy_and_the_same_state(world, app, phone):
     v = visit_record(world.customer)
     o = order_record(world.customer, visit_id=v["id"])
-    body = changes(visits={"created": [v]}, location_pings={"created": [ping_record(), ping_record()]},
+    body = changes(visits={"created": [v]},
+                   location_pings={"created": [ping_record(), ping_record()]},
                    feedback={"created": [feedback_record(world.customer, visit_id=v["id"])]},
                    orders={"created": [o]},
                    order_lines={"created": [line_record(o["id"], world.product)]},
@@ -390,7 +392,8 @@ COLUMN_CHECKS = [
 
 
 def test_each_column_is_checked_for_type_and_range(world, app, phone):
-    records = [{**visit_record(world.customer), column: value} for column, value, _ in COLUMN_CHECKS]
+    records = [{**visit_record(world.customer), column: value}
+               for column, value, _ in COLUMN_CHECKS]
     body = json.dumps(changes(visits={"created": records})).replace("Infinity", "1e999")
     result = phone.push(body, raw=True)
     assert result["accepted"]["visits"] == 0
@@ -409,8 +412,9 @@ def test_required_columns_missing_from_a_new_record_are_refused(world, phone):
 
 
 def test_private_keys_unknown_keys_and_read_only_columns_are_ignored(world, app, phone):
-    o = order_record(world.customer, status="delivered", promised_dispatch_at=123, _status="created",
-              _changed="notes", created_at=now_ms(), updated_at=now_ms())
+    o = order_record(world.customer, status="delivered", promised_dispatch_at=123,
+                     _status="created", _changed="notes", created_at=now_ms(),
+                     updated_at=now_ms())
     v = visit_record(world.customer, verified=True, distance_m=0.0, check_in_latitude=52.53)
     ln = line_record(o["id"], world.product, delivered_quantity=99)
     result = phone.push(changes(orders={"created": [o]}, visits={"created": [v]},
@@ -428,11 +432,13 @@ def test_order_lines_are_checked_against_products_and_orders(world, app, phone, 
     bad_order = order_record("no-such-customer")
     theirs = order_record(world.foreign_customer)
     other_phone.push(changes(orders={"created": [theirs]}))
-    lines = [line_record(o["id"], world.product), line_record(o["id"], world.product2, unit_price=4),
+    lines = [line_record(o["id"], world.product),
+             line_record(o["id"], world.product2, unit_price=4),
              line_record(o["id"], "no-such-product"), line_record(o["id"], world.gone_product),
-             line_record(bad_order["id"], world.product), line_record(theirs["id"], world.product),
-             line_record(o["id"], world.product, unit_price=1.234), line_record(o["id"], world.product,
-                                                                  quantity=0)]
+             line_record(bad_order["id"], world.product),
+             line_record(theirs["id"], world.product),
+             line_record(o["id"], world.product, unit_price=1.234),
+             line_record(o["id"], world.product, quantity=0)]
     result = phone.push(changes(orders={"created": [o, bad_order]},
                                 order_lines={"created": lines}))
     assert result["accepted"]["order_lines"] == 2
@@ -452,12 +458,12 @@ def test_order_lines_are_checked_against_products_and_orders(world, app, phone, 
 def test_feedback_and_orders_may_point_to_visits_of_the_same_push_or_earlier(world, phone):
     v = visit_record(world.customer)
     first = phone.push(changes(visits={"created": [v]},
-                               feedback={"created": [feedback_record(world.customer, visit_id=v["id"],
-                                                              product_id=world.product,
-                                                              requested_quantity=12)]}))
-    later = phone.push(changes(orders={"created": [order_record(world.customer, visit_id=v["id"])]},
-                               feedback={"created": [feedback_record(world.customer,
-                                                              visit_id="not-a-visit")]}))
+                               feedback={"created": [feedback_record(
+                                   world.customer, visit_id=v["id"], product_id=world.product,
+                                   requested_quantity=12)]}))
+    later = phone.push(changes(
+        orders={"created": [order_record(world.customer, visit_id=v["id"])]},
+        feedback={"created": [feedback_record(world.customer, visit_id="not-a-visit")]}))
     assert first["quarantined"] == []
     assert later["accepted"]["orders"] == 1
     assert later["quarantined"][0]["errors"] == {"visit_id": ["No visit of yours with this id."]}
@@ -609,7 +615,8 @@ def test_an_integer_too_long_to_convert_quarantines_its_record_only(world, app, 
 
 
 def test_the_answer_names_an_absurd_id_as_shortly_as_the_quarantine_keeps_it(world, app, phone):
-    result = phone.push(changes(visits={"created": [visit_record(world.customer, id="x" * 2_000_000)]}))
+    result = phone.push(changes(
+        visits={"created": [visit_record(world.customer, id="x" * 2_000_000)]}))
     [kept] = stored(app, QuarantinedRecord)
     assert result["quarantined"][0]["id"] == kept["record_id"] == "x" * 200
 
