@@ -291,7 +291,8 @@ def csv_cell(value) -> str:
         text = json.dumps(value, separators=(",", ":"))
     else:
         text = str(value)
-    if text.startswith(FORMULA_PREFIXES):
+    # A spreadsheet trims leading blanks (spaces, tabs, line breaks) before it looks for one.
+    if text.startswith(FORMULA_PREFIXES) or text.lstrip().startswith(FORMULA_PREFIXES):
         text = "'" + text
     return text
 

@@ -1,5 +1,6 @@
 """Schema pieces shared by every domain."""
 import datetime
+from collections.abc import Mapping
 
 import marshmallow as ma
 from marshmallow import validate
@@ -38,12 +39,36 @@ def Text(max_length: int = 10_000, **kwargs) -> ma.fields.String:
     return ma.fields.String(validate=validate.Length(max=max_length), **kwargs)
 
 
+NUL_MESSAGE = "Must not contain NUL characters."
+
+
+def _holds_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, Mapping):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
 class StrictSchema(ma.Schema):
-    """Unknown fields are an error the client hears about, not a silent drop."""
+    """Unknown fields are an error the client hears about, not a silent drop. A NUL character
+    in any text is refused too: PostgreSQL cannot store it and SQLite would, so the API
+    answers the same 422 on both."""
 
     class Meta:
         unknown = ma.RAISE
         ordered = True
+
+    @ma.pre_load
+    def _refuse_nul(self, data, **_kwargs):
+        if isinstance(data, Mapping):
+            bad = {key: [NUL_MESSAGE] for key, value in data.items()
+                   if _holds_nul(key) or _holds_nul(value)}
+            if bad:
+                raise ma.ValidationError(bad)
+        return data
 
 
 class PageArgs(StrictSchema):

@@ -223,6 +223,24 @@ def test_sql_and_script_fragments_are_stored_verbatim_and_returned_as_is(client,
     assert [c["name"] for c in found] == ["' OR '1'='1' --"]
 
 
+def test_a_nul_character_in_any_rest_text_is_refused_naming_the_field(client, team, world):
+    """SQLite would store it and PostgreSQL refuses it: the API refuses it on both (422)."""
+    admin = team.headers["admin"]
+    for method, url, body, _numbers, texts in endpoints(team, world):
+        for field in texts:
+            response = send(client, method, url, admin, json={**body, field: "a\x00b"})
+            error = refused(response)["error"]
+            assert response.status_code == 422, (method, url, field, response.status_code)
+            assert field in error["details"], (method, url, field, error)
+    search = client.get("/api/v1/customers", headers=admin, query_string={"q": "a\x00b"})
+    assert search.status_code == 422 and "q" in refused(search)["error"]["details"]
+    assert client.post("/api/v1/auth/token", json={"email": "a\x00@example.com",
+                                                   "password": "x"}).status_code == 422
+    names = [c["name"] for c in client.get("/api/v1/customers?limit=1000",
+                                           headers=admin).json["items"]]
+    assert not any("\x00" in name for name in names)
+
+
 # --- CSV exports --------------------------------------------------------------------------------
 
 
@@ -269,6 +287,19 @@ def test_csv_exports_never_start_a_cell_with_a_formula(client, team, world):
 
 
 # --- the sync push ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", [" =1+1", "  +SUM(1,2)", "\n-2+3", "\r\n@SUM(A1:A2)",
+                                  " \t=HYPERLINK(\"http://evil.example\")", "\u00a0=1"])
+def test_csv_guards_formulas_behind_leading_whitespace(client, team, text):
+    """A spreadsheet trims the blanks and still runs the formula."""
+    admin = team.headers["admin"]
+    assert client.post("/api/v1/customers", headers=admin,
+                       json=customer_body(team, name=text, segment="-9")).status_code == 201
+    response = client.get("/api/v1/customers", headers=admin, query_string={"format": "csv"})
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert [(row["name"], row["segment"], row["longitude"]) for row in rows] == [
+        ("'" + text, "'-9", "-9.1")]  # text is guarded; a number stays a number
 
 
 def push(client, team, changes: dict, *, raw: bytes | None = None, last_pulled_at="null"):
