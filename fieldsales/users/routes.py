@@ -87,7 +87,8 @@ class UserById(MethodView):
     @require("admin")
     @blp.response(204)
     def delete(self, user_id):
-        """Deactivate a user (admin); their tokens stop working at once."""
+        """Deactivate a user (admin); their tokens stop working at once. A rep who still
+        has customers or open tasks is 409 `rep_has_work`: reassign them first."""
         user = service.get_visible(viewer=current_user(), user_id=user_id)
         if user.id == current_user().id:
             raise ApiError(409, "cannot_remove_self", "Admins cannot remove themselves.")

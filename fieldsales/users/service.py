@@ -74,7 +74,7 @@ def update(*, user: User, changes: dict) -> User:
         if user.team_id is None:
             signals.rep_joining_team.send(user, team_id=changes["team_id"])
         elif changes["team_id"] != user.team_id:
-            _refuse_move_with_work(rep=user)
+            _refuse_leaving_with_work(rep=user, leaving="moving the rep to another team")
         user.team_id = changes["team_id"]
     if "selling_style" in changes:
         if user.role != "rep":
@@ -89,11 +89,12 @@ def update(*, user: User, changes: dict) -> User:
     return user
 
 
-def _refuse_move_with_work(*, rep: User) -> None:
-    """A rep changes team only with no customers and no open tasks: customers belong to the
-    old team (its manager keeps seeing them) while tasks follow the rep, so a move with
-    work in hand would split it between two managers. The domains that own the work count
-    it (`signals.rep_leaving_team`); a rep in no team brings theirs along instead
+def _refuse_leaving_with_work(*, rep: User, leaving: str) -> None:
+    """A rep leaves their team (for another, or removed) only with no customers and no open
+    tasks: customers belong to the old team (its manager keeps seeing them) while tasks
+    follow the rep, so a move with work in hand would split it between two managers, and a
+    removal would leave it with a deleted user. The domains that own the work count it
+    (`signals.rep_leaving_team`); a rep in no team brings theirs along instead
     (`signals.rep_joining_team`)."""
     work: dict[str, int] = {}
     for _receiver, counts in signals.rep_leaving_team.send(rep):
@@ -103,11 +104,14 @@ def _refuse_move_with_work(*, rep: User) -> None:
     if customers or open_tasks:
         raise ApiError(409, "rep_has_work",
                        f"Reassign the rep's {customers} customer(s) and {open_tasks} open "
-                       "task(s) to someone else before moving the rep to another team.",
+                       f"task(s) to someone else before {leaving}.",
                        {"assigned_customers": customers, "open_tasks": open_tasks})
 
 
 def remove(*, user: User) -> None:
+    """Deactivate and mark deleted; a rep's work must be someone else's first."""
+    if user.role == "rep":
+        _refuse_leaving_with_work(rep=user, leaving="removing the rep")
     user.active = False
     user.deleted_at = now_ms()
     revoke_tokens(user=user)

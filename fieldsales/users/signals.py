@@ -9,6 +9,7 @@ _signals = Namespace()
 
 # A rep in no team joins `team_id`: their work in no team comes along (receivers return None).
 rep_joining_team = _signals.signal("rep-joining-team")
-# A rep is about to leave their team for another: each receiver returns the counts of the
-# rep's work it owns ({"assigned_customers": n}, {"open_tasks": n}); any work refuses the move.
+# A rep is about to leave their team (for another, or removed): each receiver returns the
+# counts of the rep's work it owns ({"assigned_customers": n}, {"open_tasks": n}); any work
+# refuses the move or the removal.
 rep_leaving_team = _signals.signal("rep-leaving-team")

@@ -97,23 +97,52 @@ class TestAdminManagesUsers:
         assert client.delete(url, headers=team.headers["manager"]).status_code == 403
 
 
+def give_rep_work(client, team):
+    """team.rep gets a customer, an open task at it and a done task."""
+    admin = team.headers["admin"]
+    customer = client.post("/api/v1/customers", headers=admin, json={
+        "name": "Shop", "latitude": 38.7, "longitude": -9.1,
+        "assigned_rep_id": team.rep.id}).json["id"]
+    task = client.post("/api/v1/tasks", headers=admin, json={
+        "assigned_rep_id": team.rep.id, "customer_id": customer, "title": "Visit"}).json["id"]
+    client.post("/api/v1/tasks", headers=admin, json={
+        "assigned_rep_id": team.rep.id, "title": "Done already", "status": "done"})
+    return customer, task
+
+
+class TestRemovingARepWithWork:
+    """A removed rep's customers would stay assigned to a deleted user: as for a team move,
+    their customers and open tasks must be someone else's first."""
+
+    def test_refused_with_409_saying_what_to_reassign_first(self, client, team):
+        customer, task = give_rep_work(client, team)
+        admin = team.headers["admin"]
+        response = client.delete(f"{USERS}/{team.rep.id}", headers=admin)
+        assert response.status_code == 409
+        error = response.json["error"]
+        assert error["code"] == "rep_has_work"
+        assert error["details"] == {"assigned_customers": 1, "open_tasks": 1}
+        assert "1 customer(s)" in error["message"] and "1 open task(s)" in error["message"]
+        assert client.get(f"{USERS}/me", headers=team.headers["rep"]).status_code == 200
+
+    def test_allowed_once_the_work_is_reassigned(self, client, team):
+        customer, task = give_rep_work(client, team)
+        admin = team.headers["admin"]
+        assert client.patch(f"/api/v1/tasks/{task}", headers=admin, json={
+            "assigned_rep_id": team.rep2.id, "customer_id": None}).status_code == 200
+        assert client.delete(f"{USERS}/{team.rep.id}", headers=admin).status_code == 409
+        assert client.patch(f"/api/v1/customers/{customer}", headers=admin,
+                            json={"assigned_rep_id": team.rep2.id}).status_code == 200
+        assert client.delete(f"{USERS}/{team.rep.id}", headers=admin).status_code == 204
+        assert client.get(f"{USERS}/me", headers=team.headers["rep"]).status_code == 401
+
+
 class TestMovingARepToAnotherTeam:
     """Customers stay with their team (and its manager) while tasks follow the rep, so a rep
     moves only once their customers and open tasks are someone else's."""
 
-    def _give_work(self, client, team):
-        admin = team.headers["admin"]
-        customer = client.post("/api/v1/customers", headers=admin, json={
-            "name": "Shop", "latitude": 38.7, "longitude": -9.1,
-            "assigned_rep_id": team.rep.id}).json["id"]
-        task = client.post("/api/v1/tasks", headers=admin, json={
-            "assigned_rep_id": team.rep.id, "customer_id": customer, "title": "Visit"}).json["id"]
-        client.post("/api/v1/tasks", headers=admin, json={
-            "assigned_rep_id": team.rep.id, "title": "Done already", "status": "done"})
-        return customer, task
-
     def test_refused_with_409_saying_what_to_reassign_first(self, client, team):
-        self._give_work(client, team)
+        give_rep_work(client, team)
         response = client.patch(f"{USERS}/{team.rep.id}",
                                 json={"team_id": team.other_manager.team_id},
                                 headers=team.headers["admin"])
@@ -126,7 +155,7 @@ class TestMovingARepToAnotherTeam:
         assert me["team_id"] == team.manager.team_id
 
     def test_allowed_once_the_work_is_reassigned(self, client, team):
-        customer, task = self._give_work(client, team)
+        customer, task = give_rep_work(client, team)
         admin = team.headers["admin"]
         assert client.patch(f"/api/v1/tasks/{task}", headers=admin, json={
             "assigned_rep_id": team.rep2.id, "customer_id": None}).status_code == 200
@@ -138,7 +167,7 @@ class TestMovingARepToAnotherTeam:
         assert response.json["team_id"] == team.other_manager.team_id
 
     def test_staying_in_the_same_team_is_no_move(self, client, team):
-        self._give_work(client, team)
+        give_rep_work(client, team)
         response = client.patch(f"{USERS}/{team.rep.id}", json={"team_id": team.manager.team_id},
                                 headers=team.headers["admin"])
         assert response.status_code == 200
