@@ -45,7 +45,7 @@ def test_405_wrong_method_lists_the_allowed_ones(client):
 
 @pytest.mark.parametrize("path, allowed", [
     ("/api/v1/customers", "GET, HEAD, OPTIONS, POST"),
-    ("/api/v1/auth/token", "OPTIONS, POST"),
+    ("/api/v1/auth/token", "DELETE, OPTIONS, POST"),
     ("/healthz", "GET, HEAD, OPTIONS"),
 ])
 def test_options_answers_204_with_allow_and_no_html(client, path, allowed):

@@ -1,28 +1,42 @@
-from flask import request
+from flask import Response, request
+from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from fieldsales.auth import service
 from fieldsales.auth.schemas import LoginSchema, TokenSchema
 from fieldsales.extensions import db
-from fieldsales.users.credentials import issue_token
+from fieldsales.users.credentials import issue_token, revoke_token
+from fieldsales.users.guard import current_token, require
 
-blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Sign in.")
+blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Sign in and out.")
 
 
-@blp.route("/token", methods=["POST"])
-@blp.doc(security=[])
-@blp.arguments(LoginSchema)
-@blp.response(200, TokenSchema)
-def token(credentials):
-    """Exchange email and password for a bearer token.
+@blp.route("/token")
+class Token(MethodView):
+    @blp.doc(security=[])
+    @blp.arguments(LoginSchema)
+    @blp.response(200, TokenSchema)
+    def post(self, credentials):
+        """Exchange email and password for a bearer token.
 
-    Too many failures for an email refuse every attempt for that email; too many from a
-    client address refuse only wrong credentials from it (429 with Retry-After), so a whole
-    team can still sign in from one office address.
-    """
-    user = service.authenticate(email=credentials["email"], password=credentials["password"],
-                                address=(request.remote_addr or "unknown")[:64])
-    access_token, ttl = issue_token(user=user)
-    db.session.commit()
-    return {"access_token": access_token, "token_type": "Bearer", "expires_in": ttl,
-            "user": user}
+        Failures are throttled per email and client address together, and per address: past
+        either limit the attempt is refused with 429 and Retry-After before the password is
+        checked. An email failing from many addresses is answered more slowly (a few seconds
+        at most), but the right password always signs in.
+        """
+        user = service.authenticate(email=credentials["email"],
+                                    password=credentials["password"],
+                                    address=(request.remote_addr or "unknown")[:64])
+        access_token, ttl = issue_token(user=user)
+        db.session.commit()
+        return {"access_token": access_token, "token_type": "Bearer", "expires_in": ttl,
+                "user": user}
+
+    @require()
+    @blp.response(204)
+    def delete(self):
+        """Sign out: revoke the token of this request. The user's other tokens (other
+        devices) keep working."""
+        revoke_token(token=current_token())
+        db.session.commit()
+        return Response(status=204)  # no body, so no content type either

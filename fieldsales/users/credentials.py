@@ -3,7 +3,7 @@ import hashlib
 import secrets
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 from werkzeug.security import generate_password_hash
 
 from fieldsales.common import now_ms
@@ -20,6 +20,9 @@ def _token_hash(*, token: str) -> str:
 
 
 def issue_token(*, user: User) -> tuple[str, int]:
+    """A new bearer token for `user`; every sign-in also prunes the dead tokens of all users
+    (see `prune_tokens`), so the table holds live tokens and not a history of them."""
+    prune_tokens(now=now_ms())
     ttl = current_app.config["TOKEN_TTL_SECONDS"]
     token = secrets.token_urlsafe(32)
     db.session.add(AuthToken(user_id=user.id, token_hash=_token_hash(token=token),
@@ -45,5 +48,26 @@ def revoke_tokens(*, user: User) -> int:
         update(AuthToken)
         .where(AuthToken.user_id == user.id, AuthToken.revoked_at.is_(None))
         .values(revoked_at=now_ms())
+    )
+    return result.rowcount
+
+
+def revoke_token(*, token: str) -> bool:
+    """Revoke one token (sign-out on one device); False if it was not live."""
+    result = db.session.execute(
+        update(AuthToken)
+        .where(AuthToken.token_hash == _token_hash(token=token), AuthToken.revoked_at.is_(None))
+        .values(revoked_at=now_ms())
+    )
+    return result.rowcount > 0
+
+
+def prune_tokens(*, now: int) -> int:
+    """Delete tokens that can never be used again (expired or revoked), in one statement;
+    returns how many. A deleted token answers 401 `invalid_token` like a revoked one."""
+    result = db.session.execute(
+        delete(AuthToken)
+        .where(or_(AuthToken.expires_at <= now, AuthToken.revoked_at.is_not(None)))
+        .execution_options(synchronize_session=False)
     )
     return result.rowcount

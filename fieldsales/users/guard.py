@@ -12,6 +12,11 @@ def current_user() -> User:
     return g.current_user
 
 
+def current_token() -> str:
+    """The bearer token of this request (set by `authenticate_request`), for sign-out."""
+    return g.current_token
+
+
 def authenticate_request() -> User:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
@@ -20,7 +25,7 @@ def authenticate_request() -> User:
     user = user_for_token(token=token.strip())
     if user is None:
         raise ApiError(401, "invalid_token", "The token is invalid, expired or revoked.")
-    g.current_user = user
+    g.current_user, g.current_token = user, token.strip()
     return user
 
 

@@ -109,6 +109,44 @@ def test_deactivated_users_lose_access_at_once(client, team):
     assert login.status_code == 401
 
 
+def test_sign_out_revokes_only_the_token_used(client, make_user, login):
+    rep = make_user("rep")
+    phone, tablet = login(rep), login(rep)
+    response = client.delete(LOGIN, headers=phone)
+    assert response.status_code == 204 and response.get_data() == b""
+    signed_out = client.get(ME, headers=phone)
+    assert signed_out.status_code == 401
+    assert signed_out.json["error"]["code"] == "invalid_token"
+    assert client.get(ME, headers=tablet).status_code == 200  # the user's other devices stay in
+    again = client.delete(LOGIN, headers=phone)
+    assert again.status_code == 401 and again.json["error"]["code"] == "invalid_token"
+    assert client.delete(LOGIN).status_code == 401
+
+
+def test_sign_out_is_documented(client):
+    operation = client.get("/api/v1/openapi.json").json["paths"]["/api/v1/auth/token"]["delete"]
+    assert "204" in operation["responses"]
+    assert operation.get("security") != []  # it needs the bearer token
+
+
+def test_expired_and_revoked_tokens_are_pruned_at_sign_in(client, make_user, login, app):
+    rep, other = make_user("rep"), make_user("rep")
+    live = login(other)
+    with app.app_context():
+        now = now_ms()
+        for n, (expires_at, revoked_at) in enumerate(
+                [(now - 1, None), (now + 60_000, now - 1), (now - 5, now - 10)]):
+            db.session.add(AuthToken(user_id=other.id, token_hash=f"dead{n}".ljust(64, "0"),
+                                     expires_at=expires_at, revoked_at=revoked_at))
+        db.session.commit()
+    login(rep)  # anyone's sign-in prunes everyone's dead tokens
+    with app.app_context():
+        hashes = db.session.scalars(db.select(AuthToken.token_hash)).all()
+    assert not [h for h in hashes if h.startswith("dead")]
+    assert len(hashes) == 2  # the two live ones
+    assert client.get(ME, headers=live).status_code == 200
+
+
 class TestThrottling:
     def test_failures_per_email_lock_that_email_with_429_and_retry_after(
             self, client, make_user, app, monkeypatch):
