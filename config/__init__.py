@@ -30,9 +30,15 @@ class Config:
     # Auth
     PASSWORD_HASH_METHOD = "scrypt"
     TOKEN_TTL_SECONDS = 12 * 3600
+    # Sign-in throttle (docs/operations.md): failures in the window per email and address
+    # together, and per address, refuse further attempts (429); per email from anywhere, they
+    # slow every attempt for it (a delay doubling from LOGIN_SLOW_DELAY_SECONDS, capped).
+    LOGIN_MAX_FAILURES_PER_EMAIL_ADDRESS = 5
     LOGIN_MAX_FAILURES_PER_EMAIL = 5
     LOGIN_MAX_FAILURES_PER_ADDRESS = 20
     LOGIN_FAILURE_WINDOW_SECONDS = 15 * 60
+    LOGIN_SLOW_DELAY_SECONDS = 0.5
+    LOGIN_SLOW_MAX_DELAY_SECONDS = 3.0
     # Proxies in front of the app whose X-Forwarded-For to trust (werkzeug's ProxyFix), so
     # the throttle sees the client's address, not the load balancer's. 0: none (direct).
     TRUSTED_PROXY_HOPS = 0

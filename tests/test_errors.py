@@ -78,7 +78,7 @@ def test_422_validation_names_the_field_and_the_problem(client, team):
 
 
 def test_429_is_json_with_retry_after(client, make_user, app, monkeypatch):
-    monkeypatch.setitem(app.config, "LOGIN_MAX_FAILURES_PER_EMAIL", 1)
+    monkeypatch.setitem(app.config, "LOGIN_MAX_FAILURES_PER_EMAIL_ADDRESS", 1)
     rep = make_user("rep")
     client.post("/api/v1/auth/token", json={"email": rep.email, "password": "bad"})
     response = client.post("/api/v1/auth/token", json={"email": rep.email, "password": "bad"})
