@@ -19,10 +19,11 @@ class Token(MethodView):
     def post(self, credentials):
         """Exchange email and password for a bearer token.
 
-        Failures are throttled per email and client address together, and per address: past
-        either limit the attempt is refused with 429 and Retry-After before the password is
-        checked. An email failing from many addresses is answered more slowly (a few seconds
-        at most), but the right password always signs in.
+        Failures are throttled per email and client address together (past the limit, 429
+        and Retry-After before the password is checked) and per address (429 for wrong
+        attempts; the right password from it still signs in). An email failing from many
+        addresses is answered more slowly (a few seconds at most), but the right password
+        always signs in.
         """
         user = service.authenticate(email=credentials["email"],
                                     password=credentials["password"],

@@ -83,26 +83,30 @@ def _record_failure(*, email: str, address: str, now: int) -> None:
 def authenticate(*, email: str, password: str, address: str) -> User:
     """The active user with these credentials.
 
-    Refused with 429 before the password is checked (so a throttled caller burns no CPU, and
-    learns nothing about the password): an email and address pair with too many failures
-    (brute force on one account from one place), and an address with too many failures
-    over any emails (spraying). Neither locks the user out from elsewhere. Only checked
-    attempts that fail are recorded; successes never count, so a team signing in from one
-    office address is never throttled. The failure is committed here because the request
-    ends in an error.
+    An email and address pair with too many failures (brute force on one account from one
+    place) is refused with 429 before the password is checked, so it burns no CPU and learns
+    nothing; the user still signs in from elsewhere. An address with too many failures over
+    any emails (spraying) gets 429 for every wrong attempt, but the right password from it
+    still signs in: a whole team may sign in from one office address, and the sync contract
+    never throttles a successful login (so each of those attempts is still checked). Only
+    checked attempts that fail are recorded. The failure is committed here because the
+    request ends in an error.
     """
     cfg = current_app.config
     email = email.strip().lower()
     now = now_ms()
     _refuse_when_over(where=(LoginFailure.email == email, LoginFailure.address == address),
                       limit=cfg["LOGIN_MAX_FAILURES_PER_EMAIL_ADDRESS"], now=now)
-    _refuse_when_over(where=(LoginFailure.address == address,),
-                      limit=cfg["LOGIN_MAX_FAILURES_PER_ADDRESS"], now=now)
     _slow_down(email=email, now=now)
     user = db.session.scalar(select(User).where(User.email == email))
     valid = check_password_hash(user.password_hash if user else dummy_hash(), password)
     if user and valid and user.active and user.deleted_at is None:
         return user
     _record_failure(email=email, address=address, now=now_ms())
-    db.session.commit()
+    db.session.flush()
+    try:
+        _refuse_when_over(where=(LoginFailure.address == address,),
+                          limit=cfg["LOGIN_MAX_FAILURES_PER_ADDRESS"] + 1, now=now_ms())
+    finally:
+        db.session.commit()
     raise ApiError(401, "invalid_credentials", "The email or password is wrong.")
