@@ -10,14 +10,15 @@ from fieldsales.auth.routes import blp as auth_blp
 from fieldsales.changes.clock import install_listeners
 from fieldsales.customers import receivers as customers_receivers
 from fieldsales.customers import signals as customer_signals
+from fieldsales.customers.merge import rows_follow
 from fieldsales.customers.routes import blp as customers_blp
 from fieldsales.database import configure_engine
 from fieldsales.demo.cli import demo_cli
 from fieldsales.errors import ApiError, api_error, unexpected_error
 from fieldsales.extensions import api, db, migrate
-from fieldsales.feedback import receivers as feedback_receivers
+from fieldsales.feedback.models import Feedback
 from fieldsales.health.routes import blp as health_blp
-from fieldsales.orders import receivers as orders_receivers
+from fieldsales.orders.models import Order
 from fieldsales.orders.routes import blp as orders_blp
 from fieldsales.products.routes import blp as products_blp
 from fieldsales.reports.routes import blp as reports_blp
@@ -27,10 +28,11 @@ from fieldsales.scoring.scheduler import start_in_background
 from fieldsales.sync.routes import blp as sync_blp
 from fieldsales.targets.routes import blp as targets_blp
 from fieldsales.tasks import receivers as tasks_receivers
+from fieldsales.tasks.models import Task
 from fieldsales.tasks.routes import blp as tasks_blp
 from fieldsales.users.cli import users_cli
 from fieldsales.users.routes import blp as users_blp
-from fieldsales.visits import receivers as visits_receivers
+from fieldsales.visits.models import Visit
 
 
 class FieldsalesFlask(Flask):
@@ -62,11 +64,9 @@ def create_app(config: str | object | None = None) -> Flask:
     customers_receivers.connect()
     tasks_receivers.connect()
     # Customers announce a merge; the domains whose rows name the customer move them.
-    for move in (visits_receivers.move_visits_to_kept_customer,
-                 orders_receivers.move_orders_to_kept_customer,
-                 tasks_receivers.move_tasks_to_kept_customer,
-                 feedback_receivers.move_feedback_to_kept_customer):
-        customer_signals.customer_merging.connect(move, weak=False)
+    for model, name in ((Visit, "visits"), (Order, "orders"), (Task, "tasks"),
+                        (Feedback, "feedback")):
+        customer_signals.customer_merging.connect(rows_follow(model, name=name), weak=False)
     with app.app_context():
         configure_engine(db.engine)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"),

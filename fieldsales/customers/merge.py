@@ -1,5 +1,5 @@
 """Merging one customer into another: its visits, orders, tasks and feedback move to the kept
-customer (each domain moves its own rows, answering `signals.customer_merging`) with bulk
+customer (a `rows_follow` receiver per model answers `signals.customer_merging`) with bulk
 UPDATEs that take the sync stamp, and it stays behind as a tombstone (`deleted_at`,
 `merged_into_id`) that phones pull as a deletion.
 """
@@ -48,3 +48,18 @@ def merge(*, viewer: User, customer_id: str, into_id: str) -> dict:
     merged.merged_into_id = kept.id
     db.session.flush()
     return {"kept": kept, "merged_id": merged.id, "moved": moved}
+
+
+def rows_follow(model, *, name: str):
+    """A receiver of `signals.customer_merging` that moves `model`'s rows (a synced model with
+    a `customer_id`) to the kept customer, stamped so phones pull the change. Customers may
+    not import the models that name a customer, so `create_app` connects one per model."""
+
+    def move(merged: Customer, *, kept_id: str, stamp: int) -> dict[str, int]:
+        result = db.session.execute(
+            update(model).where(model.customer_id == merged.id)
+            .values(customer_id=kept_id, changed_seq=stamp)
+            .execution_options(synchronize_session=False))
+        return {name: result.rowcount}
+
+    return move

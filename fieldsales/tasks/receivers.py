@@ -1,6 +1,5 @@
-"""Tasks' answers to what users and customers announce (fieldsales.users.signals,
-fieldsales.customers.signals)."""
-from sqlalchemy import func, select, update
+"""Tasks' answers to what users announce (fieldsales.users.signals)."""
+from sqlalchemy import func, select
 
 from fieldsales.extensions import db
 from fieldsales.tasks.models import Task
@@ -18,12 +17,3 @@ def count_open_tasks(rep: User) -> dict[str, int]:
     return {"open_tasks": db.session.scalar(select(func.count()).select_from(Task).where(
         Task.assigned_rep_id == rep.id, Task.status == "open", Task.deleted_at.is_(None)))}
 
-
-def move_tasks_to_kept_customer(merged, *, kept_id: str, stamp: int) -> dict[str, int]:
-    """Tasks of a customer merged into another (fieldsales.customers.signals) move to the
-    kept one, stamped so phones pull the change."""
-    result = db.session.execute(
-        update(Task).where(Task.customer_id == merged.id)
-        .values(customer_id=kept_id, changed_seq=stamp)
-        .execution_options(synchronize_session=False))
-    return {"tasks": result.rowcount}
