@@ -2,7 +2,10 @@
 
 A real HTTP server (threaded) takes pushes from several phones and REST writes from a manager
 at once, while another client chains pulls, each from the previous pull's timestamp. At the
-end, the union of what the pulls returned must be exactly what was committed.
+end, the union of what the pulls returned must be exactly what was committed. The pulls surely
+overlap the writes, however loaded the machine: a phone waits (bounded) for the puller's next
+pull before its 4th, 8th and 12th push, and the puller's 2nd and 3rd pulls wait for a quarter
+and a half of the pushes, so at least 3 pulls run among the commits.
 """
 import json
 import threading
@@ -22,6 +25,8 @@ PHONES = 3
 PUSHES_PER_PHONE = 12
 VISITS_PER_PUSH = 4
 MANAGER_TASKS = 15
+PULLS_WHILE_WRITING = 3
+WAIT_FOR_PULL_S = 60
 
 
 @pytest.fixture
@@ -49,9 +54,17 @@ def test_chained_pulls_miss_nothing_committed_by_concurrent_writers(app, world, 
     failures, timestamps, pulled_visits, pulled_tasks = [], [], set(), set()
     writers_done = threading.Event()
     pulls_during_writes = []
+    pushed = []
+    pulled = threading.Condition()  # guards and signals pulls_during_writes and pushed
 
     def phone(n):
-        for _ in range(PUSHES_PER_PHONE):
+        for i in range(PUSHES_PER_PHONE):
+            # Spread the puller's first pulls over the writes: before push 4, 8, 12 one more.
+            need = (i + 1) * PULLS_WHILE_WRITING // PUSHES_PER_PHONE
+            with pulled:
+                if not pulled.wait_for(lambda need=need: len(pulls_during_writes) >= need,
+                                       WAIT_FOR_PULL_S):
+                    failures.append(("no pull in time", n, i))
             visits = [visit_record(world.customer) for _ in range(VISITS_PER_PUSH)]
             status, body = call(server, "POST", "/api/v1/sync?last_pulled_at=null",
                                 {**rep, "X-Device-Id": f"phone-{n}"},
@@ -59,6 +72,9 @@ def test_chained_pulls_miss_nothing_committed_by_concurrent_writers(app, world, 
                                         location_pings={"created": [ping_record()]}))
             if status != 200 or body["quarantined"]:
                 failures.append(("push", status, body))
+            with pulled:
+                pushed.append(n)
+                pulled.notify_all()
             time.sleep(0.01)  # let pulls in between (SQLite's lock is not fair)
 
     def manager():
@@ -86,8 +102,16 @@ def test_chained_pulls_miss_nothing_committed_by_concurrent_writers(app, world, 
     def puller():
         since = None
         while not writers_done.is_set():
+            k = len(pulls_during_writes)
+            if 0 < k < PULLS_WHILE_WRITING:
+                want = k * PHONES * PUSHES_PER_PHONE // (PULLS_WHILE_WRITING + 1)
+                with pulled:
+                    if not pulled.wait_for(lambda want=want: len(pushed) >= want, WAIT_FOR_PULL_S):
+                        failures.append(("no push in time", k))
             since = pull(since)
-            pulls_during_writes.append(since)
+            with pulled:
+                pulls_during_writes.append(since)
+                pulled.notify_all()
         pull(since)  # one more after every writer has finished
 
     writers = [threading.Thread(target=phone, args=(n,)) for n in range(PHONES)]
@@ -102,7 +126,7 @@ def test_chained_pulls_miss_nothing_committed_by_concurrent_writers(app, world, 
     reader.join(300)
 
     assert failures == []
-    assert len(pulls_during_writes) >= 3 and timestamps == sorted(timestamps)
+    assert len(pulls_during_writes) >= PULLS_WHILE_WRITING and timestamps == sorted(timestamps)
     with app.app_context():
         committed_visits = set(db.session.scalars(db.select(Visit.id)))
         committed_tasks = set(db.session.scalars(db.select(Task.id)))

@@ -232,6 +232,8 @@ class Phone:
         day_ms = int(plan.hours * HOUR_MS)
         start = now_ms() - day_ms - HOUR_MS  # the whole day lies in the past
         end = start + day_ms
+        for n in range(plan.bad_first):
+            self.bad_feedback(self.rep.customers[n % len(self.rep.customers)], start - n)
         for _ in range(5):
             if self.sync():
                 break
@@ -269,9 +271,8 @@ class Phone:
         next_sync = start + sync_every
         event_index, open_visit = 0, None
         previous = position(start)
-        deadline = self.fleet.deadline
         t = start
-        while t <= end and time.monotonic() < deadline:
+        while t <= end and time.monotonic() < self.fleet.deadline:  # end_day() may move it
             if open_visit is None and event_index < len(events) and events[event_index][0] <= t:
                 open_visit = self.check_in(events[event_index], t)
             if open_visit is not None and events[event_index][1] <= t:
@@ -354,6 +355,18 @@ class Phone:
             "check_out_latitude": round(customer["latitude"] + rng.uniform(-3e-4, 3e-4), 6),
             "check_out_longitude": round(customer["longitude"] + rng.uniform(-3e-4, 3e-4), 6),
             "outcome": outcome, "notes": rng.choice(NOTES) or None})
+
+    def bad_feedback(self, customer_id: str, t: int) -> None:
+        """Feedback rated 9 (1-5 is valid): the server must quarantine it, once."""
+        self.create("feedback", {
+            "id": self.new_id(), "customer_id": customer_id, "visit_id": None,
+            "recorded_at": t, "rating": 9, "category": "other", "product_id": None,
+            "requested_quantity": None, "comment": "rated 9 on purpose"}, bad=True)
+
+    def bad_sent(self) -> int:
+        """Invalid records a push carried and got its 200 for."""
+        return sum(1 for table, ids in self.bad.items() for record_id in list(ids)
+                   if record_id not in self.pending[table])
 
     def my_tasks(self, customer_id: str) -> list[str]:
         """Open tasks at this customer that this phone (of the rep's phones) completes."""

@@ -44,6 +44,7 @@ class Plan:
     abandon_share: float = 0.03  # pushes hung up on before the answer, then resent as they were
     duplicate_share: float = 0.03  # accepted pushes sent a second time
     bad_share: float = 0.01  # feedback with rating 9: belongs in the quarantine
+    bad_first: int = 0  # such feedback every phone records before its first sync, for sure
     admin_edits_per_s: float = 2.0  # task descriptions changed by the admin during the day
     pace_ms: int = 0  # real pause after each sync (0: as fast as the server answers)
     timeout_s: float = 60.0  # client socket timeout
