@@ -61,6 +61,23 @@ def test_stock_goes_to_the_higher_priority_and_the_order_waiting_on_stock_is_pro
     assert "Waiting on stock (lead time 10 days)." in reasons_of(waiting).splitlines()
 
 
+def test_orders_waiting_a_year_for_stock_are_promised_without_overflowing(world, team):
+    """Milliseconds overflow 32-bit integers past 24 days: (1 + wait_days) * day must be
+    computed in 64 bits (PostgreSQL refused the whole job: "integer out of range")."""
+    waits = {days: world.product(stock=0, lead_time_days=days) for days in (24, 100, 365)}
+    customer = world.customer(rep=team.rep)
+    orders = {days: world.order(rep=team.rep, customer=customer, at=NOW - DAY,
+                                lines=[(product, 1e9, 10.0)])
+              for days, product in waits.items()}
+
+    run = world.run("backlog", now=NOW)
+
+    assert run["status"] == "ok", run
+    ranked = priorities(world)
+    for days, order in orders.items():
+        assert ranked[order.id].promised_dispatch_at == TODAY + (1 + days) * DAY
+
+
 def test_partly_filled_orders_say_how_much_stock_covers(world, team):
     product = world.product(stock=3, lead_time_days=1)
     order = world.order(rep=team.rep, customer=world.customer(rep=team.rep), at=NOW - DAY,

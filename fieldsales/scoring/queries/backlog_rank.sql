@@ -141,7 +141,7 @@ SELECT order_id, rnk, score, customer_id, rep_id, ordered_at, requested_delivery
        lateness_points, fill_points, value_points, customer_points, segment_points,
        feedback_points,
        CASE WHEN fill = 'full' THEN :today + (1 + (fill_rank - 1) / :capacity) * :day
-            ELSE :today + (1 + wait_days) * :day END,
+            ELSE :today + CAST(1 + wait_days AS BIGINT) * :day END,
        :now
 FROM ranked;
 
