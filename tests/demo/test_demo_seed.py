@@ -163,3 +163,40 @@ def test_seed_builds_a_consistent_company_and_refuses_to_seed_twice(app, client,
     with app.app_context():
         assert _snapshot() == first
         assert _count(User) == 12
+
+
+def test_every_job_runs_on_the_demo_and_every_report_answers(app, client, time_machine):
+    """The demo is the data a newcomer (and CI) scores first: each job must succeed on it, on
+    SQLite and PostgreSQL alike, and each report must answer it as each role sees it."""
+    time_machine.move_to(datetime(2026, 3, 4, 12, tzinfo=timezone.utc))
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["demo", "seed"]).exit_code == 0
+    jobs = runner.invoke(args=["jobs", "run", "all"])
+    assert jobs.exit_code == 0, jobs.output
+    assert [line.split(":")[1].split(",")[0].strip() for line in jobs.output.splitlines()] == [
+        "ok", "ok", "ok"]
+
+    def headers(email):
+        token = client.post("/api/v1/auth/token", json={"email": email, "password": PASSWORD})
+        return {"Authorization": f"Bearer {token.json['access_token']}"}
+
+    manager = headers("manager1@demo.fieldsales.dev")
+    me = client.get("/api/v1/users/me", headers=manager).json
+    rep_id = client.get("/api/v1/users", query_string={"role": "rep", "limit": 1},
+                        headers=manager).json["items"][0]["id"]
+    day = (datetime.now(timezone.utc) - timedelta(days=2)).date().isoformat()
+    reports = [f"/api/v1/reps/{rep_id}/activity?date={day}",
+               f"/api/v1/teams/{me['team_id']}/overview?period=week&date={day}",
+               "/api/v1/targets", "/api/v1/backlog", "/api/v1/backlog/summary",
+               "/api/v1/feedback/summary", "/api/v1/territories/balance",
+               "/api/v1/customers/duplicates", "/api/v1/orders", "/api/v1/jobs/runs"]
+    procurement = ["/api/v1/demand", "/api/v1/backlog", "/api/v1/backlog/summary",
+                   "/api/v1/feedback/summary", "/api/v1/orders?format=csv"]
+    for role_headers, urls in ((manager, reports), (headers("admin@demo.fieldsales.dev"),
+                                                     [*reports, "/api/v1/demand"]),
+                               (headers("procurement@demo.fieldsales.dev"), procurement)):
+        for url in urls:
+            response = client.get(url, headers=role_headers)
+            assert response.status_code == 200, (url, response.get_data(as_text=True)[:300])
+    backlog = client.get("/api/v1/backlog", headers=manager).json["items"]
+    assert backlog and all(row["promised_dispatch_at"] for row in backlog)
