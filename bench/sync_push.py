@@ -30,8 +30,8 @@ from fieldsales import create_app  # noqa: E402
 from fieldsales.common import DAY_MS, HOUR_MS, now_ms  # noqa: E402
 from fieldsales.customers.models import Customer  # noqa: E402
 from fieldsales.extensions import db  # noqa: E402
-from fieldsales.scratch import scratch_database  # noqa: E402
 from fieldsales.products.models import Product  # noqa: E402
+from fieldsales.scratch import scratch_database  # noqa: E402
 from fieldsales.sync.tables import TABLES  # noqa: E402
 from fieldsales.users import service as users  # noqa: E402
 from fieldsales.users.credentials import issue_token  # noqa: E402

@@ -9,7 +9,12 @@ from fieldsales.locations.models import LocationPing
 from fieldsales.orders.models import Delivery, DeliveryLine, Order, OrderLine
 from fieldsales.products.models import Product
 from fieldsales.scoring.models import (
-    BacklogPriority, JobLock, JobRun, ProductDemand, RepScore, ScoringSuspect,
+    BacklogPriority,
+    JobLock,
+    JobRun,
+    ProductDemand,
+    RepScore,
+    ScoringSuspect,
 )
 from fieldsales.sync.models import QuarantinedRecord, SyncLog
 from fieldsales.targets.models import Target

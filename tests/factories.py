@@ -12,7 +12,7 @@
 import itertools
 import json
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
@@ -32,7 +32,7 @@ def config_for(url: str, **overrides):
 def at(day: str, hour: float = 0, minute: float = 0, second: float = 0) -> int:
     """Epoch ms of `day` (YYYY-MM-DD) at hour:minute:second UTC."""
     d = date.fromisoformat(day)
-    base = datetime(d.year, d.month, d.day, tzinfo=timezone.utc).timestamp()
+    base = datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp()
     return int((base + hour * 3600 + minute * 60 + second) * 1000)
 
 

@@ -15,7 +15,10 @@ from fieldsales.reports.backlog import backlog_health
 from fieldsales.scoring.models import BacklogPriority
 from fieldsales.scoring.runner import run_job
 from tests.list_checks import (
-    assert_csv_is_the_json, assert_unknown_sort_is_422, assert_walk_in_order, walk,
+    assert_csv_is_the_json,
+    assert_unknown_sort_is_422,
+    assert_walk_in_order,
+    walk,
 )
 
 

@@ -35,7 +35,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # runs as a script from anywhere
 from fieldsales.scratch import scratch_database  # noqa: E402
 from tests.support.phones import (  # noqa: E402
-    PASSWORD, BenchError, Fleet, Plan, Server, check, report_text,
+    PASSWORD,
+    BenchError,
+    Fleet,
+    Plan,
+    Server,
+    check,
+    report_text,
 )
 
 

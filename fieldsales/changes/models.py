@@ -1,5 +1,5 @@
 """The tables of change tracking, and the columns every synced row has."""
-from sqlalchemy import BigInteger, Boolean, DDL, ForeignKey, Index, Integer, String, event
+from sqlalchemy import DDL, BigInteger, Boolean, ForeignKey, Index, Integer, String, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fieldsales.common import now_ms

@@ -7,8 +7,13 @@ from fieldsales.customers import service
 from fieldsales.customers.merge import merge
 from fieldsales.customers.models import Customer
 from fieldsales.customers.schemas import (
-    CustomerCreateSchema, CustomerListArgs, CustomerPageSchema, CustomerSchema,
-    CustomerUpdateSchema, MergeResultSchema, MergeSchema,
+    CustomerCreateSchema,
+    CustomerListArgs,
+    CustomerPageSchema,
+    CustomerSchema,
+    CustomerUpdateSchema,
+    MergeResultSchema,
+    MergeSchema,
 )
 from fieldsales.extensions import db
 from fieldsales.listing import CSV_DOC, Listing

@@ -1,7 +1,8 @@
 """Customers: who may see and change which, and who may be assigned to them."""
 from collections.abc import Iterable
 
-from sqlalchemy import Select, select, update as update_rows
+from sqlalchemy import Select, select
+from sqlalchemy import update as update_rows
 
 from fieldsales.changes.access import reassigned
 from fieldsales.changes.clock import take_stamp

@@ -17,7 +17,7 @@ account (fieldsales.customers.service); distances are fieldsales.geo's.
 import math
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 from flask import current_app
@@ -219,7 +219,7 @@ def _delivered(lines: list[dict], shipped: list[dict]) -> list[float]:
 
 
 def _weekday(ms: int) -> int:
-    return datetime.fromtimestamp(ms / 1000, timezone.utc).weekday()
+    return datetime.fromtimestamp(ms / 1000, UTC).weekday()
 
 
 class _Builder:

@@ -4,8 +4,8 @@ A ping is judged against the rep's previous fix in *recorded* order (the phone's
 upload order, so a batch uploaded late or out of order is placed among the pings already stored
 and the stored ping that now follows it is judged again.
 """
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from fieldsales.common import DAY_MS
 from fieldsales.geo import geodesic_short_m

@@ -8,7 +8,11 @@ from fieldsales.listing import CSV_DOC, NO_DATE, Listing
 from fieldsales.orders import service
 from fieldsales.orders.models import Order
 from fieldsales.orders.schemas import (
-    DeliveryCreateSchema, OrderDetailSchema, OrderListArgs, OrderPageSchema, OrderSchema,
+    DeliveryCreateSchema,
+    OrderDetailSchema,
+    OrderListArgs,
+    OrderPageSchema,
+    OrderSchema,
 )
 from fieldsales.users.guard import current_user, require
 

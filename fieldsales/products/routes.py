@@ -8,7 +8,11 @@ from fieldsales.listing import CSV_DOC, Listing
 from fieldsales.products import service
 from fieldsales.products.models import Product
 from fieldsales.products.schemas import (
-    ProductCreateSchema, ProductListArgs, ProductPageSchema, ProductSchema, ProductUpdateSchema,
+    ProductCreateSchema,
+    ProductListArgs,
+    ProductPageSchema,
+    ProductSchema,
+    ProductUpdateSchema,
 )
 from fieldsales.users.guard import require
 

@@ -19,7 +19,15 @@ from collections import Counter
 
 from flask import current_app
 from sqlalchemy import (
-    Integer, Select, and_, cast, func, literal, select, true, union_all,
+    Integer,
+    Select,
+    and_,
+    cast,
+    func,
+    literal,
+    select,
+    true,
+    union_all,
 )
 
 from fieldsales.customers.models import Customer

@@ -5,7 +5,6 @@ from marshmallow import validate
 from fieldsales.listing import ListArgs, page_schema, sort_field
 from fieldsales.schemas import IdField
 
-
 DUPLICATE_REASONS = ("same_phone", "similar_name_nearby")
 
 

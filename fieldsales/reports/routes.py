@@ -10,25 +10,39 @@ from fieldsales.listing import CSV_DOC, Listing
 from fieldsales.orders.models import Order
 from fieldsales.products.models import Product
 from fieldsales.reports import (
-    activity, backlog, demand, duplicates, feedback_summary, team_overview, territory,
+    activity,
+    backlog,
+    demand,
+    duplicates,
+    feedback_summary,
+    team_overview,
+    territory,
 )
 from fieldsales.reports.activity_schemas import ActivityArgs, ActivitySchema
 from fieldsales.reports.backlog_schemas import (
-    BacklogArgs, BacklogOrderSchema, BacklogPageSchema, BacklogSummaryArgs, BacklogSummarySchema,
+    BacklogArgs,
+    BacklogOrderSchema,
+    BacklogPageSchema,
+    BacklogSummaryArgs,
+    BacklogSummarySchema,
 )
 from fieldsales.reports.demand_schemas import DemandArgs, DemandPageSchema, DemandSchema
 from fieldsales.reports.duplicates_schemas import (
-    DuplicateArgs, DuplicatePageSchema, DuplicateSchema,
+    DuplicateArgs,
+    DuplicatePageSchema,
+    DuplicateSchema,
 )
 from fieldsales.reports.feedback_summary_schemas import FeedbackSummaryArgs, FeedbackSummarySchema
 from fieldsales.reports.ranges import date_range
 from fieldsales.reports.team_overview_schemas import OverviewArgs, TeamOverviewSchema
 from fieldsales.reports.territory_schemas import (
-    TerritoryArgs, TerritoryPageSchema, TerritorySchema,
+    TerritoryArgs,
+    TerritoryPageSchema,
+    TerritorySchema,
 )
 from fieldsales.targets.periods import utc_today
-from fieldsales.users.guard import current_user, require
 from fieldsales.users import scope
+from fieldsales.users.guard import current_user, require
 from fieldsales.users.models import User
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1",

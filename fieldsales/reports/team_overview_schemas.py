@@ -6,7 +6,6 @@ from fieldsales.reports import team_overview as overview_fields
 from fieldsales.reports.activity_schemas import ActivityRepSchema
 from fieldsales.schemas import Day, StrictSchema
 
-
 OVERVIEW_PERIODS = ("day", "week", "month")
 
 

@@ -5,7 +5,6 @@ from marshmallow import validate
 from fieldsales.listing import ListArgs, page_schema, sort_field
 from fieldsales.schemas import IdField
 
-
 TERRITORY_FLAGS = ("overloaded", "balanced", "underloaded")
 
 

@@ -4,7 +4,15 @@ Every score is a row with its components beside it, so a manager or procurement 
 why a number is what it is (formulas in docs/scoring.md).
 """
 from sqlalchemy import (
-    BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 

@@ -2,7 +2,6 @@
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from fieldsales.extensions import db
 from fieldsales.listing import NewestFirst
 from fieldsales.scoring.models import JobRun
 from fieldsales.scoring.schemas import JobRunListArgs, JobRunPageSchema

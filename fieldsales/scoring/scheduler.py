@@ -9,7 +9,7 @@ import atexit
 import logging
 import random
 import signal
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -67,7 +67,7 @@ def _scheduled(kind: type[BaseScheduler], app: Flask) -> BaseScheduler:
     # First runs shortly after start (jittered), not a whole interval later: a server that
     # restarts more often than every 6 hours would otherwise never forecast demand.
     delay = app.config["SCORING_FIRST_RUN_DELAY_SECONDS"]
-    first = datetime.now(timezone.utc) + timedelta(seconds=delay + random.uniform(0, delay))
+    first = datetime.now(UTC) + timedelta(seconds=delay + random.uniform(0, delay))
     return build_scheduler(app, job_intervals(app), next_run_time=first, kind=kind)
 
 

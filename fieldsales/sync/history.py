@@ -4,8 +4,8 @@ from sqlalchemy import Select, true
 from fieldsales.extensions import db
 from fieldsales.listing import NewestFirst
 from fieldsales.sync.models import SyncLog
-from fieldsales.users.models import User
 from fieldsales.users import scope
+from fieldsales.users.models import User
 
 
 def record(*, user_id: str, direction: str, device_id: str | None, started_at: int,

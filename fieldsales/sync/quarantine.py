@@ -7,7 +7,6 @@ from fieldsales.sync import push
 from fieldsales.sync.models import QuarantinedRecord
 from fieldsales.users.models import User
 
-
 LOG = NewestFirst(id_column=QuarantinedRecord.id, filters={
     "status": lambda v: QuarantinedRecord.status == v,
     "user_id": lambda v: QuarantinedRecord.user_id == v,

@@ -13,8 +13,14 @@ from fieldsales.extensions import db
 from fieldsales.sync import history, pull, push, quarantine
 from fieldsales.sync.models import QuarantinedRecord
 from fieldsales.sync.schemas import (
-    PullSchema, PushResultSchema, QuarantineListArgs, QuarantinePageSchema, QuarantineSchema,
-    ReplaySchema, SyncLogArgs, SyncLogPageSchema,
+    PullSchema,
+    PushResultSchema,
+    QuarantineListArgs,
+    QuarantinePageSchema,
+    QuarantineSchema,
+    ReplaySchema,
+    SyncLogArgs,
+    SyncLogPageSchema,
 )
 from fieldsales.users.guard import current_user, require
 

@@ -26,9 +26,10 @@ names a table:
 - `after_write(rows)`: what else changes once the push's rows are written.
 """
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, or_, select
 

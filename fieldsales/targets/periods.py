@@ -1,14 +1,14 @@
 """UTC calendar periods: a day, a week from Monday, a month, a quarter."""
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 
 def day_ms(day: date) -> int:
     """Midnight UTC of `day`, in epoch ms."""
-    return int(datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp() * 1000)
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
 
 
 def ms_date(ms: int) -> date:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).date()
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).date()
 
 
 def period_start(period: str, day: date) -> date:
@@ -42,4 +42,4 @@ def bounds_ms(period: str, day: date) -> tuple[int, int]:
 
 
 def utc_today() -> date:
-    return datetime.now(timezone.utc).date()
+    return datetime.now(UTC).date()

@@ -9,7 +9,11 @@ from fieldsales.targets import service
 from fieldsales.targets.models import Target
 from fieldsales.targets.periods import day_ms
 from fieldsales.targets.schemas import (
-    TargetCreateSchema, TargetListArgs, TargetPageSchema, TargetSchema, TargetUpdateSchema,
+    TargetCreateSchema,
+    TargetListArgs,
+    TargetPageSchema,
+    TargetSchema,
+    TargetUpdateSchema,
 )
 from fieldsales.users.guard import current_user, require
 

@@ -8,7 +8,11 @@ from fieldsales.listing import CSV_DOC, NO_DATE, Listing
 from fieldsales.tasks import service
 from fieldsales.tasks.models import Task
 from fieldsales.tasks.schemas import (
-    TaskCreateSchema, TaskListArgs, TaskPageSchema, TaskSchema, TaskUpdateSchema,
+    TaskCreateSchema,
+    TaskListArgs,
+    TaskPageSchema,
+    TaskSchema,
+    TaskUpdateSchema,
 )
 from fieldsales.users.guard import current_user, require
 

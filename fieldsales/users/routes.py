@@ -10,8 +10,13 @@ from fieldsales.users.credentials import revoke_tokens
 from fieldsales.users.guard import current_user, require
 from fieldsales.users.models import Team, User
 from fieldsales.users.schemas import (
-    RevokedSchema, TeamSchema, UserCreateSchema, UserListArgs,
-    UserPageSchema, UserSchema, UserUpdateSchema,
+    RevokedSchema,
+    TeamSchema,
+    UserCreateSchema,
+    UserListArgs,
+    UserPageSchema,
+    UserSchema,
+    UserUpdateSchema,
 )
 
 blp = Blueprint("users", __name__, url_prefix="/api/v1", description="Users, teams and roles.")

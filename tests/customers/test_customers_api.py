@@ -4,9 +4,13 @@ import pytest
 
 from fieldsales.customers.models import Customer
 from fieldsales.extensions import db
-from tests.factories import Phone, ids as pulled_ids
+from tests.factories import Phone
+from tests.factories import ids as pulled_ids
 from tests.list_checks import (
-    assert_csv_is_the_json, assert_unknown_sort_is_422, assert_walk_in_order, walk,
+    assert_csv_is_the_json,
+    assert_unknown_sort_is_422,
+    assert_walk_in_order,
+    walk,
 )
 
 URL = "/api/v1/customers"

@@ -1,6 +1,6 @@
 """`flask demo seed`: a realistic, consistent demo company that a newcomer can sign in to."""
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from geopy.distance import geodesic
 from sqlalchemy import func, select
@@ -38,7 +38,7 @@ def _snapshot():
 def test_seed_builds_a_consistent_company_and_refuses_to_seed_twice(app, client, time_machine):
     # Seeded at noon: the field history ends the evening before (run just after midnight,
     # yesterday's last visits would be minutes old).
-    time_machine.move_to(datetime(2026, 3, 4, 12, tzinfo=timezone.utc))
+    time_machine.move_to(datetime(2026, 3, 4, 12, tzinfo=UTC))
     runner = app.test_cli_runner()
     result = runner.invoke(args=["demo", "seed"])
     assert result.exit_code == 0, result.output
@@ -148,7 +148,7 @@ def test_seed_builds_a_consistent_company_and_refuses_to_seed_twice(app, client,
     finally:
         app.config["SCORING_PRODUCTIVITY_LOOKBACK_DAYS"] = 7
     me = client.get("/api/v1/users/me", headers=manager_headers).json
-    three_weeks_ago = (datetime.now(timezone.utc) - timedelta(days=21)).date().isoformat()
+    three_weeks_ago = (datetime.now(UTC) - timedelta(days=21)).date().isoformat()
     overview = client.get(f"/api/v1/teams/{me['team_id']}/overview",
                           query_string={"period": "week", "date": three_weeks_ago},
                           headers=manager_headers).json

@@ -3,7 +3,10 @@ the list (pages, sorts, CSV)."""
 import pytest
 
 from tests.list_checks import (
-    assert_csv_is_the_json, assert_unknown_sort_is_422, assert_walk_in_order, walk,
+    assert_csv_is_the_json,
+    assert_unknown_sort_is_422,
+    assert_walk_in_order,
+    walk,
 )
 
 URL = "/api/v1/products"

@@ -14,6 +14,7 @@ attainment). Counted by hand:
 """
 import csv
 import io
+from datetime import UTC
 
 import pytest
 
@@ -91,12 +92,12 @@ def test_attainment_counts_the_period_for_the_rep_or_the_whole_team(
 
 def test_pace_projects_the_current_period_and_is_null_before_it_starts(
         client, team, world, time_machine):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from fieldsales.targets.periods import utc_today
     # At noon, half of the day is gone (minutes after midnight, 2 visits would project to
     # hundreds, and the rounded share would carry the projection away from 2 / share).
-    time_machine.move_to(datetime(2026, 3, 4, 12, tzinfo=timezone.utc))
+    time_machine.move_to(datetime(2026, 3, 4, 12, tzinfo=UTC))
     customer = world.customer(team=team.manager, rep=team.rep)
     today = utc_today()
     world.visit(rep=team.rep, customer=customer, at=at(today.isoformat(), 0, 0, 1))

@@ -1,5 +1,6 @@
 """Backlog dispatch priority: what ships first, when it is promised, and the health figures."""
-from fieldsales.common import DAY_MS as DAY, HOUR_MS as HOUR
+from fieldsales.common import DAY_MS as DAY
+from fieldsales.common import HOUR_MS as HOUR
 from fieldsales.orders.models import Order
 from fieldsales.reports.backlog import REASON_FACTS, backlog_health, reasons
 from fieldsales.scoring.models import BacklogPriority

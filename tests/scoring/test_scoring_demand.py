@@ -1,5 +1,6 @@
 """Inventory demand: weekly quantities, a smoothed forecast, cover and what to reorder."""
-from fieldsales.common import DAY_MS as DAY, WEEK_MS as WEEK
+from fieldsales.common import DAY_MS as DAY
+from fieldsales.common import WEEK_MS as WEEK
 from fieldsales.scoring.demand import ALPHA, BETA
 from fieldsales.scoring.models import ProductDemand
 from fieldsales.scoring.sql import week_start

@@ -5,7 +5,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -70,7 +70,7 @@ def test_two_threads_started_together_run_a_job_once(app, slow_job):
 
 
 def test_two_schedulers_started_together_run_a_job_once(app, slow_job):
-    soon = datetime.now(timezone.utc)
+    soon = datetime.now(UTC)
     schedulers = [scheduler.build_scheduler(app, {"slow": 60}, next_run_time=soon)
                   for _ in range(2)]
     for s in schedulers:
@@ -208,7 +208,7 @@ def test_the_app_starts_no_scheduler_unless_the_setting_says_in_process(app, mak
     try:
         jobs = {job.id: job.trigger.interval.total_seconds() for job in started.get_jobs()}
         assert jobs == {"productivity": 3600, "backlog": 300}
-        first_runs = [job.next_run_time - datetime.now(timezone.utc)
+        first_runs = [job.next_run_time - datetime.now(UTC)
                       for job in started.get_jobs()]
         assert all(30 < delay.total_seconds() <= 120 for delay in first_runs)  # soon, jittered
     finally:

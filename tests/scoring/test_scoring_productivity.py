@@ -1,5 +1,6 @@
 """Rep productivity: the score moves the way a manager expects, and every number is explained."""
-from fieldsales.common import DAY_MS, HOUR_MS as HOUR
+from fieldsales.common import DAY_MS
+from fieldsales.common import HOUR_MS as HOUR
 from fieldsales.scoring.models import RepScore, ScoringSuspect
 from fieldsales.scoring.sql import week_start
 

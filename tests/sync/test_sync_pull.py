@@ -2,14 +2,23 @@
 from fieldsales.changes.models import SyncClock
 from fieldsales.common import DAY_MS, now_ms
 from fieldsales.customers.models import Customer
+from fieldsales.extensions import db
 from fieldsales.locations.models import LocationPing
 from fieldsales.orders.models import Order
-from fieldsales.extensions import db
 from fieldsales.sync.models import SyncLog
 from fieldsales.tasks.models import Task
 from fieldsales.visits.models import Visit
 from tests.factories import (
-    TABLE_NAMES, Phone, World, changes, ids, line_record, order_record, ping_record, stored, uid,
+    TABLE_NAMES,
+    Phone,
+    World,
+    changes,
+    ids,
+    line_record,
+    order_record,
+    ping_record,
+    stored,
+    uid,
     visit_record,
 )
 

@@ -14,9 +14,15 @@ from fieldsales.sync.models import QuarantinedRecord, SyncLog
 from fieldsales.tasks.models import Task
 from fieldsales.visits.models import Visit
 from tests.factories import (
-    changes, feedback_record, line_record, order_record, ping_record, stored, uid, visit_record,
+    changes,
+    feedback_record,
+    line_record,
+    order_record,
+    ping_record,
+    stored,
+    uid,
+    visit_record,
 )
-
 
 # -- transport --------------------------------------------------------------------------------
 

@@ -1,12 +1,17 @@
 """The quarantine (admins list and replay refused records) and the sync log for support."""
-from fieldsales.extensions import db
 from fieldsales.customers.models import Customer
+from fieldsales.extensions import db
 from fieldsales.feedback.models import Feedback
 from fieldsales.sync.models import QuarantinedRecord
 from fieldsales.tasks.models import Task
 from fieldsales.visits.models import Visit
 from tests.factories import (
-    Phone, changes, feedback_record, ping_record, stored, visit_record,
+    Phone,
+    changes,
+    feedback_record,
+    ping_record,
+    stored,
+    visit_record,
 )
 
 URL = "/api/v1/sync/quarantine"

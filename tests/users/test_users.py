@@ -5,7 +5,10 @@ import pytest
 from fieldsales.extensions import db
 from fieldsales.users.models import User
 from tests.list_checks import (
-    assert_csv_is_the_json, assert_unknown_sort_is_422, assert_walk_in_order, walk,
+    assert_csv_is_the_json,
+    assert_unknown_sort_is_422,
+    assert_walk_in_order,
+    walk,
 )
 
 USERS = "/api/v1/users"
