@@ -23,7 +23,7 @@ DEMO_DAYS = 30  # the demo's field history (HISTORY_DAYS in fieldsales/demo/seed
 
 def ensure_environment() -> None:
     """Create the virtual environment and install the project when pyproject.toml changed."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036  (dev.py runs on any python3; says why)
         sys.exit("fieldsales needs Python 3.11 or newer.")
     if not (BIN / "python").exists():
         print("Creating the virtual environment in .venv ...", flush=True)
@@ -31,7 +31,8 @@ def ensure_environment() -> None:
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if not STAMP.exists() or STAMP.read_text() != wanted:
         print("Installing fieldsales and its dependencies ...", flush=True)
-        pip = [str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        pip = [str(BIN / "python"), "-m", "pip", "install", "--quiet",
+               "--disable-pip-version-check"]
         subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True, cwd=ROOT)
         STAMP.write_text(wanted)
 

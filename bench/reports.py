@@ -138,7 +138,7 @@ def generate(n_customers: int, n_orders: int) -> dict:
                 for i in range(500)]
     db.session.execute(sa.insert(Product), products)
     orders, lines = [], []
-    for i in range(n_orders):
+    for _ in range(n_orders):
         order_id = new_id()
         orders.append({"id": order_id, "rep_id": rep.id,
                        "customer_id": customers[rng.randrange(len(customers))]["id"],

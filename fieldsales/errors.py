@@ -39,7 +39,8 @@ def error_response(status: int, code: str, message: str, details: dict | None = 
 
 
 def _slug(error: HTTPException) -> str:
-    return _CODE_OVERRIDES.get(error.code) or re.sub(r"[^a-z0-9]+", "_", error.name.lower()).strip("_")
+    return (_CODE_OVERRIDES.get(error.code)
+            or re.sub(r"[^a-z0-9]+", "_", error.name.lower()).strip("_"))
 
 
 def _message(error: HTTPException, details: dict) -> str:

@@ -3,6 +3,7 @@ over the pages loses and repeats nothing in the order asked for, and the CSV exp
 exactly the rows of the JSON pages."""
 import csv
 import io
+from itertools import pairwise
 
 from fieldsales.listing import csv_cell
 
@@ -28,7 +29,7 @@ def assert_walk_in_order(items: list[dict], *, ids, sort: str, key) -> None:
     assert set(seen) == set(ids), "a row was lost, or one came that should not"
     values = [key(item) for item in items]
     assert values == sorted(values, reverse=sort.startswith("-")), values
-    for (v1, id1), (v2, id2) in zip(zip(values, seen), zip(values[1:], seen[1:])):
+    for (v1, id1), (v2, id2) in pairwise(zip(values, seen, strict=True)):
         if v1 == v2:
             assert id1 < id2, "ties break on the id"
 

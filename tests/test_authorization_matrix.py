@@ -119,7 +119,7 @@ def test_routes_answer_each_caller_as_their_rule_says(app, client, team, login):
     fresh = {"admin": team.headers["admin"], "manager": team.headers["manager"],
              "procurement": team.headers["procurement"], "rep": team.headers["rep2"]}
     failures = []
-    for path, method, handler in routes(app):
+    for path, method, _handler in routes(app):
         if (path, method) in PUBLIC:
             continue
         allowed = expected_roles(path, method)
@@ -136,7 +136,8 @@ def test_routes_answer_each_caller_as_their_rule_says(app, client, team, login):
             body = response.json if response.is_json else None
             code = body.get("error", {}).get("code") if isinstance(body, dict) else None
             if role in allowed:
-                if response.status_code >= 500 or response.status_code == 401 or code == "forbidden":
+                status = response.status_code
+                if status >= 500 or status == 401 or code == "forbidden":
                     failures.append((method, path, role, response.status_code, "allowed"))
             elif response.status_code != 403:
                 failures.append((method, path, role, response.status_code, 403))

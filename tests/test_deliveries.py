@@ -50,7 +50,7 @@ def shop(app):
                            ordered_at=ordered_at or now_ms() - DAY_MS, **extra),
                      *[OrderLine(id=line_id, order_id=order_id, product_id=p, quantity=q,
                                  unit_price=price)
-                       for line_id, (p, q, price) in zip(line_ids, lines)])
+                       for line_id, (p, q, price) in zip(line_ids, lines, strict=True)])
             return order_id, line_ids
 
         def get(self, model, row_id):

@@ -4,7 +4,8 @@
     .venv/bin/python bench/phones --phones 200 \\
         --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test   # in a fresh schema
     .venv/bin/python bench/phones --target http://127.0.0.1:8000 \\
-        --admin-email a@example.com --admin-password secret123 --database-url ...  # a running server
+        --admin-email a@example.com --admin-password secret123 \\
+        --database-url ...  # a running server
 
 (`.venv/bin/python -m bench.phones ...` from the repository's root does the same.)
 
@@ -79,7 +80,8 @@ def main(argv=None) -> int:
             database_url, drop = scratch_database(args.database_url, "bench", folder=str(workdir))
             server = Server(database_url, workers=args.workers, threads=args.threads,
                             log_path=workdir / "server.log")
-            admin_email, admin_password = f"admin-{uuid.uuid4().hex[:6]}@bench.fieldsales.dev", PASSWORD
+            admin_email = f"admin-{uuid.uuid4().hex[:6]}@bench.fieldsales.dev"
+            admin_password = PASSWORD
             server.prepare(admin_email=admin_email, admin_password=admin_password,
                            schema=args.schema)
             server.start()

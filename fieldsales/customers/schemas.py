@@ -50,7 +50,8 @@ class CustomerUpdateSchema(StrictSchema):
 
 
 class CustomerCreateSchema(CustomerUpdateSchema):
-    id = IdField(metadata={"description": "Optional client-made id; the server makes one if absent."})
+    id = IdField(metadata={
+        "description": "Optional client-made id; the server makes one if absent."})
     name = ma.fields.String(required=True, validate=validate.Length(1, 200))
     latitude = Latitude(required=True)
     longitude = Longitude(required=True)

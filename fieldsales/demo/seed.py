@@ -130,7 +130,8 @@ CATALOGUE = (
 )
 
 SELLING_TITLES = ("Present the summer range", "Follow up on last quote", "Collect reorder",
-                  "Introduce the new coffee line", "Check shelf placement", "Negotiate volume price")
+                  "Introduce the new coffee line", "Check shelf placement",
+                  "Negotiate volume price")
 PROSPECT_TITLES = ("First visit: present the catalogue", "Leave samples and price list",
                    "Meet the owner", "Follow up on tasting")
 ADMIN_TITLES = ("Submit expense report", "Team meeting", "Update customer notes",
@@ -390,8 +391,8 @@ class _Builder:
         rng = self.rng
         accuracy = round(rng.uniform(4, 35), 1)
         is_prospect = self._treated_as_prospect(customer)
-        outcome = rng.choices(("order", "no_order", "follow_up", "closed"),
-                              (0.15, 0.35, 0.45, 0.05) if is_prospect else (0.5, 0.3, 0.17, 0.03))[0]
+        weights = (0.15, 0.35, 0.45, 0.05) if is_prospect else (0.5, 0.3, 0.17, 0.03)
+        outcome = rng.choices(("order", "no_order", "follow_up", "closed"), weights)[0]
         forgot_checkout = rng.random() < 0.03
         visit = {
             "id": self.new_id(), "rep_id": rep.user_id, "customer_id": customer["id"],
@@ -469,7 +470,8 @@ class _Builder:
                 "received_at": t + rng.randint(0, 40) * MINUTE_MS,
                 "latitude": round(point[0], 6), "longitude": round(point[1], 6),
                 "accuracy_m": round(accuracy, 1),
-                "speed_mps": round(rng.uniform(4, 13), 1) if moving else round(rng.uniform(0, 0.8), 1),
+                "speed_mps": (round(rng.uniform(4, 13), 1) if moving
+                              else round(rng.uniform(0, 0.8), 1)),
                 "battery_pct": round(battery, 1),
             })
             battery = max(5.0, battery - rng.uniform(0.1, 0.6))
@@ -539,7 +541,8 @@ class _Builder:
                 fate = "open"
         if fate == "open":
             if rng.random() < 0.7:
-                order["promised_dispatch_at"] = min(requested, ordered_at + rng.randint(1, 3) * DAY_MS)
+                order["promised_dispatch_at"] = min(requested,
+                                                    ordered_at + rng.randint(1, 3) * DAY_MS)
             return
         delivery = {"id": self.new_id(), "order_id": order["id"], "delivered_at": delivered_at,
                     "created_by_id": self.procurement.id}
@@ -557,7 +560,7 @@ class _Builder:
             return
         self.rows["deliveries"].append(delivery)
         self.rows["delivery_lines"] += shipped
-        for line, delivered in zip(lines, _delivered(lines, shipped)):
+        for line, delivered in zip(lines, _delivered(lines, shipped), strict=True):
             line["delivered_quantity"] = delivered
         order["status"] = orders.status_after_delivery(
             quantities=[(line["delivered_quantity"], line["quantity"]) for line in lines])

@@ -5,7 +5,8 @@ from sqlalchemy import text
 from fieldsales.errors import ErrorSchema, error_response
 from fieldsales.extensions import db
 
-blp = Blueprint("health", __name__, url_prefix="/healthz", description="Liveness for load balancers.")
+blp = Blueprint("health", __name__, url_prefix="/healthz",
+                description="Liveness for load balancers.")
 
 
 class HealthSchema(ma.Schema):

@@ -44,7 +44,8 @@ class ProductUpdateSchema(StrictSchema):
 
 
 class ProductCreateSchema(ProductUpdateSchema):
-    id = IdField(metadata={"description": "Optional client-made id; the server makes one if absent."})
+    id = IdField(metadata={
+        "description": "Optional client-made id; the server makes one if absent."})
     sku = ma.fields.String(required=True, validate=validate.Length(1, 64))
     name = ma.fields.String(required=True, validate=validate.Length(1, 200))
     unit = ma.fields.String(load_default="each", validate=validate.Length(1, 20))

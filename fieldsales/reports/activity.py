@@ -22,6 +22,7 @@ away from a customer; non-selling = task_minutes per admin task done.
 """
 import math
 from datetime import date
+from itertools import pairwise
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -135,14 +136,14 @@ def trail(pings: list[dict], stops: list[dict]) -> list[dict]:
         bounds.append((index, stop["started_at"], stop["ended_at"]))
     bounds.append((None, pings[-1]["recorded_at"] + 1, None))
     legs = []
-    for (from_index, _, leg_start), (to_index, leg_end, _) in zip(bounds, bounds[1:]):
+    for (from_index, _, leg_start), (to_index, leg_end, _) in pairwise(bounds):
         inside = [p for p in pings if leg_start < p["recorded_at"] < leg_end]
         if not inside and (from_index is None or to_index is None):
             continue
         ends_before = _edge_ping(pings, leg_start, last=True) if from_index is not None else None
         ends_after = _edge_ping(pings, leg_end, last=False) if to_index is not None else None
         path = [p for p in [ends_before, *inside, ends_after] if p is not None and not p["flagged"]]
-        distance = sum(geodesic_m(*_point(a), *_point(b)) for a, b in zip(path, path[1:]))
+        distance = sum(geodesic_m(*_point(a), *_point(b)) for a, b in pairwise(path))
         legs.append({
             "from_stop": from_index, "to_stop": to_index,
             "started_at": leg_start if from_index is not None else inside[0]["recorded_at"],

@@ -3,9 +3,9 @@
 One set-based statement (queries/product_demand.sql): SQL aggregates the weekly ordered and
 feedback-requested quantities and the open backlog per product, runs Holt's smoothing as a
 recursive query over the weeks (every product's series advances one week per step), and
-writes every row with the latest week's stock snapshot. A product's smoothing starts at its first week with orders in the
-window: weeks before it are no history, not zero demand (a product first sold four weeks ago
-at a steady rate is not "rising"). Formulas: docs/scoring.md.
+writes every row with the latest week's stock snapshot. A product's smoothing starts at its
+first week with orders in the window: weeks before it are no history, not zero demand (a
+product first sold four weeks ago at a steady rate is not "rising"). Formulas: docs/scoring.md.
 """
 from flask import current_app
 from sqlalchemy import text

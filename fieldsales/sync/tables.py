@@ -224,7 +224,7 @@ class SyncTable:
         """Row (with `id` and the contract's columns) -> the raw record phones get."""
         names = [c.name for c in self.columns]
         converters = [_to_json(c.kind) for c in self.columns]
-        pairs = list(zip(names, converters))
+        pairs = list(zip(names, converters, strict=True))
 
         def serialize(row) -> dict:
             mapping = row._mapping

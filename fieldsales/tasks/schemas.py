@@ -53,8 +53,10 @@ class TaskUpdateSchema(StrictSchema):
 
 
 class TaskCreateSchema(TaskUpdateSchema):
-    id = IdField(metadata={"description": "Optional client-made id; the server makes one if absent."})
-    assigned_rep_id = IdField(required=True, metadata={"description": "Managers: a rep of their team."})
+    id = IdField(metadata={
+        "description": "Optional client-made id; the server makes one if absent."})
+    assigned_rep_id = IdField(required=True,
+                              metadata={"description": "Managers: a rep of their team."})
     title = ma.fields.String(required=True, validate=validate.Length(1, 200))
     category = ma.fields.String(load_default="selling", validate=validate.OneOf(TASK_CATEGORIES))
     status = ma.fields.String(load_default="open", validate=validate.OneOf(TASK_STATUSES))

@@ -269,7 +269,8 @@ def test_manager_patches_their_teams_customer(client, team, create):
 def test_patch_refusals(client, team, create):
     customer_id = create(assigned_rep_id=team.rep.id)["id"]
     path = f"{URL}/{customer_id}"
-    assert client.patch(path, json={"name": "X"}, headers=team.headers["other_manager"]).status_code == 404
+    other_manager = team.headers["other_manager"]
+    assert client.patch(path, json={"name": "X"}, headers=other_manager).status_code == 404
     for role in ("rep", "procurement"):
         assert client.patch(path, json={"name": "X"}, headers=team.headers[role]).status_code == 403
         assert client.delete(path, headers=team.headers[role]).status_code == 403

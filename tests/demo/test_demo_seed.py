@@ -59,7 +59,8 @@ def test_seed_builds_a_consistent_company_and_refuses_to_seed_twice(app, client,
         assert {c.kind for c in customers} == {"prospect", "account"}
         assert {c.segment for c in customers} == {"grocery", "pharmacy", "horeca", "kiosk"}
         rep_teams = {rep.id: rep.team_id for rep in reps}
-        assert all(rep_teams[c.assigned_rep_id] == c.team_id for c in customers if c.assigned_rep_id)
+        assert all(rep_teams[c.assigned_rep_id] == c.team_id
+                   for c in customers if c.assigned_rep_id)
         # A prospect becomes an account with its first order.
         assert _count(Customer, Customer.kind == "prospect",
                       Customer.id.in_(select(Order.customer_id))) == 0

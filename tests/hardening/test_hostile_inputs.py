@@ -205,7 +205,7 @@ def test_client_made_ids_with_path_characters_are_refused(client, team, bad_id):
 def test_sql_and_script_fragments_are_stored_verbatim_and_returned_as_is(client, team):
     admin = team.headers["admin"]
     made = []
-    for n, text in enumerate(FRAGMENTS):
+    for text in FRAGMENTS:
         response = client.post("/api/v1/customers", headers=admin,
                                json=customer_body(team, name=text[:200], address=text,
                                                   segment=text[:50]))
@@ -286,7 +286,7 @@ def test_csv_exports_never_start_a_cell_with_a_formula(client, team, world):
                for _path, cell in cells), routes
 
 
-# --- the sync push ---------------------------------------------------------------------------------
+# --- the sync push ---------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("text", [" =1+1", "  +SUM(1,2)", "\n-2+3", "\r\n@SUM(A1:A2)",

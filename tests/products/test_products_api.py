@@ -54,7 +54,8 @@ def test_everyone_signed_in_reads(client, team, create):
     product_id = create()["id"]
     for role in team.headers:
         listing = client.get(URL, headers=team.headers[role])
-        assert listing.status_code == 200 and [p["id"] for p in listing.json["items"]] == [product_id]
+        assert listing.status_code == 200
+        assert [p["id"] for p in listing.json["items"]] == [product_id]
         assert client.get(f"{URL}/{product_id}", headers=team.headers[role]).status_code == 200
     assert client.get(URL).status_code == 401
     assert client.get(f"{URL}/{product_id}").status_code == 401
@@ -143,7 +144,8 @@ def test_patch_moves_stock(client, team, create):
                             headers=team.headers["procurement"])
     assert response.status_code == 200
     assert response.json["stock_on_hand"] == 12.5 and response.json["unit_price"] == 13
-    assert client.get(f"{URL}/{product_id}", headers=team.headers["rep"]).json["stock_on_hand"] == 12.5
+    seen = client.get(f"{URL}/{product_id}", headers=team.headers["rep"])
+    assert seen.json["stock_on_hand"] == 12.5
     response = client.patch(f"{URL}/{product_id}", json={"stock_on_hand": -3},
                             headers=team.headers["procurement"])
     assert response.status_code == 422
@@ -172,7 +174,8 @@ def test_filters(client, team, create):
 
 def test_delete_is_soft_and_the_sku_stays_taken(client, team, create):
     product_id = create()["id"]
-    assert client.delete(f"{URL}/{product_id}", headers=team.headers["procurement"]).status_code == 204
+    procurement = team.headers["procurement"]
+    assert client.delete(f"{URL}/{product_id}", headers=procurement).status_code == 204
     assert client.get(f"{URL}/{product_id}", headers=team.headers["admin"]).status_code == 404
     assert client.get(URL, headers=team.headers["admin"]).json["items"] == []
     assert client.delete(f"{URL}/{product_id}", headers=team.headers["admin"]).status_code == 404

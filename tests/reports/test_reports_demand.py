@@ -33,7 +33,7 @@ def demand_row(world, product, week, *, latest=False, ordered=0.0, requested=0.0
 def products(world):
     ids = {sku: world.product(sku=sku, name=f"Widget {sku}", stock=7)
            for sku in ("P1", "P2", "P3", "P4")}
-    for week, ordered, requested in zip(WEEKS, (100, 5, 10, 15, 20), (9, 1, 0, 2, 3)):
+    for week, ordered, requested in zip(WEEKS, (100, 5, 10, 15, 20), (9, 1, 0, 2, 3), strict=True):
         demand_row(world, ids["P1"], week, latest=week == WEEKS[-1], ordered=ordered,
                    requested=requested, **({"rising_demand": True, "days_of_cover": 10.0,
                                             "stock": 28.0} if week == WEEKS[-1] else {}))
@@ -85,7 +85,7 @@ def test_reps_do_not_see_demand(client, team, products):
 def test_with_the_real_demand_job(app, client, team, world):
     customer = world.customer(team=team.manager, rep=team.rep)
     product = world.product(sku="REAL", stock=1)
-    for week, quantity in zip(WEEKS, (2, 4, 8, 16, 32)):
+    for week, quantity in zip(WEEKS, (2, 4, 8, 16, 32), strict=True):
         world.order(rep=team.rep, customer=customer, at=at(week, 10),
                     lines=[(product, quantity, 1)], status="delivered")
     with app.app_context():

@@ -46,7 +46,7 @@ def test_a_walk_loses_and_repeats_nothing_while_rows_are_added(client, team, add
     assert original <= set(seen), "a row was lost"
     values = [key[0] for key in keys]
     assert values == sorted(values, reverse=sort.startswith("-"))
-    for (v1, id1), (v2, id2) in zip(keys, keys[1:]):
+    for (v1, id1), (v2, id2) in itertools.pairwise(keys):
         if v1 == v2:
             assert id1 < id2, "ties break on the id"
 

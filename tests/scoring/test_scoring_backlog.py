@@ -145,7 +145,8 @@ def test_only_orders_with_pending_quantity_are_backlog(world, team):
     world.order(rep=team.rep, customer=customer, at=NOW - DAY, status="delivered", delivered_at=NOW,
                 lines=[(product, 5, 1.0, 5)])
     partly = world.order(rep=team.rep, customer=customer, at=NOW - DAY,
-                         status="partially_delivered", lines=[(product, 5, 2.0, 5), (product, 4, 3.0, 1)])
+                         status="partially_delivered",
+                         lines=[(product, 5, 2.0, 5), (product, 4, 3.0, 1)])
 
     world.run("backlog", now=NOW)
 

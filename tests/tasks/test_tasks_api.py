@@ -239,7 +239,8 @@ def test_rep_cannot_change_other_fields_or_other_reps_tasks(client, team, create
 
 def test_delete_is_a_soft_removal(client, team, create):
     task_id = create()["id"]
-    assert client.delete(f"{URL}/{task_id}", headers=team.headers["other_manager"]).status_code == 404
+    other_manager = team.headers["other_manager"]
+    assert client.delete(f"{URL}/{task_id}", headers=other_manager).status_code == 404
     assert client.delete(f"{URL}/{task_id}", headers=team.headers["manager"]).status_code == 204
     for role in ("admin", "manager", "rep"):
         assert client.get(f"{URL}/{task_id}", headers=team.headers[role]).status_code == 404

@@ -49,7 +49,8 @@ class TestAdminManagesUsers:
 
     def test_only_admins_create_users(self, client, team):
         for name in ("manager", "procurement", "rep"):
-            assert client.post(USERS, json=new_user(), headers=team.headers[name]).status_code == 403
+            refused = client.post(USERS, json=new_user(), headers=team.headers[name])
+            assert refused.status_code == 403
 
     def test_unknown_manager_is_a_validation_error(self, client, team):
         response = client.post(USERS, json=new_user(manager_id="nobody"),
@@ -96,7 +97,8 @@ class TestAdminManagesUsers:
 
     def test_only_admins_change_users(self, client, team):
         url = f"{USERS}/{team.rep.id}"
-        assert client.patch(url, json={"name": "x"}, headers=team.headers["manager"]).status_code == 403
+        manager = team.headers["manager"]
+        assert client.patch(url, json={"name": "x"}, headers=manager).status_code == 403
         assert client.delete(url, headers=team.headers["manager"]).status_code == 403
 
 
@@ -257,7 +259,8 @@ class TestManagersSeeTheirTeam:
 
     def test_admin_lists_everyone_filtered_by_role(self, client, team):
         body = client.get(f"{USERS}?role=rep", headers=team.headers["admin"]).json
-        assert {user["id"] for user in body["items"]} == {team.rep.id, team.rep2.id, team.other_rep.id}
+        assert ({user["id"] for user in body["items"]}
+                == {team.rep.id, team.rep2.id, team.other_rep.id})
 
     def test_reps_and_procurement_cannot_list_users(self, client, team):
         for name in ("rep", "procurement"):
@@ -301,8 +304,8 @@ class TestManagersSeeTheirTeam:
                                    field="password_hash")
 
     def test_teams_are_scoped(self, client, team):
-        assert [t["id"] for t in client.get("/api/v1/teams", headers=team.headers["manager"]).json] \
-            == [team.manager.team_id]
+        teams = client.get("/api/v1/teams", headers=team.headers["manager"]).json
+        assert [t["id"] for t in teams] == [team.manager.team_id]
         assert len(client.get("/api/v1/teams", headers=team.headers["admin"]).json) == 2
         assert client.get("/api/v1/teams", headers=team.headers["rep"]).status_code == 403
 
