@@ -56,7 +56,9 @@ def create_app(config: str | object | None = None) -> Flask:
                     or ".", exist_ok=True)
 
     if app.config["TRUSTED_PROXY_HOPS"] > 0:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXY_HOPS"])
+        # Werkzeug's documented way to wrap the WSGI app, which mypy takes for a method.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=app.config["TRUSTED_PROXY_HOPS"])
 
     db.init_app(app)
     install_listeners()  # ORM writes stamp the synced rows they touch

@@ -6,14 +6,20 @@ SQLITE_BUSY. Read-only requests begin deferred (see `create_app`).
 """
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine, Result
 from sqlalchemy.exc import IntegrityError
 
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The rows an INSERT, UPDATE or DELETE matched. SQLAlchemy 2.0 types what
+    `Session.execute` returns as a `Result`; for those statements it is a `CursorResult`."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 @dataclass(frozen=True)

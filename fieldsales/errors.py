@@ -5,7 +5,7 @@ import re
 import marshmallow as ma
 from flask import jsonify
 from sqlalchemy.exc import DataError, OperationalError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def error_response(status: int, code: str, message: str, details: dict | None = 
 
 
 def _slug(error: HTTPException) -> str:
-    return (_CODE_OVERRIDES.get(error.code)
+    return ((error.code is not None and _CODE_OVERRIDES.get(error.code))
             or re.sub(r"[^a-z0-9]+", "_", error.name.lower()).strip("_"))
 
 
@@ -68,7 +68,7 @@ def _by_field(messages: dict) -> dict:
     """webargs keys errors by location ({"json": {"email": [...]}}); services raise them by
     field. Clients get one shape: {"<field>": ["<problem>", ...]}."""
     if messages and all(key in _LOCATIONS for key in messages):
-        merged = {}
+        merged: dict = {}
         for location_errors in messages.values():
             merged.update(location_errors if isinstance(location_errors, dict)
                           else {"_body": location_errors})
@@ -81,7 +81,7 @@ def http_error(error: HTTPException):
     details = _by_field(data.get("errors") or data.get("messages") or {})
     message = data.get("message") or _message(error, details)
     headers = dict(data.get("headers") or {})
-    if error.code == 405 and error.valid_methods:
+    if isinstance(error, MethodNotAllowed) and error.code == 405 and error.valid_methods:
         headers["Allow"] = ", ".join(error.valid_methods)
     return error_response(error.code or 500, _slug(error), message, details, headers)
 

@@ -1,9 +1,11 @@
 """Extensions, created once and bound to the app in `create_app`."""
+from typing import TYPE_CHECKING, Any
+
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 
 from fieldsales.errors import ErrorSchema, http_error
 
@@ -32,5 +34,14 @@ class FieldsalesApi(Api):
 
 
 db = SQLAlchemy(model_class=Base)
+# The base of every model. `db.Model` is made at run time from `Base`, so a type checker cannot
+# see it as a class; to it, a model is the `Base` it is built on.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
+# What a function given "the session" takes: a Session, or `db.session`, the scoped_session
+# that stands for the current one.
+SessionLike = Session | scoped_session[Any]
 migrate = Migrate()
 api = FieldsalesApi()

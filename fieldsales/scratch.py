@@ -28,9 +28,9 @@ def scratch_database(base_url: str | None, name: str, *,
     separator = "&" if "?" in base_url else "?"
     url = f"{base_url}{separator}options={quote(f'-csearch_path={schema}')}"
 
-    def drop() -> None:
+    def drop_schema() -> None:
         with engine.begin() as connection:
             connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         engine.dispose()
 
-    return url, drop
+    return url, drop_schema

@@ -3,10 +3,10 @@ from sqlalchemy import BigInteger, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fieldsales.common import now_ms
-from fieldsales.extensions import db
+from fieldsales.extensions import Model
 
 
-class LoginFailure(db.Model):
+class LoginFailure(Model):
     """A failed login, counted per email and per client address for throttling."""
 
     __tablename__ = "login_failures"

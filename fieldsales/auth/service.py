@@ -65,8 +65,8 @@ def _slow_down(*, email: str, now: int) -> None:
     """An email failing from many addresses (each under its own limits) gets a slower path:
     the delay comes before the password check and applies to every attempt, so it tells the
     attacker nothing, and the right password still signs in, a few seconds late at most."""
-    failures = db.session.scalar(select(func.count()).select_from(LoginFailure).where(
-        LoginFailure.email == email, LoginFailure.failed_at > _window_start(now=now)))
+    failures = db.session.execute(select(func.count()).select_from(LoginFailure).where(
+        LoginFailure.email == email, LoginFailure.failed_at > _window_start(now=now))).scalar_one()
     delay = slow_down_seconds(failures=failures)
     if delay:
         time.sleep(delay)

@@ -22,11 +22,12 @@ from sqlalchemy.orm import Session
 from fieldsales.changes.models import SyncClock, SyncedMixin
 from fieldsales.common import now_ms
 from fieldsales.errors import ApiError
+from fieldsales.extensions import SessionLike
 
 _STAMP_KEY = "sync_stamp"
 
 
-def take_stamp(session: Session) -> int:
+def take_stamp(session: SessionLike) -> int:
     """The stamp of this transaction's changes; the first call locks the clock until commit."""
     stamp = session.info.get(_STAMP_KEY)
     if stamp is None:
@@ -42,7 +43,7 @@ def take_stamp(session: Session) -> int:
     return stamp
 
 
-def check_cursor(session: Session, *, last_pulled_at: int | None) -> None:
+def check_cursor(session: SessionLike, *, last_pulled_at: int | None) -> None:
     """400 for a cursor later than the clock: it would skip the conflict check and hide
     changes (the window would start after them). Call it before this request moves the clock.
     """
@@ -57,7 +58,7 @@ def check_cursor(session: Session, *, last_pulled_at: int | None) -> None:
                                            "an earlier pull, or null."]})
 
 
-def advance(session: Session) -> int:
+def advance(session: SessionLike) -> int:
     """Move the clock to now (never back) and return it: the timestamp of a pull.
 
     Runs in its own short transaction; the caller's session is committed here.

@@ -3,7 +3,7 @@ from sqlalchemy import DDL, BigInteger, Boolean, ForeignKey, Index, Integer, Str
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fieldsales.common import now_ms
-from fieldsales.extensions import db
+from fieldsales.extensions import Model
 
 
 class SyncedMixin:
@@ -20,7 +20,7 @@ class SyncedMixin:
     deleted_at: Mapped[int | None] = mapped_column(BigInteger)
 
 
-class SyncClock(db.Model):
+class SyncClock(Model):
     """The one row whose lock orders every change stamp (see fieldsales/changes/clock.py)."""
 
     __tablename__ = "sync_clock"
@@ -35,7 +35,7 @@ event.listen(
 )
 
 
-class AccessChange(db.Model):
+class AccessChange(Model):
     """A rep gained or lost sight of a row (a customer or task reassigned).
 
     Lost access reaches the old rep's next pull as a deletion; gained access reaches the new

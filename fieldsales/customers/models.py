@@ -3,12 +3,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from fieldsales.changes.models import SyncedMixin
 from fieldsales.common import id_column
-from fieldsales.extensions import db
+from fieldsales.extensions import Model
 
 CUSTOMER_KINDS = ("prospect", "account")
 
 
-class Customer(SyncedMixin, db.Model):
+class Customer(SyncedMixin, Model):
     __tablename__ = "customers"
 
     id: Mapped[str] = id_column()

@@ -23,6 +23,6 @@ def bring_teamless_customers(rep: User, *, team_id: str) -> None:
 
 def count_assigned_customers(rep: User) -> dict[str, int]:
     """Customers belong to the old team (its manager keeps seeing them)."""
-    return {"assigned_customers": db.session.scalar(
+    return {"assigned_customers": db.session.execute(
         select(func.count()).select_from(Customer).where(
-            Customer.assigned_rep_id == rep.id, Customer.deleted_at.is_(None)))}
+            Customer.assigned_rep_id == rep.id, Customer.deleted_at.is_(None))).scalar_one()}

@@ -1,7 +1,8 @@
 """Customers: who may see and change which, and who may be assigned to them."""
 from collections.abc import Iterable
+from typing import cast
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, Table, select
 from sqlalchemy import update as update_rows
 
 from fieldsales.changes.access import reassigned
@@ -54,10 +55,9 @@ def assignable_rep(*, viewer: User, rep_id: str, field: str = "assigned_rep_id")
     nothing and grant nothing.
     """
     rep = db.session.get(User, rep_id)
-    usable = (rep is not None and rep.role == "rep" and rep.active and rep.deleted_at is None)
-    if usable and viewer.role == "manager":
-        usable = scope.manages(manager=viewer, user=rep)
-    if not usable:
+    usable = (rep is not None and rep.role == "rep" and rep.active and rep.deleted_at is None
+              and (viewer.role != "manager" or scope.manages(manager=viewer, user=rep)))
+    if rep is None or not usable:
         where = "in your team" if viewer.role == "manager" else ""
         raise invalid(field, f"No active rep with this id {where}".strip() + ".")
     return rep
@@ -97,6 +97,7 @@ def update(*, viewer: User, customer: Customer, changes: dict) -> Customer:
     """Change a customer; a new assigned rep makes it leave the old rep's phone and reach
     the new rep's on their next pulls."""
     rep_id = changes.get("assigned_rep_id", customer.assigned_rep_id)
+    rep: User | None
     if "assigned_rep_id" in changes and rep_id is not None:
         rep = assignable_rep(viewer=viewer, rep_id=rep_id)
     else:
@@ -126,7 +127,7 @@ def promote_prospects(*, customer_ids: Iterable[str]) -> None:
     if not ids:
         return
     stamp = take_stamp(db.session)
-    table = Customer.__table__
+    table = cast(Table, Customer.__table__)  # a declarative model's table is a Table
     for start in range(0, len(ids), _CHUNK):
         db.session.execute(update_rows(table).where(
             table.c.id.in_(ids[start:start + _CHUNK]), table.c.kind == "prospect")

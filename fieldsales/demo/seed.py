@@ -19,6 +19,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import SimpleNamespace
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import insert, inspect, select
@@ -453,7 +454,8 @@ class _Builder:
         """The day's fixes, flagged as the sync ingest flags a push of them after the rep's
         earlier ones."""
         rng = self.rng
-        pings, leg, t = [], 0, start
+        pings: list[dict[str, Any]] = []
+        leg, t = 0, start
         battery = rng.uniform(85, 100)
         while t <= end:
             while leg < len(legs) - 1 and legs[leg][1] < t:
@@ -648,7 +650,9 @@ def _bulk_insert(model, rows: list[dict]) -> None:
         names = [table.c[key].name for key in given] + [c.name for c in defaulted]
         copy_sql = (f"COPY {connection.dialect.identifier_preparer.format_table(table)} "
                     f"({', '.join(names)}) FROM STDIN")
-        with connection.connection.driver_connection.cursor() as cursor:
+        driver_connection = connection.connection.driver_connection
+        assert driver_connection is not None  # an open connection has its driver's
+        with driver_connection.cursor() as cursor:
             with cursor.copy(copy_sql) as copy:
                 for row in rows:
                     copy.write_row([row[key] for key in given] + [

@@ -3,12 +3,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from fieldsales.changes.models import SyncedMixin
 from fieldsales.common import id_column
-from fieldsales.extensions import db
+from fieldsales.extensions import Model
 
 FEEDBACK_CATEGORIES = ("product", "delivery", "service", "price", "other")
 
 
-class Feedback(SyncedMixin, db.Model):
+class Feedback(SyncedMixin, Model):
     __tablename__ = "feedback"
 
     id: Mapped[str] = id_column()

@@ -2,12 +2,12 @@ from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fieldsales.common import id_column, now_ms
-from fieldsales.extensions import db
+from fieldsales.extensions import Model
 
 PING_FLAGS = ("inaccurate", "future", "stale", "duplicate", "implausible_speed")
 
 
-class LocationPing(db.Model):
+class LocationPing(Model):
     """One GPS fix. Flagged, never dropped; never pulled by phones."""
 
     __tablename__ = "location_pings"

@@ -3,13 +3,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fieldsales.changes.models import SyncedMixin
 from fieldsales.common import id_column, now_ms
-from fieldsales.extensions import db
+from fieldsales.extensions import Model
 from fieldsales.products.models import Money
 
 ORDER_STATUSES = ("open", "partially_delivered", "delivered", "cancelled")
 
 
-class Order(SyncedMixin, db.Model):
+class Order(SyncedMixin, Model):
     __tablename__ = "orders"
 
     id: Mapped[str] = id_column()
@@ -27,7 +27,7 @@ class Order(SyncedMixin, db.Model):
     lines: Mapped[list["OrderLine"]] = relationship(back_populates="order")
 
 
-class OrderLine(SyncedMixin, db.Model):
+class OrderLine(SyncedMixin, Model):
     __tablename__ = "order_lines"
 
     id: Mapped[str] = id_column()
@@ -40,7 +40,7 @@ class OrderLine(SyncedMixin, db.Model):
     order: Mapped[Order] = relationship(back_populates="lines")
 
 
-class Delivery(db.Model):
+class Delivery(Model):
     """A shipment of some line quantities of one order."""
 
     __tablename__ = "deliveries"
@@ -51,7 +51,7 @@ class Delivery(db.Model):
     created_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
 
 
-class DeliveryLine(db.Model):
+class DeliveryLine(Model):
     __tablename__ = "delivery_lines"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -52,7 +52,7 @@ def detail(*, order: Order) -> dict:
         .order_by(OrderLine.id)).all()
     deliveries = db.session.scalars(select(Delivery).where(Delivery.order_id == order.id)
                                     .order_by(Delivery.delivered_at, Delivery.id)).all()
-    shipped = {}
+    shipped: dict[str, list] = {}
     if deliveries:
         for line in db.session.scalars(select(DeliveryLine).where(
                 DeliveryLine.delivery_id.in_([d.id for d in deliveries]))

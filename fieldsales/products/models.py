@@ -3,12 +3,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from fieldsales.changes.models import SyncedMixin
 from fieldsales.common import id_column
-from fieldsales.extensions import db
+from fieldsales.extensions import Model
 
 Money = Numeric(14, 2, asdecimal=False)
 
 
-class Product(SyncedMixin, db.Model):
+class Product(SyncedMixin, Model):
     __tablename__ = "products"
 
     id: Mapped[str] = id_column()

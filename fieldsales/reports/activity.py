@@ -23,6 +23,7 @@ away from a customer; non-selling = task_minutes per admin task done.
 import math
 from datetime import date
 from itertools import pairwise
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -131,7 +132,7 @@ def trail(pings: list[dict], stops: list[dict]) -> list[dict]:
     """The legs before, between and after the stops, with their travel distance."""
     if not pings:
         return []
-    bounds = [(None, None, pings[0]["recorded_at"] - 1)]
+    bounds: list[tuple[int | None, Any, Any]] = [(None, None, pings[0]["recorded_at"] - 1)]
     for index, stop in enumerate(stops):
         bounds.append((index, stop["started_at"], stop["ended_at"]))
     bounds.append((None, pings[-1]["recorded_at"] + 1, None))

@@ -15,6 +15,7 @@ The summary is the health figures (`backlog_health`, live from the orders) for a
 for the period of the same length just before it, with the change between them.
 """
 import math
+from typing import Any
 
 from sqlalchemy import BigInteger, Float, case, cast, exists, func, literal, select
 
@@ -271,8 +272,9 @@ def backlog_health(*, start_ms: int, end_ms: int, team_id: str | None = None,
     rows = db.session.execute(
         select(bucketed.c.bucket, func.count(), func.sum(bucketed.c.pending_quantity),
                func.sum(bucketed.c.pending_value)).group_by(bucketed.c.bucket)).all()
-    buckets = {name: {"bucket": name, "orders": 0, "quantity": 0.0, "value": 0.0}
-               for name, _high in AGE_BUCKETS}
+    buckets: dict[str, dict[str, Any]] = {
+        name: {"bucket": name, "orders": 0, "quantity": 0.0, "value": 0.0}
+        for name, _high in AGE_BUCKETS}
     for name, orders, quantity, value in rows:
         buckets[name].update(orders=int(orders), quantity=float(quantity or 0),
                              value=round(float(value or 0), 2))

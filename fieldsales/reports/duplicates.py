@@ -29,6 +29,7 @@ from sqlalchemy import (
     true,
     union_all,
 )
+from sqlalchemy.sql.functions import Function
 
 from fieldsales.customers.models import Customer
 from fieldsales.extensions import db
@@ -88,21 +89,21 @@ def find(*, customers_query: Select) -> list[dict]:
     found = []
     for first, second in pairs:
         x, y = spots[first], spots[second]
-        same_phone = (first, second) in phone_pairs
+        phones_match = (first, second) in phone_pairs
         # Cheap tests first (flat-earth distance, difflib's upper bound on the names); the
         # geodesic distance and the full ratio only for pairs that may count.
-        if not same_phone and equirectangular_m(x.latitude, x.longitude, y.latitude,
+        if not phones_match and equirectangular_m(x.latitude, x.longitude, y.latitude,
                                                 y.longitude) > max_distance * 1.01 + 1:
             continue
         for row in (x, y):
             if row.id not in tokens:
                 words = _name_tokens(row.name)
                 tokens[row.id] = (words, Counter(" ".join(words)))
-        if not same_phone and _quick_ratio(tokens[first][1], tokens[second][1]) < min_ratio:
+        if not phones_match and _quick_ratio(tokens[first][1], tokens[second][1]) < min_ratio:
             continue
         distance = geodesic_m(x.latitude, x.longitude, y.latitude, y.longitude)
         similarity = _similarity(tokens[first][0], tokens[second][0])
-        reasons = ["same_phone"] if same_phone else []
+        reasons = ["same_phone"] if phones_match else []
         if distance <= max_distance and similarity >= min_ratio:
             reasons.append("similar_name_nearby")
         if reasons:
@@ -159,7 +160,7 @@ def _quick_ratio(x: Counter, y: Counter) -> float:
 
 
 def _phone_key(phone_column):
-    expression = func.coalesce(phone_column, "")
+    expression: Function = func.coalesce(phone_column, "")
     for separator in PHONE_SEPARATORS:
         expression = func.replace(expression, separator, "")
     return expression
@@ -167,10 +168,11 @@ def _phone_key(phone_column):
 
 def _rows(ids: set[str], *columns) -> list:
     """Rows of these customers, fetched in chunks (an IN list has limits)."""
-    ids, rows = sorted(ids), []
+    ordered = sorted(ids)
+    rows: list = []
     single = len(columns) == 1
-    for start in range(0, len(ids), 900):
-        query = select(*columns).where(Customer.id.in_(ids[start:start + 900]))
+    for start in range(0, len(ordered), 900):
+        query = select(*columns).where(Customer.id.in_(ordered[start:start + 900]))
         rows += db.session.scalars(query) if single else db.session.execute(query)
     return rows
 

@@ -42,7 +42,9 @@ class TerritorySchema(ma.Schema):
     visits_needed = ma.fields.Float(metadata={"description": "Over the planning horizon, at "
                                                              "each customer's cadence."})
     visits_possible = ma.fields.Float(metadata={"description": "Visits per day x working days."})
-    load = ma.fields.Float(metadata={"description": "needed / possible."})
+    # Shadows Schema.load: fine for a schema that only dumps (the name is the response's).
+    load = ma.fields.Float(  # type: ignore[assignment]
+        metadata={"description": "needed / possible."})
     flag = ma.fields.String(validate=validate.OneOf(TERRITORY_FLAGS))
     centroid = ma.fields.Nested(TerritoryCentroidSchema, allow_none=True)
     takeover_candidates = ma.fields.List(ma.fields.Nested(TakeoverCandidateSchema), metadata={

@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from fieldsales.changes.clock import take_stamp
 from fieldsales.common import DAY_MS
+from fieldsales.database import rowcount
 from fieldsales.extensions import db
 from fieldsales.orders import rules as order_rules
 from fieldsales.scoring import sql
@@ -86,4 +87,4 @@ def promise_dispatch() -> int:
         return 0
     stamp = take_stamp(db.session)
     result = db.session.execute(_PROMISE, {"stamp": stamp})
-    return max(result.rowcount or 0, 0)
+    return max(rowcount(result) or 0, 0)

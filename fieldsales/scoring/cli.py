@@ -31,7 +31,8 @@ def run_command(name):
 def scheduler_command():
     """Run the jobs on their intervals, in the foreground, until Ctrl-C (one such process per
     database; the API servers never schedule)."""
-    app = current_app._get_current_object()
+    # current_app is a LocalProxy, typed by Flask as the app it stands for.
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     click.echo(f"Scoring scheduler running (minutes, 0 = off): {job_intervals(app)}. "
                "Ctrl-C stops it.")
     run_in_foreground(app)

@@ -16,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from fieldsales.extensions import db
+from fieldsales.extensions import Model
 
 JOB_STATUSES = ("running", "ok", "failed", "skipped")
 PERIODS = ("day", "week")
@@ -24,7 +24,7 @@ FILLS = ("full", "partial", "none")
 SUSPECT_KINDS = ("unverified_visit", "flagged_ping")
 
 
-class JobRun(db.Model):
+class JobRun(Model):
     """One run of a scheduled job: when, where, how it ended and how many rows it wrote."""
 
     __tablename__ = "job_runs"
@@ -42,7 +42,7 @@ class JobRun(db.Model):
     pid: Mapped[int] = mapped_column(Integer)
 
 
-class JobLock(db.Model):
+class JobLock(Model):
     """SQLite's single-instance lock: one row per running job (PostgreSQL uses advisory locks).
 
     A row whose `expires_at` has passed belongs to a crashed holder and may be taken over.
@@ -55,7 +55,7 @@ class JobLock(db.Model):
     expires_at: Mapped[int] = mapped_column(BigInteger)
 
 
-class RepScore(db.Model):
+class RepScore(Model):
     """A rep's productivity over one day or one week.
 
     `period_start` is UTC midnight of the day, or of the Monday that starts the week.
@@ -124,7 +124,7 @@ class RepScore(db.Model):
     computed_at: Mapped[int] = mapped_column(BigInteger)
 
 
-class ScoringSuspect(db.Model):
+class ScoringSuspect(Model):
     """Suspect activity behind a lower score, listed one row per record (never hidden).
 
     The suspects of a score row are those of its rep with `occurred_at` inside its period.
@@ -142,7 +142,7 @@ class ScoringSuspect(db.Model):
     detail: Mapped[str] = mapped_column(String(200))
 
 
-class ProductDemand(db.Model):
+class ProductDemand(Model):
     """A product's demand in one complete week (Monday 00:00 UTC), with the smoothed forecast.
 
     The stock figures (stock, backlog, cover, reorder, flags) are a snapshot taken when the job
@@ -174,7 +174,7 @@ class ProductDemand(db.Model):
     computed_at: Mapped[int] = mapped_column(BigInteger)
 
 
-class BacklogPriority(db.Model):
+class BacklogPriority(Model):
     """One open order's dispatch priority: rank 1 ships first. Replaced whole by each run."""
 
     __tablename__ = "backlog_priorities"

@@ -26,9 +26,10 @@ import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from flask import current_app
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import Connection, Table, delete, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from fieldsales.common import now_ms
@@ -156,7 +157,7 @@ class _AdvisoryLock:
 
     def __init__(self, name: str):
         self.name = name
-        self.connection = None
+        self.connection: Connection | None = None
 
     def acquire(self) -> bool:
         connection = db.engine.connect()
@@ -232,11 +233,12 @@ class _RowLock:
 
 
 def _insert_ignore(dialect: str):
-    table = JobLock.__table__
+    table = cast(Table, JobLock.__table__)  # a declarative model's table is a Table
     if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    elif dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:  # pragma: no cover - other databases are not supported by the project
-        raise RuntimeError(f"No job lock for the database '{dialect}'.")
-    return insert(table).on_conflict_do_nothing(index_elements=["name"])
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+        return sqlite_insert(table).on_conflict_do_nothing(index_elements=["name"])
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+        return postgresql_insert(table).on_conflict_do_nothing(index_elements=["name"])
+    # Other databases are not supported by the project.
+    raise RuntimeError(f"No job lock for the database '{dialect}'.")  # pragma: no cover

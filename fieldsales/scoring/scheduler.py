@@ -9,6 +9,7 @@ import atexit
 import logging
 import random
 import signal
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -71,7 +72,7 @@ def _scheduled(kind: type[BaseScheduler], app: Flask) -> BaseScheduler:
     return build_scheduler(app, job_intervals(app), next_run_time=first, kind=kind)
 
 
-def build_scheduler(app: Flask, intervals: dict[str, float], *,
+def build_scheduler(app: Flask, intervals: Mapping[str, float], *,
                     kind: type[BaseScheduler] = BackgroundScheduler,
                     **trigger_args) -> BaseScheduler:
     """A scheduler (not started) running each named job every `intervals[name]` minutes."""

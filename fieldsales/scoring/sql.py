@@ -10,10 +10,11 @@ end of a line.
 from functools import cache
 from importlib.resources import files
 
-from sqlalchemy import TextClause, bindparam, text
-from sqlalchemy.orm import Session
+from sqlalchemy import BindParameter, TextClause, bindparam, text
 
 from fieldsales.common import DAY_MS, FIRST_MONDAY_MS, WEEK_MS
+from fieldsales.database import rowcount
+from fieldsales.extensions import SessionLike
 
 EXPANDING = ("counted_statuses", "segments")
 
@@ -37,16 +38,17 @@ def statements(name: str) -> tuple[TextClause, ...]:
         if not body:
             continue
         statement = text(body)
-        expanding = [bindparam(bind, expanding=True) for bind in EXPANDING if f":{bind}" in body]
+        expanding: list[BindParameter] = [bindparam(bind, expanding=True)
+                                          for bind in EXPANDING if f":{bind}" in body]
         parsed.append(statement.bindparams(*expanding) if expanding else statement)
     return tuple(parsed)
 
 
-def execute(session: Session, name: str, params: dict) -> int:
+def execute(session: SessionLike, name: str, params: dict) -> int:
     """Run the file's statements in order; the rows its INSERTs and UPDATEs wrote."""
     written = 0
     for statement in statements(name):
         result = session.execute(statement, params)
         if statement.text.lstrip().upper().startswith(("INSERT", "UPDATE")):
-            written += max(result.rowcount or 0, 0)
+            written += max(rowcount(result) or 0, 0)
     return written

@@ -3,10 +3,10 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fieldsales.common import now_ms
-from fieldsales.extensions import db
+from fieldsales.extensions import Model
 
 
-class QuarantinedRecord(db.Model):
+class QuarantinedRecord(Model):
     """A pushed record that failed validation, kept whole with its reasons."""
 
     __tablename__ = "sync_quarantine"
@@ -26,7 +26,7 @@ class QuarantinedRecord(db.Model):
     replayed_record: Mapped[dict | None] = mapped_column(JSON)
 
 
-class SyncLog(db.Model):
+class SyncLog(Model):
     """One row per push or pull, so support can read a rep's sync history."""
 
     __tablename__ = "sync_log"

@@ -83,8 +83,8 @@ def _access(table: SyncTable, *, user_id: str, granted: bool, since: int, until:
 
 def _table_changes(table: SyncTable, *, user_id: str, since: int | None, until: int,
                    window_start: int) -> dict:
-    changes = {"created": [], "updated": [], "deleted": []}
-    if not table.pulled:
+    changes: dict[str, list] = {"created": [], "updated": [], "deleted": []}
+    if table.visible is None or table.tombstones is None:  # not pulled
         return changes
     t = table.table
     serialize = table.serializer()

@@ -47,7 +47,7 @@ def replay(*, entry: QuarantinedRecord, record: dict | None, admin: User) -> Qua
         if not isinstance(record_id, str):
             raise ApiError(422, "validation_error", "A deletion needs the record's id.",
                            {"id": ["Must be an id string."]})
-        changes = {entry.table_name: {"deleted": [record_id]}}
+        changes: dict = {entry.table_name: {"deleted": [record_id]}}
     else:
         changes = {entry.table_name: {entry.operation: [raw]}}
     outcome = push.apply(user_id=entry.user_id, changes=changes, last_pulled_at=None,

@@ -73,7 +73,7 @@ class _Logged:
         self.direction = direction
         self.started_at = now_ms()
         self.clock = time.perf_counter()
-        self.last_pulled_at = None
+        self.last_pulled_at: int | None = None
 
     def write(self, outcome: str, **fields) -> None:
         history.record(user_id=current_user().id, direction=self.direction,

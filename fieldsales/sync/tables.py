@@ -37,6 +37,7 @@ from fieldsales.changes.models import AccessChange
 from fieldsales.common import ID_MESSAGE, is_valid_id
 from fieldsales.customers import service as customers_service
 from fieldsales.customers.models import CUSTOMER_KINDS, Customer
+from fieldsales.extensions import Model
 from fieldsales.feedback.models import FEEDBACK_CATEGORIES, Feedback
 from fieldsales.locations.models import LocationPing
 from fieldsales.orders.models import ORDER_STATUSES, Order, OrderLine
@@ -177,7 +178,7 @@ def _lng(name, **kw):
 @dataclass(frozen=True)
 class SyncTable:
     name: str
-    model: type
+    model: type[Model]
     columns: tuple[Col, ...]
     visible: Callable[[str, int], ColumnElement] | None
     tombstones: Callable[[str, int], ColumnElement] | None
@@ -238,14 +239,14 @@ class SyncTable:
 
 def product_active() -> ColumnElement:
     # Products are "active" while not removed (and not switched off, should a flag appear).
-    condition = Product.deleted_at.is_(None)
+    condition: ColumnElement[bool] = Product.deleted_at.is_(None)
     if hasattr(Product, "active"):
         condition = and_(condition, Product.active.is_(True))
     return condition
 
 
 def product_gone() -> ColumnElement:
-    condition = Product.deleted_at.is_not(None)
+    condition: ColumnElement[bool] = Product.deleted_at.is_not(None)
     if hasattr(Product, "active"):
         condition = or_(condition, Product.active.is_(False))
     return condition

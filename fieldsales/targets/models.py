@@ -2,14 +2,14 @@ from sqlalchemy import BigInteger, Float, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fieldsales.common import id_column, now_ms
-from fieldsales.extensions import db
+from fieldsales.extensions import Model
 
 TARGET_METRICS = ("visits", "verified_visits", "new_prospects_visited", "orders", "order_value",
                   "tasks_done")
 TARGET_PERIODS = ("day", "week", "month", "quarter")
 
 
-class Target(db.Model):
+class Target(Model):
     """A goal on one metric for a rep (or, with no rep, the whole team) over one period.
 
     Periods are UTC calendar periods: a day, an ISO week from Monday, a month, a quarter.

@@ -3,7 +3,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from fieldsales.changes.models import SyncedMixin
 from fieldsales.common import id_column
-from fieldsales.extensions import db
+from fieldsales.extensions import Model
 
 TASK_CATEGORIES = ("selling", "admin")
 TASK_STATUSES = ("open", "done", "cancelled")
@@ -14,7 +14,7 @@ REP_FIELDS = frozenset({"status", "completed_at", "completion_note"})
 TASK_CREDIT_MINUTES = 30
 
 
-class Task(SyncedMixin, db.Model):
+class Task(SyncedMixin, Model):
     __tablename__ = "tasks"
 
     id: Mapped[str] = id_column()

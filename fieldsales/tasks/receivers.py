@@ -14,6 +14,6 @@ def connect() -> None:
 
 def count_open_tasks(rep: User) -> dict[str, int]:
     """Open tasks follow the rep, so they would leave the old manager's sight."""
-    return {"open_tasks": db.session.scalar(select(func.count()).select_from(Task).where(
-        Task.assigned_rep_id == rep.id, Task.status == "open", Task.deleted_at.is_(None)))}
-
+    return {"open_tasks": db.session.execute(select(func.count()).select_from(Task).where(
+        Task.assigned_rep_id == rep.id, Task.status == "open", Task.deleted_at.is_(None)))
+        .scalar_one()}

@@ -79,7 +79,7 @@ def update(*, viewer: User, task: Task, changes: dict) -> Task:
     if changes.get("customer_id") is not None:
         get_referenced(viewer=viewer, customer_id=changes["customer_id"])
     rep = (assignable_rep(viewer=viewer, rep_id=changes["assigned_rep_id"])
-           if "assigned_rep_id" in changes else db.session.get(User, task.assigned_rep_id))
+           if "assigned_rep_id" in changes else db.session.get_one(User, task.assigned_rep_id))
     rep_id = rep.id
     customer_id = changes["customer_id"] if "customer_id" in changes else task.customer_id
     if customer_id is not None and (customer_id, rep_id) != (task.customer_id,

@@ -16,7 +16,7 @@ users_cli = AppGroup("users", help="Manage users.")
 _CLI_OPTIONS = {"manager_id": "--manager-email", "selling_style": "--selling-style"}
 
 
-def _cli_problems(details: dict) -> str:
+def _cli_problems(details) -> str:
     return "; ".join(f"{_CLI_OPTIONS.get(field, '--' + field)}: {' '.join(map(str, problems))}"
                      for field, problems in details.items())
 

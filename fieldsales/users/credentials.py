@@ -7,6 +7,7 @@ from sqlalchemy import delete, or_, select, update
 from werkzeug.security import generate_password_hash
 
 from fieldsales.common import now_ms
+from fieldsales.database import rowcount
 from fieldsales.extensions import db
 from fieldsales.users.models import AuthToken, User
 
@@ -49,7 +50,7 @@ def revoke_tokens(*, user: User) -> int:
         .where(AuthToken.user_id == user.id, AuthToken.revoked_at.is_(None))
         .values(revoked_at=now_ms())
     )
-    return result.rowcount
+    return rowcount(result)
 
 
 def revoke_token(*, token: str) -> bool:
@@ -59,7 +60,7 @@ def revoke_token(*, token: str) -> bool:
         .where(AuthToken.token_hash == _token_hash(token=token), AuthToken.revoked_at.is_(None))
         .values(revoked_at=now_ms())
     )
-    return result.rowcount > 0
+    return rowcount(result) > 0
 
 
 def prune_tokens(*, now: int) -> int:
@@ -70,4 +71,4 @@ def prune_tokens(*, now: int) -> int:
         .where(or_(AuthToken.expires_at <= now, AuthToken.revoked_at.is_not(None)))
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount
+    return rowcount(result)

@@ -3,12 +3,12 @@ from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fieldsales.common import id_column, now_ms
-from fieldsales.extensions import db
+from fieldsales.extensions import Model
 
 SELLING_STYLES = ("hunter", "farmer")
 
 
-class Team(db.Model):
+class Team(Model):
     """A manager's team of reps. Its manager is the user with role manager and this team_id."""
 
     __tablename__ = "teams"
@@ -20,7 +20,7 @@ class Team(db.Model):
     created_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
 
 
-class User(db.Model):
+class User(Model):
     __tablename__ = "users"
 
     id: Mapped[str] = id_column()
@@ -38,7 +38,7 @@ class User(db.Model):
     team: Mapped[Team | None] = relationship()
 
 
-class AuthToken(db.Model):
+class AuthToken(Model):
     """A bearer token; only its SHA-256 is stored, so a leaked table grants nothing."""
 
     __tablename__ = "auth_tokens"

@@ -70,7 +70,7 @@ def visible_rep(*, viewer: User, rep_id: str) -> User:
     allowed = rep is not None and rep.role == "rep" and rep.deleted_at is None and (
         viewer.role == "admin" or manages(manager=viewer, user=rep)
         or (viewer.role == "rep" and rep.id == viewer.id))
-    if not allowed:
+    if rep is None or not allowed:
         raise ApiError(404, "not_found", "No such rep.")
     return rep
 

@@ -3,12 +3,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from fieldsales.changes.models import SyncedMixin
 from fieldsales.common import id_column
-from fieldsales.extensions import db
+from fieldsales.extensions import Model
 
 VISIT_OUTCOMES = ("order", "no_order", "follow_up", "closed")
 
 
-class Visit(SyncedMixin, db.Model):
+class Visit(SyncedMixin, Model):
     __tablename__ = "visits"
     __table_args__ = (Index("ix_visits_rep_check_in", "rep_id", "check_in_at"),)
 

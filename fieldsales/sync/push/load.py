@@ -46,14 +46,17 @@ def references(*, records: dict[str, list[PushedRecord]], stored: dict[str, dict
         for ref_column, kind in TABLES[name].refs.items():
             for record in items:
                 # An update may leave a key out: then the stored value must still hold.
+                known = (existing.get(record.record_id) if record.record_id is not None
+                         else None)
                 value = (record.values[ref_column] if ref_column in record.values
-                         else (existing.get(record.record_id) or {}).get(ref_column))
+                         else (known or {}).get(ref_column))
                 if value:
                     wanted[kind].add(value)
     found: dict[str, dict[str, object]] = {}
     for kind, ids in wanted.items():
         table = TABLES[kind]
         t = table.table
+        assert table.referable is not None  # every table a foreign key names says who may
         query = select(t.c.id, *(t.c[column] for column in table.ref_columns)).where(
             table.referable(user_id, since))
         rows = found[kind] = {}

@@ -69,7 +69,9 @@ def check_conflicts(*, records: dict[str, list[PushedRecord]],
             continue
         ids = []
         for record in items:
-            row = stored[name].get(record.record_id) if record.operation == "updated" else None
+            if record.operation != "updated" or record.record_id is None:
+                continue
+            row = stored[name].get(record.record_id)
             if (row is None or row.get("_owner") != user_id
                     or row["changed_seq"] <= since or row["deleted_at"] is not None):
                 continue  # a removed row is not overwritten: the record is quarantined
@@ -128,6 +130,7 @@ class _Rules:
         if errors:
             self._refuse(record, errors)
             return
+        assert record_id is not None  # a record without a usable id has an `id` error
         self.writes.deletes.setdefault(table.name, []).append(record_id)
         self._accept(table)
 
@@ -140,6 +143,7 @@ class _Rules:
         if errors.get("id"):
             self._refuse(record, errors)
             return
+        assert record_id is not None  # a record without a usable id has an `id` error
         earlier = self.writes.rows[table.name].get(record_id)
         stored = self.stored[table.name].get(record_id)
         current = earlier or stored
