@@ -10,6 +10,7 @@ from fieldsales.common import now_ms
 from fieldsales.customers import service as customers
 from fieldsales.customers import signals
 from fieldsales.customers.models import Customer
+from fieldsales.database import rowcount
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
 from fieldsales.users.models import User
@@ -60,6 +61,6 @@ def rows_follow(model, *, name: str):
             update(model).where(model.customer_id == merged.id)
             .values(customer_id=kept_id, changed_seq=stamp)
             .execution_options(synchronize_session=False))
-        return {name: result.rowcount}
+        return {name: rowcount(result)}
 
     return move
