@@ -3,6 +3,8 @@ customer (a `rows_follow` receiver per model answers `signals.customer_merging`)
 UPDATEs that take the sync stamp, and it stays behind as a tombstone (`deleted_at`,
 `merged_into_id`) that phones pull as a deletion.
 """
+from functools import cache
+
 from sqlalchemy import select, update
 
 from fieldsales.changes.clock import take_stamp
@@ -51,10 +53,13 @@ def merge(*, viewer: User, customer_id: str, into_id: str) -> dict:
     return {"kept": kept, "merged_id": merged.id, "moved": moved}
 
 
+@cache
 def rows_follow(model, *, name: str):
     """A receiver of `signals.customer_merging` that moves `model`'s rows (a synced model with
     a `customer_id`) to the kept customer, stamped so phones pull the change. Customers may
-    not import the models that name a customer, so `create_app` connects one per model."""
+    not import the models that name a customer, so `create_app` connects one per model. One
+    receiver per model, so a second app connecting it adds nothing (a second would find the
+    rows moved and report 0)."""
 
     def move(merged: Customer, *, kept_id: str, stamp: int) -> dict[str, int]:
         result = db.session.execute(
