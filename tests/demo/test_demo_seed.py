@@ -169,7 +169,7 @@ def test_seed_builds_a_consistent_company_and_refuses_to_seed_twice(app, client,
 def test_every_job_runs_on_the_demo_and_every_report_answers(app, client, time_machine):
     """The demo is the data a newcomer (and CI) scores first: each job must succeed on it, on
     SQLite and PostgreSQL alike, and each report must answer it as each role sees it."""
-    time_machine.move_to(datetime(2026, 3, 4, 12, tzinfo=timezone.utc))
+    time_machine.move_to(datetime(2026, 3, 4, 12, tzinfo=UTC))
     runner = app.test_cli_runner()
     assert runner.invoke(args=["demo", "seed"]).exit_code == 0
     jobs = runner.invoke(args=["jobs", "run", "all"])
@@ -185,7 +185,7 @@ def test_every_job_runs_on_the_demo_and_every_report_answers(app, client, time_m
     me = client.get("/api/v1/users/me", headers=manager).json
     rep_id = client.get("/api/v1/users", query_string={"role": "rep", "limit": 1},
                         headers=manager).json["items"][0]["id"]
-    day = (datetime.now(timezone.utc) - timedelta(days=2)).date().isoformat()
+    day = (datetime.now(UTC) - timedelta(days=2)).date().isoformat()
     reports = [f"/api/v1/reps/{rep_id}/activity?date={day}",
                f"/api/v1/teams/{me['team_id']}/overview?period=week&date={day}",
                "/api/v1/targets", "/api/v1/backlog", "/api/v1/backlog/summary",
