@@ -24,11 +24,17 @@ import time
 from pathlib import Path
 
 import pytest
-
 import sqlalchemy as sa
 
 from tests.support.phones import (
-    PASSWORD, Fleet, Http, Plan, Server, TransportError, check, report_text,
+    PASSWORD,
+    Fleet,
+    Http,
+    Plan,
+    Server,
+    TransportError,
+    check,
+    report_text,
 )
 
 # The phones (this process) and gunicorn (another) must share one clock: not under --at.

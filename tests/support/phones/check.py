@@ -25,8 +25,9 @@ def check(database_url: str, fleet: Fleet) -> dict:
             for table, columns in OWNED.items():
                 cols = ", ".join(f"t.{c}" for c in columns)
                 if table == "order_lines":
-                    sql = (f"SELECT t.id, o.rep_id AS _rep, t.deleted_at, {cols} FROM order_lines t "
-                           "JOIN orders o ON o.id = t.order_id WHERE o.rep_id IN :reps")
+                    sql = (f"SELECT t.id, o.rep_id AS _rep, t.deleted_at, {cols} "
+                           "FROM order_lines t JOIN orders o ON o.id = t.order_id "
+                           "WHERE o.rep_id IN :reps")
                 else:
                     deleted = "NULL" if table == "location_pings" else "t.deleted_at"
                     sql = (f"SELECT t.id, t.rep_id AS _rep, {deleted} AS deleted_at, {cols} "

@@ -27,7 +27,7 @@ NOTES = ("Shelf restocked", "Gerente ausente, voltar 5ª feira", "Wants the 6-pa
 class Phone:
     """One device: a local database in WatermelonDB's shape and a field day to live."""
 
-    def __init__(self, fleet: "Fleet", rep: Rep, index: int, token: str):
+    def __init__(self, fleet: Fleet, rep: Rep, index: int, token: str):
         self.fleet, self.plan, self.rep, self.index = fleet, fleet.plan, rep, index
         self.name = f"{rep.email.split('@')[0]}/{index}"
         self.rng = random.Random(f"{fleet.plan.seed}-{rep.id}-{index}")
@@ -79,8 +79,9 @@ class Phone:
                 if pending is None and local is not None and record_id in self.own.get(table, ()):
                     for column in OWNED[table]:
                         if not same(local.get(column), record.get(column)):
-                            self.anomaly(f"pull changed {table}.{column} of own record {record_id}: "
-                                         f"{local.get(column)!r} -> {record.get(column)!r}")
+                            self.anomaly(f"pull changed {table}.{column} of own record "
+                                         f"{record_id}: {local.get(column)!r} -> "
+                                         f"{record.get(column)!r}")
                 if pending is None:
                     self.local[table][record_id] = dict(record)
                 elif pending[0] == "updated":
@@ -183,7 +184,8 @@ class Phone:
             if self.rng.random() < self.plan.duplicate_share:
                 self.send_duplicate(path, data)
             return "ok"
-        if reply.status == 409 and (reply.json or {}).get("error", {}).get("code") == "sync_conflict":
+        code = (reply.json or {}).get("error", {}).get("code")
+        if reply.status == 409 and code == "sync_conflict":
             self.stats["conflicts"] += 1
             return "conflict"
         self.stats["client_errors"] += 1

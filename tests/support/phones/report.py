@@ -27,7 +27,8 @@ def report_text(plan: Plan, figures: dict, result: dict, where: str) -> str:
         f"admin task edits: {figures['admin_edits']}",
         f"errors: {figures['errors']} (5xx {c.get('server_errors', 0)}, unexpected 4xx "
         f"{c.get('client_errors', 0)}, gave up {c.get('gave_up', 0)}, anomalies "
-        f"{c.get('anomalies', 0)}, quarantined unexpectedly {c.get('quarantined_unexpectedly', 0)}, "
+        f"{c.get('anomalies', 0)}, quarantined unexpectedly "
+        f"{c.get('quarantined_unexpectedly', 0)}, "
         f"crashed {c.get('crashed', 0)}, admin 5xx {c.get('admin_server_errors', 0)}, "
         f"admin edits failed {c.get('admin_edits_failed', 0)})",
     ]

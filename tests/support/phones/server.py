@@ -30,7 +30,8 @@ class Server:
         self.database_url, self.workers, self.threads = database_url, workers, threads
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_path or Path(tempfile.mkdtemp(prefix="fieldsales-bench-")) / "server.log"
+        self.log_path = (log_path
+                         or Path(tempfile.mkdtemp(prefix="fieldsales-bench-")) / "server.log")
         self.env = {**os.environ, "DATABASE_URL": database_url, "FIELDSALES_CONFIG": "production",
                     "FIELDSALES_SCHEDULER": scheduler, "SECRET_KEY": "bench-not-secret",
                     "PYTHONUNBUFFERED": "1"}
