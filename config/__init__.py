@@ -18,8 +18,14 @@ ENV_ALIASES = {"SQLALCHEMY_DATABASE_URI": ("DATABASE_URL",)}
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
+DEV_SECRET_KEY = "dev-only-not-secret"
+
+
 class Config:
-    SECRET_KEY = "dev-only-not-secret"
+    # Signs list cursors. Production refuses to start with this default (create_app).
+    SECRET_KEY = DEV_SECRET_KEY
+    # Whether create_app refuses a missing or default SECRET_KEY (anyone could sign cursors).
+    REQUIRE_SECRET_KEY = False
     SQLALCHEMY_DATABASE_URI = f"sqlite:///{INSTANCE_DIR / 'fieldsales.db'}"
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     JSON_SORT_KEYS = False
@@ -162,7 +168,7 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
-    pass
+    REQUIRE_SECRET_KEY = True
 
 
 CONFIGS = {

@@ -4,7 +4,7 @@ import os
 from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from config import CONFIGS
+from config import CONFIGS, DEV_SECRET_KEY
 from fieldsales import models  # noqa: F401  (every table in the metadata, whatever routes load)
 from fieldsales.auth.routes import blp as auth_blp
 from fieldsales.changes.clock import install_listeners
@@ -50,6 +50,11 @@ def create_app(config: str | object | None = None) -> Flask:
     if config is None:
         config = os.environ.get("FIELDSALES_CONFIG", "development")
     app.config.from_object(CONFIGS[config] if isinstance(config, str) else config)
+    if app.config["REQUIRE_SECRET_KEY"] and app.config["SECRET_KEY"] in ("", DEV_SECRET_KEY):
+        raise RuntimeError("Set SECRET_KEY to a long random value (for example: python3 -c "
+                           "'import secrets; print(secrets.token_urlsafe(48))'): this "
+                           "configuration refuses the development key, with which anyone "
+                           "could forge list cursors.")
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         os.makedirs(os.path.dirname(app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///"):])

@@ -27,6 +27,7 @@ cursor, sort and CSV behave the same.
 import csv
 import io
 import json
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -219,6 +220,11 @@ class Listing:
         if cursor_sort != sort_spec:
             raise ApiError(400, "invalid_cursor", "The cursor belongs to another sort order.",
                            {"cursor": ["Keep the same sort while paging."]})
+        if not (isinstance(last_id, str) and _is_sort_key(value)):
+            # Signed, yet not what _encode writes: a leaked or default key was used to forge
+            # it. Never let such a value reach the database as a comparison.
+            raise ApiError(400, "invalid_cursor", "The cursor is not one this list gave out.",
+                           {"cursor": ["Pass back next_cursor unchanged."]})
         return value, last_id
 
     # --- CSV ---------------------------------------------------------------------------
@@ -329,6 +335,15 @@ def _parse_sort(sort: str | None, sorts: dict) -> tuple[str, bool]:
 
 def _jsonable(value):
     return float(value) if isinstance(value, Decimal) else value
+
+
+def _is_sort_key(value) -> bool:
+    """A value `_encode` writes: null, text, or a number a 64-bit column can hold."""
+    if value is None or isinstance(value, (str, bool)):
+        return True
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    return isinstance(value, float) and math.isfinite(value)
 
 
 def _cursor_serializer() -> URLSafeSerializer:

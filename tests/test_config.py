@@ -74,3 +74,17 @@ def test_the_environment_is_applied_when_the_config_is_imported_and_subclasses_w
         cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     assert json.loads(shown.stdout) == [{"task_minutes": 45}, 6,
                                         TestingConfig.PASSWORD_HASH_METHOD]
+
+
+@pytest.mark.parametrize("key", ["", "dev-only-not-secret"])
+def test_production_refuses_to_start_without_a_real_secret_key(key):
+    from config import ProductionConfig
+    from fieldsales import create_app
+
+    config = type("Prod", (ProductionConfig,), {"SECRET_KEY": key,
+                                                "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app(config)
+    ok = type("Prod", (ProductionConfig,), {"SECRET_KEY": "a-long-random-production-key",
+                                            "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert create_app(ok).config["SECRET_KEY"] == "a-long-random-production-key"

@@ -112,3 +112,19 @@ def test_an_explicit_format_wins_over_the_accept_header(client, team, add_target
     as_json = client.get("/api/v1/targets?format=json", headers=headers)
     assert as_json.mimetype == "application/json" and len(as_json.json["items"]) == 1
     assert client.get("/api/v1/targets", headers=headers).mimetype == "text/csv"
+
+
+@pytest.mark.parametrize("value, last_id", [
+    ({"x": 1}, "x"), ([1, 2], "x"), (10 ** 30, "x"), (1, [1]), (1, 10 ** 30), (1, None),
+])
+def test_a_cursor_signed_with_the_key_but_holding_odd_values_is_refused(
+        app, client, team, add_target, value, last_id):
+    """A forger who knows the key (a default or leaked one) still gets 400, never a 500."""
+    from itsdangerous import URLSafeSerializer
+
+    add_target(1)
+    forged = URLSafeSerializer(app.config["SECRET_KEY"], salt="fieldsales.list-cursor").dumps(
+        ["targets", "-goal", value, last_id])
+    response = client.get("/api/v1/targets", query_string={"sort": "-goal", "cursor": forged},
+                          headers=team.headers["manager"])
+    assert response.status_code == 400 and response.json["error"]["code"] == "invalid_cursor"
