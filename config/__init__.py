@@ -99,7 +99,8 @@ class Config:
     OPENAPI_URL_PREFIX = "/api/v1"
     OPENAPI_JSON_PATH = "openapi.json"
     OPENAPI_SWAGGER_UI_PATH = "docs"
-    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+    # Served by the app from the swagger-ui-bundle package (create_app): no CDN.
+    OPENAPI_SWAGGER_UI_URL = "/api/v1/docs/"
     API_SPEC_OPTIONS = {
         "components": {
             "securitySchemes": {

@@ -1,7 +1,8 @@
 """fieldsales: the Flask app factory."""
 import os
 
-from flask import Flask, request
+from flask import Flask, request, send_from_directory
+from swagger_ui_bundle import swagger_ui_path
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import CONFIGS, DEV_SECRET_KEY
@@ -45,6 +46,14 @@ class FieldsalesFlask(Flask):
         return response
 
 
+def _serve_swagger_ui(app: Flask) -> None:
+    """Swagger UI's scripts and styles from the pinned swagger-ui-bundle package, beside the
+    page flask-smorest renders: the API docs work without internet or behind a strict proxy."""
+    prefix = f"{app.config['OPENAPI_URL_PREFIX']}/{app.config['OPENAPI_SWAGGER_UI_PATH']}"
+    app.add_url_rule(f"{prefix}/<path:filename>", "swagger_ui_assets",
+                     lambda filename: send_from_directory(swagger_ui_path, filename))
+
+
 def create_app(config: str | object | None = None) -> Flask:
     app = FieldsalesFlask(__name__, instance_relative_config=False)
     if config is None:
@@ -79,6 +88,7 @@ def create_app(config: str | object | None = None) -> Flask:
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"),
                      render_as_batch=True, compare_type=True)
     api.init_app(app)
+    _serve_swagger_ui(app)
 
     # flask-smorest answers HTTPExceptions through `FieldsalesApi.handle_http_exception`.
     app.register_error_handler(ApiError, api_error)
