@@ -191,7 +191,8 @@ def test_the_app_starts_no_scheduler_unless_the_setting_says_in_process(app, mak
                                                                         monkeypatch):
     # What gunicorn workers and every flask command get: no scheduler thread.
     served = create_app(type("Served", (ProductionConfig,),
-                             {"SQLALCHEMY_DATABASE_URI": make_database("served")}))
+                             {"SQLALCHEMY_DATABASE_URI": make_database("served"),
+                              "SECRET_KEY": "a-real-production-key"}))
     assert served.config["FIELDSALES_SCHEDULER"] == "off"
     assert "fieldsales_scheduler" not in served.extensions
     with served.app_context():
