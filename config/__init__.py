@@ -56,6 +56,13 @@ class Config:
     PING_FUTURE_TOLERANCE_S = 5 * 60
     PING_MAX_AGE_DAYS = 30
     SYNC_WINDOW_DAYS = 30
+    # The quarantine (docs/sync.md, "Quarantine"): per rep, at most this many pending entries
+    # and bytes of them (their stored JSON); a push that would pass either is refused whole
+    # (413 when it alone is too much, 429 when the quarantine is full). Replayed and discarded
+    # entries are deleted this many days after they were resolved.
+    SYNC_QUARANTINE_MAX_PENDING_PER_USER = 10_000
+    SYNC_QUARANTINE_MAX_BYTES_PER_USER = 10 * 1024 * 1024
+    SYNC_QUARANTINE_RESOLVED_DAYS = 30
 
     # Working hours (UTC hours) outside which a rep's locations are never shown.
     WORKDAY_START_HOUR = 6

@@ -20,10 +20,12 @@ class QuarantinedRecord(Model):
     errors: Mapped[dict] = mapped_column(JSON)
     received_at: Mapped[int] = mapped_column(BigInteger, default=now_ms, index=True)
     status: Mapped[str] = mapped_column(String(12), default="pending", index=True)
-    resolved_at: Mapped[int | None] = mapped_column(BigInteger)
+    resolved_at: Mapped[int | None] = mapped_column(BigInteger, index=True)  # expiry
     # Replays: who replayed it, and the record applied when the admin sent a fixed one.
     resolved_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
     replayed_record: Mapped[dict | None] = mapped_column(JSON)
+    # Bytes of the stored payload and errors (UTF-8 JSON): what the per-rep cap counts.
+    size_bytes: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class SyncLog(Model):

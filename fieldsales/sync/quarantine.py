@@ -1,5 +1,14 @@
-"""The quarantine: pushed records that failed validation, kept whole until an admin acts."""
-from fieldsales.common import now_ms
+"""The quarantine: pushed records that failed validation, kept whole until an admin acts.
+
+Resolved entries (replayed or discarded) are history: `expire_resolved` deletes those resolved
+more than `SYNC_QUARANTINE_RESOLVED_DAYS` ago, one bounded batch at a time. Each resolve runs
+one batch, so the expired rows go at least as fast as new ones are resolved.
+"""
+from flask import current_app
+from sqlalchemy import delete, select
+
+from fieldsales.common import DAY_MS, now_ms
+from fieldsales.database import rowcount
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
 from fieldsales.listing import NewestFirst
@@ -21,6 +30,28 @@ def get(*, quarantine_id: str) -> QuarantinedRecord:
     if entry is None:
         raise ApiError(404, "not_found", "No such quarantined record.")
     return entry
+
+
+# Rows deleted per statement: a short write however many entries expired at once.
+EXPIRE_BATCH = 1000
+
+
+def expire_resolved(*, now: int, days: int, limit: int = EXPIRE_BATCH) -> int:
+    """Delete up to `limit` entries resolved more than `days` days before `now`, oldest first
+    (pending entries are never touched); returns how many. The caller commits, and calls
+    again while it returns `limit` to clear a backlog."""
+    Q = QuarantinedRecord
+    expired = (select(Q.id).where(Q.status != "pending", Q.resolved_at < now - days * DAY_MS)
+               .order_by(Q.resolved_at, Q.id).limit(limit))
+    result = db.session.execute(delete(Q).where(Q.id.in_(expired.scalar_subquery()))
+                                .execution_options(synchronize_session=False))
+    return rowcount(result)
+
+
+def _resolve(entry: QuarantinedRecord, *, status: str, admin: User) -> None:
+    now = now_ms()
+    entry.status, entry.resolved_at, entry.resolved_by_id = status, now, admin.id
+    expire_resolved(now=now, days=current_app.config["SYNC_QUARANTINE_RESOLVED_DAYS"])
 
 
 def _pending(entry: QuarantinedRecord) -> None:
@@ -56,17 +87,14 @@ def replay(*, entry: QuarantinedRecord, record: dict | None, admin: User) -> Qua
         errors = outcome.quarantined[0].errors
         raise ApiError(422, "validation_error", "The record is still invalid: "
                        f"check {', '.join(sorted(errors))}.", errors)
-    entry.status = "replayed"
-    entry.resolved_at = now_ms()
-    entry.resolved_by_id = admin.id
     entry.replayed_record = record
+    _resolve(entry, status="replayed", admin=admin)
     return entry
 
 
 def discard(*, entry: QuarantinedRecord, admin: User) -> QuarantinedRecord:
-    """Close a record that should never be applied (kept, marked discarded)."""
+    """Close a record that should never be applied (kept, marked discarded, until it
+    expires)."""
     _pending(entry)
-    entry.status = "discarded"
-    entry.resolved_at = now_ms()
-    entry.resolved_by_id = admin.id
+    _resolve(entry, status="discarded", admin=admin)
     return entry

@@ -8,7 +8,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from fieldsales.changes import clock
 from fieldsales.common import now_ms
-from fieldsales.errors import ApiError
+from fieldsales.errors import ApiError, ErrorSchema
 from fieldsales.extensions import db
 from fieldsales.sync import history, pull, push, quarantine
 from fieldsales.sync.models import QuarantinedRecord
@@ -137,6 +137,14 @@ class Sync(MethodView):
     @blp.alt_response(409, description="`sync_conflict`: records changed on the server "
                                        "since `last_pulled_at`; nothing was stored. Pull, "
                                        "then push again.")
+    @blp.alt_response(413, schema=ErrorSchema, description=(
+        "`payload_too_large`: the body is above the size limit; `quarantine_too_large`: its "
+        "invalid records alone are more than the quarantine keeps for one rep. Nothing was "
+        "stored."))
+    @blp.alt_response(429, schema=ErrorSchema, description=(
+        "`quarantine_full`: the rep's pending quarantined records, with this push's invalid "
+        "ones, would pass the per-rep cap. Nothing was stored; the phone keeps its records. "
+        "An admin replays or discards pending records, then the same push succeeds."))
     def post(self):
         """Push: the phone's changes, stored in one transaction (reps only).
 
@@ -145,8 +153,9 @@ class Sync(MethodView):
         `last_pulled_at` makes the whole push 409 `sync_conflict`. A record that fails
         validation (or names another user's id, or a table phones may not change) is kept in
         the quarantine and listed under `quarantined`; the rest is stored. A body that is not a
-        changes object is 400; one above the size limit, 413. Send `X-Device-Id` to have the
-        device in the sync log.
+        changes object is 400; one above the size limit, 413. Past the rep's quarantine caps
+        the whole push is refused: 413 `quarantine_too_large` or 429 `quarantine_full`. Send
+        `X-Device-Id` to have the device in the sync log.
         """
         log = _Logged("push")
         try:

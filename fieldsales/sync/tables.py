@@ -214,6 +214,12 @@ class SyncTable:
         return tuple(c for c in self.columns if c.writable)
 
     @cached_property
+    def record_keys(self) -> frozenset[str]:
+        """The keys of a pushed record worth keeping (in the quarantine): `id`, the contract's
+        columns (read-only ones too) and WatermelonDB's own `_status` and `_changed`."""
+        return frozenset({"id", "_status", "_changed", *(c.name for c in self.columns)})
+
+    @cached_property
     def cleaners(self) -> tuple[tuple[str, Callable], ...]:
         return tuple((c.name, c.cleaner) for c in self.writable)
 

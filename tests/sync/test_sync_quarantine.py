@@ -1,7 +1,13 @@
 """The quarantine (admins list and replay refused records) and the sync log for support."""
+import json
+
+from sqlalchemy import select
+
+from fieldsales.common import DAY_MS, now_ms
 from fieldsales.customers.models import Customer
 from fieldsales.extensions import db
 from fieldsales.feedback.models import Feedback
+from fieldsales.sync import quarantine
 from fieldsales.sync.models import QuarantinedRecord
 from fieldsales.tasks.models import Task
 from fieldsales.visits.models import Visit
@@ -183,6 +189,129 @@ def test_unknown_quarantine_ids_are_404(world, client, team):
         assert response.status_code == 404
         response = client.get(f"{URL}/{quarantine_id}", headers=team.headers["admin"])
         assert response.status_code == 404
+
+
+# -- what the quarantine keeps, its caps per rep, and expiry -----------------------------------
+
+def test_keys_that_are_no_column_of_the_table_are_dropped_before_a_record_is_kept(world, app,
+                                                                                  phone):
+    """The review's push: invalid pings carrying 5 KB junk keys. The record is kept with its
+    columns (read-only ones too), its id and WatermelonDB's `_status` and `_changed`."""
+    ping = ping_record(lat=95, _status="created", _changed="")
+    visit = visit_record(world.customer, check_in_latitude=123.0, _changed="notes")
+    junk = {f"junk{n}": "x" * 5_000 for n in range(3)} | {"_private": "y" * 5_000}
+    result = phone.push(changes(location_pings={"created": [{**ping, **junk}]},
+                                visits={"updated": [{**visit, **junk}]}))
+    assert [q["id"] for q in result["quarantined"]] == [visit["id"], ping["id"]]
+    kept = {q["record_id"]: q for q in stored(app, QuarantinedRecord)}
+    assert kept[ping["id"]]["payload"] == ping
+    assert kept[visit["id"]]["payload"] == visit  # verified and distance_m included
+    assert kept[ping["id"]]["size_bytes"] < 1_000
+
+
+def test_a_push_past_the_pending_cap_is_refused_whole_until_an_admin_resolves(
+        world, app, client, phone, team, monkeypatch):
+    monkeypatch.setitem(app.config, "SYNC_QUARANTINE_MAX_PENDING_PER_USER", 3)
+    first = changes(feedback={"created": [feedback_record(world.customer, rating=9)
+                                          for _ in range(3)]})
+    phone.push(first)
+    good = visit_record(world.customer)
+    body = changes(visits={"created": [good]},
+                   location_pings={"created": [ping_record(lat=95)]})
+
+    refused = client.post("/api/v1/sync", query_string={"last_pulled_at": "null"},
+                          data=json.dumps(body), headers=phone.headers)
+    assert refused.status_code == 429
+    error = refused.json["error"]
+    assert error["code"] == "quarantine_full"
+    assert "Nothing of this push was stored" in error["message"]
+    assert "Ask an admin to replay or discard" in error["message"]
+    assert {k: error["details"][k] for k in ("pending", "incoming", "max_pending")} == {
+        "pending": 3, "incoming": 1, "max_pending": 3}
+    assert stored(app, Visit) == []  # the valid record neither: one push, one transaction
+    assert len(stored(app, QuarantinedRecord)) == 3
+    [log] = client.get("/api/v1/sync/log", headers=team.headers["admin"],
+                       query_string={"limit": 1}).json["items"]
+    assert log["outcome"] == "quarantine_full"
+    assert len(phone.push(first)["quarantined"]) == 3  # a retry adds nothing: still fine
+
+    oldest = min(q["id"] for q in stored(app, QuarantinedRecord))
+    assert client.post(f"{URL}/{oldest}/discard",
+                       headers=team.headers["admin"]).status_code == 200
+    result = phone.push(body)  # the phone sends the same records again
+    assert result["accepted"]["visits"] == 1 and len(result["quarantined"]) == 1
+    assert [v["id"] for v in stored(app, Visit)] == [good["id"]]
+    assert len(stored(app, QuarantinedRecord, status="pending")) == 3
+
+
+def test_the_bytes_cap_counts_what_is_kept_and_refuses_a_push_too_large_to_keep(
+        world, app, phone, monkeypatch):
+    monkeypatch.setitem(app.config, "SYNC_QUARANTINE_MAX_BYTES_PER_USER", 4_000)
+
+    def bad_visit(notes_length: int) -> dict:  # valid notes, invalid latitude
+        return visit_record(world.customer, check_in_latitude=123.0, notes="n" * notes_length)
+
+    junk = {"junk": "x" * 5_000}  # dropped: it does not count
+    phone.push(changes(visits={"created": [{**bad_visit(1_500), **junk}]}))
+    [held] = stored(app, QuarantinedRecord)
+    assert 1_500 < held["size_bytes"] < 2_000
+
+    full = phone.push(changes(visits={"created": [bad_visit(2_500)]}), expect=429)
+    assert full["error"]["code"] == "quarantine_full"
+    assert full["error"]["details"]["pending_bytes"] == held["size_bytes"]
+    too_large = phone.push(changes(visits={"created": [bad_visit(4_000)]}), expect=413)
+    assert too_large["error"]["code"] == "quarantine_too_large"
+    assert "Nothing of this push was stored" in too_large["error"]["message"]
+    assert stored(app, QuarantinedRecord) == [held]
+    assert len(phone.push(changes(visits={"created": [bad_visit(1_500)]}))["quarantined"]) == 1
+
+
+def test_the_push_documents_its_quarantine_refusals(client):
+    answers = client.get("/api/v1/openapi.json").json["paths"]["/api/v1/sync"]["post"][
+        "responses"]
+    assert "quarantine_too_large" in answers["413"]["description"]
+    assert "quarantine_full" in answers["429"]["description"]
+
+
+def test_resolved_entries_expire_after_the_window_and_pending_ones_stay(
+        world, app, client, phone, team, monkeypatch):
+    monkeypatch.setitem(app.config, "SYNC_QUARANTINE_RESOLVED_DAYS", days := 10)
+    phone.push(changes(feedback={"created": [feedback_record(world.customer, rating=9)
+                                             for _ in range(5)]}))
+    old_pending, expired, recent, fresh, last = (q["id"] for q in stored(app, QuarantinedRecord))
+    for entry in (expired, recent, fresh):
+        assert client.post(f"{URL}/{entry}/discard",
+                           headers=team.headers["admin"]).status_code == 200
+    with app.app_context():  # as if resolved (or received) that long ago
+        for entry, age_days in ((old_pending, days + 30), (expired, days + 1),
+                                (recent, days - 1)):
+            row = db.session.get(QuarantinedRecord, entry)
+            row.received_at = now_ms() - (age_days + 1) * DAY_MS
+            if row.status != "pending":
+                row.resolved_at = now_ms() - age_days * DAY_MS
+        db.session.commit()
+
+    assert client.post(f"{URL}/{last}/discard", headers=team.headers["admin"]).status_code == 200
+    assert sorted((q["id"], q["status"]) for q in stored(app, QuarantinedRecord)) == [
+        (old_pending, "pending"), (recent, "discarded"), (fresh, "discarded"),
+        (last, "discarded")]
+    assert client.get(f"{URL}/{expired}", headers=team.headers["admin"]).status_code == 404
+
+
+def test_expiry_deletes_in_bounded_batches_oldest_first(world, app, client, phone, team):
+    phone.push(changes(feedback={"created": [feedback_record(world.customer, rating=9)
+                                             for _ in range(3)]}))
+    entries = [q["id"] for q in stored(app, QuarantinedRecord)]
+    with app.app_context():
+        for age, entry in enumerate(entries, start=40):
+            row = db.session.get(QuarantinedRecord, entry)
+            row.status, row.resolved_at = "replayed", now_ms() - age * DAY_MS
+        db.session.commit()
+        assert quarantine.expire_resolved(now=now_ms(), days=30, limit=2) == 2
+        db.session.commit()
+        assert [q.id for q in db.session.scalars(select(QuarantinedRecord))] == [entries[0]]
+        assert quarantine.expire_resolved(now=now_ms(), days=30, limit=2) == 1
+        db.session.commit()
 
 
 # -- the sync log ---------------------------------------------------------------------------

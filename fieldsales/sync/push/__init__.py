@@ -12,8 +12,9 @@ Order of work, all inside the caller's transaction (one module per step):
 4. `load.references`, then `rules.decide`, per record: ownership, what the table lets a phone
    do, required columns and foreign keys; a record that fails goes to the quarantine, whole,
    with its reasons (rule 5);
-5. `write`: facts the server owns (visit verification, ping flags), then bulk writes: one
-   upsert per table, one insert for the quarantine.
+5. `write`: one insert for the quarantine, first, since past the rep's quarantine caps it
+   refuses the whole push (413/429); then the facts the server owns (visit verification,
+   ping flags) and bulk writes: one upsert per table.
 What differs between tables is a hook on its `SyncTable` (fieldsales/sync/tables.py).
 """
 from flask import current_app
@@ -32,7 +33,9 @@ def apply(*, user_id: str, changes: dict, last_pulled_at: int | None,
           check_conflicts: bool = True, keep_quarantined: bool = True) -> Outcome:
     """Store a parsed changes object for the rep `user_id`; the caller commits.
 
-    Raises 409 `sync_conflict` (nothing written) when rule 4 applies. `keep_quarantined=False`
+    Raises 409 `sync_conflict` (nothing written) when rule 4 applies, 413
+    `quarantine_too_large` / 429 `quarantine_full` when the refused records would pass the
+    rep's quarantine caps (nothing written either). `keep_quarantined=False`
     reports refused records without storing them (used by a replay).
     """
     now = now_ms()
@@ -46,7 +49,8 @@ def apply(*, user_id: str, changes: dict, last_pulled_at: int | None,
     refs = load.references(records=records, stored=stored, user_id=user_id,
                            since=now - config["SYNC_WINDOW_DAYS"] * DAY_MS)
     outcome, writes = rules.decide(records=records, stored=stored, refs=refs, user_id=user_id)
+    if keep_quarantined and outcome.quarantined:  # first: past its caps, nothing is written
+        write.keep_quarantined(refused=outcome.quarantined, user_id=user_id, now=now,
+                               config=config)
     write.store(writes=writes, user_id=user_id, stamp=stamp, now=now, config=config, refs=refs)
-    if keep_quarantined and outcome.quarantined:
-        write.keep_quarantined(refused=outcome.quarantined, user_id=user_id, now=now)
     return outcome

@@ -4,9 +4,10 @@ import json
 import math
 from collections.abc import Mapping
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from fieldsales.errors import ApiError
 from fieldsales.extensions import db
 from fieldsales.sync.models import QuarantinedRecord
 from fieldsales.sync.push.load import chunks
@@ -102,7 +103,12 @@ def _storable(value, depth: int = 0):
 
 
 def _canonical(payload) -> str:
-    return json.dumps(payload, sort_keys=True)
+    return json.dumps(payload, sort_keys=True, ensure_ascii=False)
+
+
+def _size(text: str) -> int:
+    # Bytes as UTF-8; a lone surrogate ("\ud800" in the JSON) is counted, not refused.
+    return len(text.encode("utf-8", "surrogatepass"))
 
 
 def _storable_id(value) -> str | None:
@@ -110,15 +116,36 @@ def _storable_id(value) -> str | None:
     return value[:200].replace("\x00", "\ufffd") if isinstance(value, str) else None
 
 
-def keep_quarantined(*, refused: list[PushedRecord], user_id: str, now: int) -> None:
+def _payload(record: PushedRecord):
+    """What the quarantine keeps of a refused record: a deletion's id, or the record less the
+    keys that are no column of its table (the server ignores them; junk is not kept)."""
+    if record.operation == "deleted":
+        return {"id": record.raw}
+    assert isinstance(record.raw, dict)  # parse_body refuses any other record
+    keys = record.table.record_keys
+    return _storable({key: value for key, value in record.raw.items() if key in keys})
+
+
+def keep_quarantined(*, refused: list[PushedRecord], user_id: str, now: int,
+                     config: Mapping) -> None:
     """One insert of the refused records, less those a pending entry already holds (same
-    table, id, operation and payload): a retried push does not pile up copies."""
+    table, id, operation and payload): a retried push does not pile up copies.
+
+    Refuses the whole push (the caller rolls back, the phone keeps its records) when the
+    new entries would take the rep past the quarantine's caps: 413 `quarantine_too_large`
+    when they alone pass them, else 429 `quarantine_full`; pending entries are counted with
+    one query."""
     Q = QuarantinedRecord
-    entries = [{"user_id": user_id, "table_name": r.table.name,
-                "record_id": _storable_id(r.record_id), "operation": r.operation,
-                "payload": {"id": r.raw} if r.operation == "deleted" else _storable(r.raw),
-                "errors": r.errors, "received_at": now, "status": "pending"}
-               for r in refused]
+    entries = []
+    for r in refused:
+        payload, errors = _payload(r), r.errors
+        canonical = _canonical(payload)
+        entries.append({"user_id": user_id, "table_name": r.table.name,
+                        "record_id": _storable_id(r.record_id), "operation": r.operation,
+                        "payload": payload, "errors": errors, "received_at": now,
+                        "status": "pending",
+                        "size_bytes": _size(canonical) + _size(_canonical(errors)),
+                        "_key": canonical})
     ids = {entry["record_id"] for entry in entries}
     pending = select(Q.table_name, Q.record_id, Q.operation, Q.payload).where(
         Q.user_id == user_id, Q.status == "pending")
@@ -131,10 +158,38 @@ def keep_quarantined(*, refused: list[PushedRecord], user_id: str, now: int) -> 
             held.add((row.table_name, row.record_id, row.operation, _canonical(row.payload)))
     new = []
     for entry in entries:
-        key = (entry["table_name"], entry["record_id"], entry["operation"],
-               _canonical(entry["payload"]))
+        key = (entry["table_name"], entry["record_id"], entry["operation"], entry.pop("_key"))
         if key not in held:
             held.add(key)
             new.append(entry)
     if new:
+        _check_caps(new=new, user_id=user_id, config=config)
         db.session.execute(insert(QuarantinedRecord), new)
+
+
+def _check_caps(*, new: list[dict], user_id: str, config: Mapping) -> None:
+    Q = QuarantinedRecord
+    max_entries = config["SYNC_QUARANTINE_MAX_PENDING_PER_USER"]
+    max_bytes = config["SYNC_QUARANTINE_MAX_BYTES_PER_USER"]
+    adding, adding_bytes = len(new), sum(entry["size_bytes"] for entry in new)
+    limits = {"max_pending": max_entries, "max_bytes": max_bytes,
+              "incoming": adding, "incoming_bytes": adding_bytes}
+    kept = ("Nothing of this push was stored; the phone keeps its records and sends them "
+            "again at its next sync.")
+    if adding > max_entries or adding_bytes > max_bytes:
+        raise ApiError(413, "quarantine_too_large",
+                       f"This push holds {adding} records that fail validation "
+                       f"({adding_bytes} bytes), more than the quarantine keeps for one user "
+                       f"({max_entries} records, {max_bytes} bytes). {kept} The app sends "
+                       "records the server cannot accept: tell support.", limits)
+    held, held_bytes = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(Q.size_bytes), 0)).where(
+            Q.user_id == user_id, Q.status == "pending")).one()
+    if held + adding > max_entries or held_bytes + adding_bytes > max_bytes:
+        raise ApiError(429, "quarantine_full",
+                       f"Your quarantine is full: {held} refused records ({held_bytes} bytes) "
+                       f"wait for an admin, and this push would add {adding} "
+                       f"({adding_bytes} bytes); the limit is {max_entries} records and "
+                       f"{max_bytes} bytes per user. {kept} Ask an admin to replay or discard "
+                       "your quarantined records, then sync again.",
+                       {**limits, "pending": held, "pending_bytes": held_bytes})
