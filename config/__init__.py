@@ -76,8 +76,9 @@ class Config:
     DUPLICATE_DISTANCE_M = 200.0
     DUPLICATE_NAME_RATIO = 0.8
 
-    # Scheduler. Production runs one `flask jobs scheduler` process; "in-process" also runs
-    # the jobs in a thread of every process that creates the app (only `dev.py run` sets it).
+    # Scheduler. Production and `dev.py run` run one `flask jobs scheduler` process beside
+    # the servers; "in-process" also runs the jobs in a thread of every process that creates
+    # the app, so only ever for a single-process server (never gunicorn's several workers).
     FIELDSALES_SCHEDULER = "off"
     # How often each scoring job runs (minutes); 0 leaves a job off the schedule.
     SCORING_INTERVAL_MINUTES_PRODUCTIVITY = 60

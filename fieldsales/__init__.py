@@ -101,7 +101,7 @@ def create_app(config: str | object | None = None) -> Flask:
     for group in (users_cli, jobs_cli, demo_cli):
         app.cli.add_command(group)
 
-    start_in_background(app)  # only when FIELDSALES_SCHEDULER says "in-process" (dev.py run)
+    start_in_background(app)  # only when FIELDSALES_SCHEDULER says "in-process"
 
     @app.before_request
     def _reads_begin_deferred():

@@ -1,9 +1,11 @@
 """APScheduler wiring: each scoring job on its own interval.
 
-Production runs one `flask jobs scheduler` process (`run_in_foreground`); API servers never
-schedule. `dev.py run` sets `FIELDSALES_SCHEDULER=in-process`, so its one server also runs
-the jobs (`start_in_background`). Should two schedulers run anyway, the job lock in `runner`
-makes exactly one of them run each job per interval; the others record a skip.
+Production and `dev.py run` run one `flask jobs scheduler` process (`run_in_foreground`)
+beside gunicorn; API servers never schedule. `FIELDSALES_SCHEDULER=in-process` makes a
+single-process server also run the jobs (`start_in_background`): one scheduler per process
+that creates the app, so never under several workers. Should two schedulers run anyway, the
+job lock in `runner` makes exactly one of them run each job per interval; the others record a
+skip.
 """
 import atexit
 import logging

@@ -1,6 +1,6 @@
 """The synced tables: columns, who may write what, and what each rep pulls.
 
-One entry per table of the sync contract (shared/spec/sync.md, "Tables"). Everything the pull
+One entry per table of the sync contract (docs/sync-contract.md, "Tables"). Everything the pull
 and the push need to know about a table lives here, so the two cannot disagree:
 
 - `columns`: the contract's columns in order (beyond `id`), with their JSON type and checks.

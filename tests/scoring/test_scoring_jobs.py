@@ -202,7 +202,7 @@ def test_the_app_starts_no_scheduler_unless_the_setting_says_in_process(app, mak
     with pytest.raises(ValueError, match="jobs scheduler"):
         scheduler.start_in_background(app)
 
-    monkeypatch.setitem(app.config, "FIELDSALES_SCHEDULER", "in-process")  # dev.py run
+    monkeypatch.setitem(app.config, "FIELDSALES_SCHEDULER", "in-process")  # a single-process server
     monkeypatch.setitem(app.config, "SCORING_INTERVAL_MINUTES_BACKLOG", 5)
     monkeypatch.setitem(app.config, "SCORING_INTERVAL_MINUTES_DEMAND", 0)  # left off
     started = scheduler.start_in_background(app)
