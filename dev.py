@@ -143,27 +143,34 @@ def serve(port: int, env: dict) -> None:
          "wsgi:app"],
         cwd=ROOT, env=env)
     children = (server, scheduler)
+    stopping = []
 
     def stop(*_) -> None:
+        stopping.append(True)
         for child in children:
             if child.poll() is None:
                 child.terminate()
 
-    signal.signal(signal.SIGTERM, stop)
-    code = 0
+    previous = signal.signal(signal.SIGTERM, stop)
+    failed = None
     try:
-        while all(child.poll() is None for child in children):
+        while server.poll() is None:
+            if scheduler.poll() is not None and not stopping:  # died under a running server
+                print("The scheduler process stopped; stopping the server.", file=sys.stderr)
+                failed = scheduler.returncode or 1
+                stop()
             try:
                 server.wait(timeout=1)
             except subprocess.TimeoutExpired:
                 pass
-        code = server.returncode or 0
     except KeyboardInterrupt:  # Ctrl-C reaches the children too: let them finish
         pass
     finally:
         stop()
         for child in children:
             child.wait()
+        signal.signal(signal.SIGTERM, previous)
+    code = failed if failed is not None else server.returncode
     sys.exit(code)
 
 

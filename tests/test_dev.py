@@ -1,6 +1,8 @@
 """`python3 dev.py run`'s set-up: seed the demo once, show the logins on every run, and stop
 (non-zero) when seeding fails instead of serving an empty database."""
 import os
+import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -86,6 +88,18 @@ def test_a_database_that_cannot_be_opened_stops_run_with_one_sentence(env):
         assert 'database "fieldsales_never_created" does not exist' in said
 
 
+@pytest.mark.skipif(Path(sys.prefix).resolve() != dev.VENV.resolve(),
+                    reason="runs `python3 dev.py run`, which uses .venv: run via dev.py test")
+def test_run_on_a_database_that_cannot_be_opened_prints_one_line_not_a_traceback(env):
+    ran = subprocess.run([sys.executable, "dev.py", "run", "--port", "1"], cwd=dev.ROOT,
+                         env={**env, "DATABASE_URL": missing_database_url()},
+                         capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 1, ran.stderr[-2000:]
+    assert ran.stderr.startswith("Cannot open the database "), ran.stderr[-2000:]
+    assert ran.stderr.count("\n") == 1
+    assert ran.stdout == ""
+
+
 def test_a_database_that_opens_passes_the_check(env):
     dev.check_database(env)
 
@@ -157,3 +171,13 @@ def test_with_no_feed_reachable_the_audit_says_so_in_one_line_and_passes(monkeyp
     assert len(out) == 1
     assert out[0].startswith("pip-audit: no vulnerability feed could be reached, so nothing "
                              "was audited (pypi: ")
+
+
+def test_a_server_that_cannot_start_stops_its_scheduler_and_run_fails(env):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(SystemExit) as stopped:
+            # gunicorn finds the port in use; serve returns only once both children exited.
+            dev.serve(taken.getsockname()[1], env)
+    assert stopped.value.code not in (None, 0)

@@ -160,3 +160,12 @@ def test_the_api_tour_runs_against_dev_py_run_with_one_scheduler(make_database, 
                    method == m and re.fullmatch(p, path.split("?")[0]) and status == s
                    for m, p, s in EXPECTED_REFUSALS)]
     assert refused == []
+
+
+def test_every_command_names_its_flask_and_every_body_its_content_type():
+    """Outside .venv, plain `flask` is not on the PATH; a body without a Content-Type goes as
+    a form (curl's default)."""
+    assert re.findall(r"(?<![/\w])flask --app", README) == []  # in the blocks and the prose
+    commands = re.sub(r"\\\n\s*", " ", "\n".join(sh_blocks(README))).splitlines()
+    assert not [line for line in commands if re.search(r"\bcurl\b.* -d ['\"]\{", line)
+                and "Content-Type: application/json" not in line]
