@@ -13,15 +13,15 @@ held back (sync contract, pull rules 1, 2 and 7).
 
 Every timestamp a pull returned is at most the clock's last stamp (the clock never goes
 back), so a `last_pulled_at` above it, and above the server's time, was never handed out:
-`check_cursor` refuses it. (Above the time as well: after a database restore the clock row is
-older than the phones' cursors, and they must not be refused for it.)
+`trusts` says so, and the pull answers such a phone as a first pull while its push is a
+conflict (pull rule 8: a phone is never stuck). (Above the time as well: after a database
+restore the clock row is older than the phones' cursors, and those still count.)
 """
 from sqlalchemy import case, event, select, update
 from sqlalchemy.orm import Session
 
 from fieldsales.changes.models import SyncClock, SyncedMixin
 from fieldsales.common import now_ms
-from fieldsales.errors import ApiError
 from fieldsales.extensions import SessionLike
 
 _STAMP_KEY = "sync_stamp"
@@ -43,19 +43,16 @@ def take_stamp(session: SessionLike) -> int:
     return stamp
 
 
-def check_cursor(session: SessionLike, *, last_pulled_at: int | None) -> None:
-    """400 for a cursor later than the clock: it would skip the conflict check and hide
-    changes (the window would start after them). Call it before this request moves the clock.
+def trusts(session: SessionLike, *, last_pulled_at: int | None) -> bool:
+    """Whether a phone's cursor can be one this server handed out: null, or at most the later
+    of the clock's last stamp and the server's time. A later one (a restored database, a
+    phone moved between servers, a bug) would skip the conflict check and hide changes (the
+    window would start after them). Call it before this request moves the clock.
     """
     if last_pulled_at is None:
-        return
+        return True
     last_stamp = session.scalar(select(SyncClock.last_stamp).where(SyncClock.id == 1))
-    latest = max(last_stamp or 0, now_ms())
-    if last_pulled_at > latest:
-        raise ApiError(400, "bad_request",
-                       "last_pulled_at is later than any timestamp this server handed out.",
-                       {"last_pulled_at": [f"Must be at most {latest}: the timestamp of "
-                                           "an earlier pull, or null."]})
+    return last_pulled_at <= max(last_stamp or 0, now_ms())
 
 
 def advance(session: SessionLike) -> int:

@@ -10,6 +10,8 @@ Per table, for the rows the rep may see now (`SyncTable.visible`):
 - deleted: removed in the window among the rows the rep could see (`SyncTable.tombstones`),
   and rows whose access the rep lost in the window and cannot see now.
 A first pull (`last_pulled_at` null) sends everything visible as created and nothing deleted.
+So does a pull whose cursor this server never handed out (pull rule 8, `clock.trusts`): the
+phone starts again from the fresh timestamp instead of being stuck.
 """
 from dataclasses import dataclass
 
@@ -32,6 +34,7 @@ class Pulled:
 
     changes: dict
     timestamp: int
+    reset: bool = False  # the cursor was never handed out: answered as a first pull
 
     @property
     def counts(self) -> dict:
@@ -44,12 +47,13 @@ def pull_changes(*, user_id: str, last_pulled_at: int | None,
                  schema_version: str | None) -> Pulled:
     """What changed for the rep since `last_pulled_at`, up to a timestamp taken now.
 
-    400 for a cursor no pull handed out, and `unsupported_schema` for a `schema_version`
-    (the query's text; absent: the default) other than ours. Commits the caller's session
+    A cursor no pull handed out is answered as a first pull (`reset`), and a `schema_version`
+    (the query's text; absent: the default) other than ours is 400 `unsupported_schema`.
+    Commits the caller's session
     (the clock moves in its own transaction), then reads in a deferred one (SQLite): pulls
     never queue behind pushes.
     """
-    clock.check_cursor(db.session, last_pulled_at=last_pulled_at)
+    reset = not clock.trusts(db.session, last_pulled_at=last_pulled_at)
     if schema_version is not None and schema_version.strip() != str(SCHEMA_VERSION):
         raise ApiError(400, "unsupported_schema",
                        f"Schema version {schema_version[:20]!r} is not supported; "
@@ -58,9 +62,9 @@ def pull_changes(*, user_id: str, last_pulled_at: int | None,
     timestamp = clock.advance(db.session)
     db.session.connection(execution_options={"sqlite_deferred": True})
     window_days = current_app.config["SYNC_WINDOW_DAYS"]
-    changes = get_changes(user_id=user_id, last_pulled_at=last_pulled_at, timestamp=timestamp,
-                          window_start=now_ms() - window_days * DAY_MS)
-    return Pulled(changes=changes, timestamp=timestamp)
+    changes = get_changes(user_id=user_id, last_pulled_at=None if reset else last_pulled_at,
+                          timestamp=timestamp, window_start=now_ms() - window_days * DAY_MS)
+    return Pulled(changes=changes, timestamp=timestamp, reset=reset)
 
 
 def get_changes(*, user_id: str, last_pulled_at: int | None, timestamp: int,

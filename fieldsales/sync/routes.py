@@ -6,7 +6,6 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from fieldsales.changes import clock
 from fieldsales.common import now_ms
 from fieldsales.errors import ApiError, ErrorSchema
 from fieldsales.extensions import db
@@ -36,7 +35,7 @@ _LAST_PULLED_AT = {"name": "last_pulled_at", "in": "query", "required": False,
 
 def _read_last_pulled_at(log: "_Logged") -> None:
     """The phone's cursor into `log.last_pulled_at` (null: never pulled). Logged before the
-    clock checks it (`clock.check_cursor`), so support sees a refused one."""
+    clock checks it (`clock.trusts`), so support sees one it did not trust."""
     value = request.args.get("last_pulled_at")
     if value is None or value == "null":
         return
@@ -109,7 +108,9 @@ class Sync(MethodView):
         contract. Records come with exact JSON types and without `_status`/`_changed`;
         removed records, and records the rep lost access to, come as ids in `deleted`.
         Send `timestamp` back as `last_pulled_at` next time. `null` or absent: everything the
-        rep may see, as created. An unsupported `schema_version` is 400 `unsupported_schema`.
+        rep may see, as created; so is a `last_pulled_at` this server never handed out (later
+        than its clock), with a fresh `timestamp`. An unsupported `schema_version` is 400
+        `unsupported_schema`.
         """
         log = _Logged("pull")
         try:
@@ -121,7 +122,7 @@ class Sync(MethodView):
         except Exception as error:
             log.failed(error)
             raise
-        log.write("ok", counts=pulled.counts)
+        log.write("reset" if pulled.reset else "ok", counts=pulled.counts)
         db.session.commit()
         return pulled
 
@@ -135,7 +136,8 @@ class Sync(MethodView):
                     "text/plain": {"schema": {"type": "string"}}}})
     @blp.response(200, PushResultSchema)
     @blp.alt_response(409, description="`sync_conflict`: records changed on the server "
-                                       "since `last_pulled_at`; nothing was stored. Pull, "
+                                       "since `last_pulled_at`, or a `last_pulled_at` this "
+                                       "server never handed out; nothing was stored. Pull, "
                                        "then push again.")
     @blp.alt_response(413, schema=ErrorSchema, description=(
         "`payload_too_large`: the body is above the size limit; `quarantine_too_large`: its "
@@ -150,7 +152,8 @@ class Sync(MethodView):
 
         Records are upserted by their id, so a retried push never duplicates. The owner is
         always the signed-in rep. An `updated` record changed on the server since
-        `last_pulled_at` makes the whole push 409 `sync_conflict`. A record that fails
+        `last_pulled_at`, or a `last_pulled_at` later than the server's clock, makes the whole
+        push 409 `sync_conflict`. A record that fails
         validation (or names another user's id, or a table phones may not change) is kept in
         the quarantine and listed under `quarantined`; the rest is stored. A body that is not a
         changes object is 400; one above the size limit, 413. Past the rep's quarantine caps
@@ -160,7 +163,7 @@ class Sync(MethodView):
         log = _Logged("push")
         try:
             _read_last_pulled_at(log)
-            clock.check_cursor(db.session, last_pulled_at=log.last_pulled_at)
+            push.check_cursor(last_pulled_at=log.last_pulled_at)
             changes = push.parse_body(body=_body())
             outcome = push.apply(user_id=current_user().id, changes=changes,
                                  last_pulled_at=log.last_pulled_at)

@@ -79,7 +79,9 @@ class SyncLogSchema(ma.Schema):
     started_at = ma.fields.Integer()
     duration_ms = ma.fields.Integer()
     outcome = ma.fields.String(metadata={
-        "description": "ok, conflict, bad_request, unsupported_schema, too_large or error."})
+        "description": "ok, reset (a pull answered as a first pull: its "
+                       "last_pulled_at was never handed out), conflict, bad_request, "
+                       "unsupported_schema, too_large or error."})
     last_pulled_at = ma.fields.Integer(allow_none=True)
     counts = ma.fields.Dict(metadata={
         "description": "Push: accepted records per table. "

@@ -1,4 +1,4 @@
-"""Pull rules 1-7 of the sync contract, through GET /api/v1/sync."""
+"""Pull rules 1-8 of the sync contract, through GET /api/v1/sync."""
 from fieldsales.changes.models import SyncClock
 from fieldsales.common import DAY_MS, now_ms
 from fieldsales.customers.models import Customer
@@ -254,22 +254,33 @@ def test_a_garbage_last_pulled_at_is_400(world, phone):
         assert "last_pulled_at" in body["error"]["details"]
 
 
-def test_a_last_pulled_at_later_than_any_timestamp_handed_out_is_400(world, app, phone):
+# -- rule 8: a phone is never stuck ----------------------------------------------------------
+
+def test_a_cursor_later_than_any_timestamp_handed_out_is_answered_as_a_first_pull(world, app,
+                                                                                   phone):
     phone.pull()
-    ten_years_on = now_ms() + 10 * 365 * DAY_MS
-    body = phone.pull(ten_years_on, expect=400)
-    assert body["error"]["code"] == "bad_request"
-    assert "last_pulled_at" in body["error"]["details"]
     v = visit_record(world.customer)
-    body = phone.push(changes(visits={"created": [v]}), last_pulled_at=ten_years_on,
-                      expect=400)
-    assert body["error"]["code"] == "bad_request"
+    phone.push(changes(visits={"created": [v]}))
+    ten_years_on = now_ms() + 10 * 365 * DAY_MS
+    before = now_ms()
+    body = phone.pull(ten_years_on)
+    assert before - 5000 <= body["timestamp"] <= now_ms() + 5000  # fresh, from the server
+    assert ids(body, "customers", "created") == {world.customer, world.customer2}
+    assert ids(body, "visits", "created") == {v["id"]}
+    assert ids(body, "tasks", "created") == {world.task}
+    assert all(not table["updated"] and not table["deleted"]
+               for table in body["changes"].values())
+    last = stored(app, SyncLog)[-1]
+    assert (last["direction"], last["outcome"], last["last_pulled_at"]) == (
+        "pull", "reset", ten_years_on)  # support sees the phone that was started again
+
+
+def test_a_cursor_just_past_the_clock_and_the_time_is_not_trusted_either(world, app, phone):
+    phone.pull()
     with app.app_context():
-        assert Visit.query.count() == 0
-    refused = [(e["direction"], e["outcome"], e["last_pulled_at"])
-               for e in stored(app, SyncLog)][-2:]
-    assert refused == [("pull", "bad_request", ten_years_on),
-                       ("push", "bad_request", ten_years_on)]
+        last_stamp = db.session.scalar(db.select(SyncClock.last_stamp))
+    body = phone.pull(max(last_stamp, now_ms()) + 60_000)
+    assert ids(body, "customers", "created") == {world.customer, world.customer2}
 
 
 def test_after_a_restore_left_the_clock_behind_phones_cursors_they_still_sync(world, app,

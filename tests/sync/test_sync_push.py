@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from fieldsales.common import now_ms
+from fieldsales.common import DAY_MS, now_ms
 from fieldsales.customers import service as customers_service
 from fieldsales.customers.models import Customer
 from fieldsales.feedback.models import Feedback
@@ -16,6 +16,7 @@ from fieldsales.visits.models import Visit
 from tests.factories import (
     changes,
     feedback_record,
+    ids,
     line_record,
     order_record,
     ping_record,
@@ -312,6 +313,43 @@ def test_a_retried_created_record_is_not_a_conflict_for_server_changes_to_read_o
     assert retry["quarantined"] == [] and retry["accepted"]["orders"] == 1
     assert stored(app, Order)[0]["status"] == "delivered"
     assert stored(app, OrderLine)[0]["delivered_quantity"] == 3
+
+
+def test_a_push_with_a_cursor_the_server_never_handed_out_is_409_and_stores_nothing(
+        world, app, phone):
+    ten_years_on = now_ms() + 10 * 365 * DAY_MS
+    v = visit_record(world.customer)
+    result = phone.push(changes(visits={"created": [v]},
+                                location_pings={"created": [ping_record()]}),
+                        last_pulled_at=ten_years_on, expect=409)
+    assert set(result) == {"error"}
+    assert result["error"]["code"] == "sync_conflict"
+    assert result["error"]["message"].endswith("pull, then push again.")
+    assert result["error"]["details"]["conflicts"] == []
+    assert "last_pulled_at" in result["error"]["details"]
+    assert stored(app, Visit) == [] and stored(app, LocationPing) == []
+    last = stored(app, SyncLog)[-1]
+    assert (last["direction"], last["outcome"], last["last_pulled_at"]) == (
+        "push", "conflict", ten_years_on)
+
+
+def test_a_phone_holding_a_cursor_from_the_future_syncs_again_like_a_stock_client(
+        world, app, phone):
+    """synchronize(): pull, then push with the pull's timestamp; after a 409, the same again."""
+    phone.last_pulled_at = now_ms() + 400 * DAY_MS  # restored from another server's backup
+    v = visit_record(world.customer)
+    body = changes(visits={"created": [v]})
+    phone.push(body, expect=409)  # an app that pushes first is told to pull
+    pulled = phone.pull()  # answered as a first pull, with a fresh timestamp
+    assert ids(pulled, "customers", "created") == {world.customer, world.customer2}
+    assert phone.last_pulled_at <= now_ms()
+    phone.push(body)
+    assert [r["id"] for r in stored(app, Visit)] == [v["id"]]
+    again = phone.pull()  # and from then on, ordinary pulls from its new cursor
+    assert ids(again, "visits", "created") == {v["id"]}
+    assert ids(again, "customers", "created") == set()
+    phone.push(changes(visits={"updated": [{**v, "notes": "later", "_changed": "notes"}]}))
+    assert stored(app, Visit)[0]["notes"] == "later"
 
 
 def test_append_only_tables_never_conflict(world, phone, phone2):

@@ -19,14 +19,30 @@ What differs between tables is a hook on its `SyncTable` (fieldsales/sync/tables
 """
 from flask import current_app
 
-from fieldsales.changes.clock import take_stamp
+from fieldsales.changes import clock
 from fieldsales.common import DAY_MS, now_ms
+from fieldsales.errors import ApiError
 from fieldsales.extensions import db
 from fieldsales.sync.push import load, rules, write
 from fieldsales.sync.push.parse import parse_body, read_records
 from fieldsales.sync.push.rules import Outcome
 
-__all__ = ["Outcome", "apply", "parse_body"]
+__all__ = ["Outcome", "apply", "check_cursor", "parse_body"]
+
+
+def check_cursor(*, last_pulled_at: int | None) -> None:
+    """409 `sync_conflict` for a cursor this server never handed out (pull rule 8): nothing
+    could be checked for conflicts against it, and the stock client answers a 409 by pulling
+    (which starts it again from a fresh timestamp) and pushing again. Never 400: a stock
+    client retries that forever with the same cursor. Call it before the push takes a stamp.
+    """
+    if not clock.trusts(db.session, last_pulled_at=last_pulled_at):
+        raise ApiError(409, "sync_conflict",
+                       "last_pulled_at is later than any timestamp this server handed out: "
+                       "pull, then push again.",
+                       {"conflicts": [],
+                        "last_pulled_at": ["Not a timestamp of this server; the next pull "
+                                           "answers as a first pull with a fresh one."]})
 
 
 def apply(*, user_id: str, changes: dict, last_pulled_at: int | None,
@@ -40,7 +56,7 @@ def apply(*, user_id: str, changes: dict, last_pulled_at: int | None,
     """
     now = now_ms()
     config = current_app.config
-    stamp = take_stamp(db.session)
+    stamp = clock.take_stamp(db.session)
     records = read_records(changes=changes)
     stored = load.stored_rows(records=records)
     if check_conflicts:
