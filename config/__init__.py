@@ -63,6 +63,17 @@ class Config:
     SYNC_QUARANTINE_MAX_PENDING_PER_USER = 10_000
     SYNC_QUARANTINE_MAX_BYTES_PER_USER = 10 * 1024 * 1024
     SYNC_QUARANTINE_RESOLVED_DAYS = 30
+    # Phone times of pushed records (docs/sync.md, "Device times"; pings use the two PING_
+    # settings above and are never refused). An event time (check-in/out, completion, order,
+    # feedback) more than DEVICE_TIME_FUTURE_TOLERANCE_S after the server received it is
+    # flagged `future`, more than DEVICE_TIME_SKEW_ALLOWANCE_S after it is quarantined; one
+    # older than DEVICE_TIME_MAX_AGE_DAYS when received is flagged `stale`. A planned time (a
+    # task's due time, a requested delivery) more than DEVICE_TIME_PLAN_HORIZON_DAYS ahead is
+    # quarantined.
+    DEVICE_TIME_FUTURE_TOLERANCE_S = 5 * 60
+    DEVICE_TIME_SKEW_ALLOWANCE_S = 24 * 3600
+    DEVICE_TIME_MAX_AGE_DAYS = 30
+    DEVICE_TIME_PLAN_HORIZON_DAYS = 2 * 365
 
     # Working hours (UTC hours) outside which a rep's locations are never shown.
     WORKDAY_START_HOUR = 6

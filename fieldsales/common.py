@@ -20,6 +20,8 @@ HOUR_MS = 60 * MINUTE_MS
 DAY_MS = 24 * HOUR_MS
 WEEK_MS = 7 * DAY_MS
 FIRST_MONDAY_MS = 4 * DAY_MS  # 1970-01-05, the first Monday after the epoch
+# No phone time is earlier (fieldsales/phonetime.py): a phone whose clock was reset says 1970.
+EARLIEST_PHONE_TIME_MS = 946_684_800_000  # 2000-01-01T00:00:00Z
 ROLES = ("rep", "manager", "procurement", "admin")
 
 

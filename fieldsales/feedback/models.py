@@ -1,6 +1,7 @@
 from sqlalchemy import BigInteger, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from fieldsales import phonetime
 from fieldsales.changes.models import SyncedMixin
 from fieldsales.common import id_column
 from fieldsales.extensions import Model
@@ -21,3 +22,4 @@ class Feedback(SyncedMixin, Model):
     product_id: Mapped[str | None] = mapped_column(ForeignKey("products.id"), index=True)
     requested_quantity: Mapped[float | None] = mapped_column(Float)
     comment: Mapped[str | None] = mapped_column(Text)
+    time_flags: Mapped[str | None] = phonetime.flags_column()  # odd phone times, server-owned

@@ -7,6 +7,7 @@ and the stored ping that now follows it is judged again.
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from fieldsales import phonetime
 from fieldsales.common import DAY_MS
 from fieldsales.geo import geodesic_short_m
 from fieldsales.locations.models import PING_FLAGS
@@ -31,15 +32,14 @@ class Limits:
 
 
 def own_flags(ping: dict, *, received_at: int, limits: Limits) -> set[str]:
-    """Flags a fix earns on its own: poor accuracy, a time in the future or implausibly old."""
-    flags = set()
+    """Flags a fix earns on its own: poor accuracy, a time in the future or implausibly old
+    (`phonetime.oddities`; a ping's time is never a reason to refuse it, push rule 7)."""
+    flags = phonetime.oddities(ping["recorded_at"], received_at=received_at,
+                               future_tolerance_ms=limits.future_tolerance_ms,
+                               max_age_ms=limits.max_age_ms)
     accuracy = ping.get("accuracy_m")
     if accuracy is not None and accuracy > limits.max_accuracy_m:
         flags.add("inaccurate")
-    if ping["recorded_at"] > received_at + limits.future_tolerance_ms:
-        flags.add("future")
-    if ping["recorded_at"] < received_at - limits.max_age_ms:
-        flags.add("stale")
     return flags
 
 

@@ -1,6 +1,7 @@
 from sqlalchemy import BigInteger, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from fieldsales import phonetime
 from fieldsales.changes.models import SyncedMixin
 from fieldsales.common import id_column, now_ms
 from fieldsales.extensions import Model
@@ -23,6 +24,7 @@ class Order(SyncedMixin, Model):
     status: Mapped[str] = mapped_column(String(20), default="open", index=True)
     promised_dispatch_at: Mapped[int | None] = mapped_column(BigInteger)
     delivered_at: Mapped[int | None] = mapped_column(BigInteger)  # when fully delivered
+    time_flags: Mapped[str | None] = phonetime.flags_column()  # odd phone times, server-owned
 
     lines: Mapped[list["OrderLine"]] = relationship(back_populates="order")
 

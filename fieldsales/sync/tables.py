@@ -23,7 +23,10 @@ names a table:
   may point to, what is loaded of them, and the reason when it points elsewhere;
 - `facts` / `server_columns`: the server's own values of a pushed row (fieldsales/sync/facts.py),
   written with it and rewritten by an update; `insert_values`: the server's values of a new row;
-- `after_write(rows)`: what else changes once the push's rows are written.
+- `after_write(rows)`: what else changes once the push's rows are written;
+- `Col.when` / `time_order`: which columns are phone times (events or plans) and which must
+  follow which, judged by push/times.py (fieldsales/phonetime.py); `time_flags` among the
+  `server_columns` stores the odd ones.
 """
 import math
 from collections.abc import Callable
@@ -34,7 +37,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, or_, select
 
 from fieldsales.changes.models import AccessChange
-from fieldsales.common import ID_MESSAGE, is_valid_id
+from fieldsales.common import DAY_MS, ID_MESSAGE, is_valid_id
 from fieldsales.customers import service as customers_service
 from fieldsales.customers.models import CUSTOMER_KINDS, Customer
 from fieldsales.extensions import Model
@@ -42,6 +45,7 @@ from fieldsales.feedback.models import FEEDBACK_CATEGORIES, Feedback
 from fieldsales.locations.models import LocationPing
 from fieldsales.orders.models import ORDER_STATUSES, Order, OrderLine
 from fieldsales.orders.rules import PENDING_STATUSES
+from fieldsales.phonetime import EVENT, PLAN
 from fieldsales.products.models import Product
 from fieldsales.sync import facts as server_facts
 from fieldsales.tasks.models import REP_FIELDS, TASK_CATEGORIES, TASK_STATUSES, Task
@@ -76,7 +80,8 @@ class Col:
     """One column of the contract: its JSON type (`kind`) and what a pushed value must be.
 
     kinds: id (a foreign key), str, enum, float, time (integer ms), int, money (2 decimals),
-    bool (read-only only).
+    bool (read-only only). A time the phone reports says `when` (an event or a plan), so the
+    push judges whether it can be true (fieldsales/phonetime.py).
     """
 
     name: str
@@ -88,6 +93,7 @@ class Col:
     min: float | None = None
     max: float | None = None
     default: Any = None  # used when a created record omits the column
+    when: str = ""  # a phone time: phonetime.EVENT or phonetime.PLAN (judged by push/times.py)
 
     @cached_property
     def cleaner(self) -> Callable:
@@ -196,6 +202,8 @@ class SyncTable:
     server_columns: tuple[str, ...] = ()
     insert_values: dict = field(default_factory=dict)
     after_write: Callable[..., None] | None = None
+    # Phone times that must follow another: (earlier, later, slack in ms) (push/times.py).
+    time_order: tuple[tuple[str, str, int], ...] = ()
 
     @property
     def table(self):
@@ -218,6 +226,10 @@ class SyncTable:
         """The keys of a pushed record worth keeping (in the quarantine): `id`, the contract's
         columns (read-only ones too) and WatermelonDB's own `_status` and `_changed`."""
         return frozenset({"id", "_status", "_changed", *(c.name for c in self.columns)})
+
+    @cached_property
+    def phone_times(self) -> tuple[Col, ...]:
+        return tuple(c for c in self.writable if c.when)
 
     @cached_property
     def cleaners(self) -> tuple[tuple[str, Callable], ...]:
@@ -319,9 +331,9 @@ TASKS = SyncTable(
         Col("title", "str", nullable=False, max_length=200),
         Col("description", "str"),
         Col("category", "enum", nullable=False, choices=TASK_CATEGORIES, default="selling"),
-        Col("due_at", "time"),
+        Col("due_at", "time", when=PLAN),
         Col("status", "enum", nullable=False, choices=TASK_STATUSES, default="open"),
-        Col("completed_at", "time"),
+        Col("completed_at", "time", when=EVENT),
         Col("completion_note", "str"),
         _lat("latitude"), _lng("longitude"),
     ),
@@ -334,16 +346,17 @@ TASKS = SyncTable(
     # REST's rule for reps, plus the completion place the phone records.
     creator="created_by_id",
     rep_may_change=REP_FIELDS | {"latitude", "longitude"},
+    server_columns=("time_flags",),
 )
 
 VISITS = SyncTable(
     name="visits", model=Visit,
     columns=(
         Col("customer_id", "id", nullable=False),
-        Col("check_in_at", "time", nullable=False),
+        Col("check_in_at", "time", nullable=False, when=EVENT),
         _lat("check_in_latitude", nullable=False), _lng("check_in_longitude", nullable=False),
         Col("check_in_accuracy_m", "float", min=0, max=MAX_METRES),
-        Col("check_out_at", "time"),
+        Col("check_out_at", "time", when=EVENT),
         _lat("check_out_latitude"), _lng("check_out_longitude"),
         Col("outcome", "enum", choices=VISIT_OUTCOMES),
         Col("notes", "str"),
@@ -359,7 +372,8 @@ VISITS = SyncTable(
     referable=lambda rep, since: and_(Visit.rep_id == rep, Visit.deleted_at.is_(None)),
     ref_message="No visit of yours with this id.",
     facts=server_facts.verify_visits,
-    server_columns=("verified", "distance_m", "time_on_site_s"),
+    server_columns=("verified", "distance_m", "time_on_site_s", "time_flags"),
+    time_order=(("check_in_at", "check_out_at", 0),),
 )
 
 LOCATION_PINGS = SyncTable(
@@ -384,7 +398,7 @@ FEEDBACK = SyncTable(
     columns=(
         Col("customer_id", "id", nullable=False),
         Col("visit_id", "id"),
-        Col("recorded_at", "time", nullable=False),
+        Col("recorded_at", "time", nullable=False, when=EVENT),
         Col("rating", "int", min=1, max=5),
         Col("category", "enum", nullable=False, choices=FEEDBACK_CATEGORIES),
         Col("product_id", "id"),
@@ -398,6 +412,7 @@ FEEDBACK = SyncTable(
     append_only=True,
     owner="rep_id",
     refs={"customer_id": "customers", "visit_id": "visits", "product_id": "products"},
+    server_columns=("time_flags",),
 )
 
 ORDERS = SyncTable(
@@ -405,8 +420,8 @@ ORDERS = SyncTable(
     columns=(
         Col("customer_id", "id", nullable=False),
         Col("visit_id", "id"),
-        Col("ordered_at", "time", nullable=False),
-        Col("requested_delivery_at", "time"),
+        Col("ordered_at", "time", nullable=False, when=EVENT),
+        Col("requested_delivery_at", "time", when=PLAN),
         Col("notes", "str"),
         Col("status", "enum", writable=False, choices=ORDER_STATUSES),
         Col("promised_dispatch_at", "time", writable=False),
@@ -420,6 +435,9 @@ ORDERS = SyncTable(
     ref_message="No order of yours with this id.",
     insert_values={"status": "open"},
     after_write=_promote_prospects,  # a prospect becomes an account with its first order
+    server_columns=("time_flags",),
+    # A delivery requested for the order's own day, picked as a date (local midnight).
+    time_order=(("ordered_at", "requested_delivery_at", DAY_MS),),
 )
 
 ORDER_LINES = SyncTable(

@@ -14,11 +14,15 @@ Metrics (all exclude removed rows):
 - orders, order_value: orders taken in the period, not cancelled; value = sum of
   quantity x unit price over their lines;
 - tasks_done: tasks completed in the period.
+Phone times count no later than the server knew of them (`phonetime.counted_at`: a visit's or
+an order's receipt, a task's last write), so a phone whose clock runs ahead never adds work
+to a period that has not come yet.
 """
 from datetime import date
 
 from sqlalchemy import Select, and_, distinct, exists, func, or_, select
 
+from fieldsales import phonetime
 from fieldsales.common import now_ms
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
@@ -118,14 +122,18 @@ def _members(ids: list[str]):
 def _actuals(metric: str, ids: list[str], now: int) -> dict[str, float]:
     m = _members(ids)
 
-    def during(column):
-        return and_(column >= m.c.start, column < m.c.end, column <= now)
+    def during(column, known_at):
+        counted = phonetime.counted_at(column, known_at=known_at)
+        # The phone's own time bounds the start too (counted <= column), for its index.
+        return and_(column >= m.c.start, counted >= m.c.start, counted < m.c.end,
+                    counted <= now)
 
     if metric in ("visits", "verified_visits", "new_prospects_visited"):
         measure = (func.count(distinct(Visit.customer_id)) if metric == "new_prospects_visited"
                    else func.count(Visit.id))
         query = (select(m.c.target_id, measure)
-                 .join(Visit, and_(Visit.rep_id == m.c.rep_id, during(Visit.check_in_at)))
+                 .join(Visit, and_(Visit.rep_id == m.c.rep_id,
+                                   during(Visit.check_in_at, Visit.received_at)))
                  .where(Visit.deleted_at.is_(None)))
         if metric in ("verified_visits", "new_prospects_visited"):
             query = query.where(Visit.verified.is_(True))
@@ -136,7 +144,8 @@ def _actuals(metric: str, ids: list[str], now: int) -> dict[str, float]:
     elif metric in ("orders", "order_value"):
         query = (select(m.c.target_id, func.count(distinct(Order.id)) if metric == "orders"
                         else func.sum(OrderLine.quantity * OrderLine.unit_price))
-                 .join(Order, and_(Order.rep_id == m.c.rep_id, during(Order.ordered_at)))
+                 .join(Order, and_(Order.rep_id == m.c.rep_id,
+                                   during(Order.ordered_at, Order.received_at)))
                  .where(order_rules.counted()))
         if metric == "order_value":
             query = query.join(OrderLine, OrderLine.order_id == Order.id).where(
@@ -144,7 +153,7 @@ def _actuals(metric: str, ids: list[str], now: int) -> dict[str, float]:
     elif metric == "tasks_done":
         query = (select(m.c.target_id, func.count(Task.id))
                  .join(Task, and_(Task.assigned_rep_id == m.c.rep_id,
-                                  during(Task.completed_at)))
+                                  during(Task.completed_at, Task.changed_seq)))
                  .where(Task.status == "done", Task.deleted_at.is_(None)))
     else:
         raise ValueError(metric)

@@ -1,6 +1,7 @@
 from sqlalchemy import BigInteger, Float, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from fieldsales import phonetime
 from fieldsales.changes.models import SyncedMixin
 from fieldsales.common import id_column
 from fieldsales.extensions import Model
@@ -30,3 +31,4 @@ class Task(SyncedMixin, Model):
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     created_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    time_flags: Mapped[str | None] = phonetime.flags_column()  # odd phone times, server-owned

@@ -1,6 +1,7 @@
 from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from fieldsales import phonetime
 from fieldsales.changes.models import SyncedMixin
 from fieldsales.common import id_column
 from fieldsales.extensions import Model
@@ -28,3 +29,4 @@ class Visit(SyncedMixin, Model):
     verified: Mapped[bool] = mapped_column(Boolean, default=False)
     distance_m: Mapped[float | None] = mapped_column(Float)
     time_on_site_s: Mapped[float | None] = mapped_column(Float)
+    time_flags: Mapped[str | None] = phonetime.flags_column()  # odd phone times, server-owned

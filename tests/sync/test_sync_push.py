@@ -584,7 +584,8 @@ def test_a_task_the_rep_created_on_the_phone_stays_fully_editable(world, app, ph
             "completed_at": None, "completion_note": None, "latitude": None, "longitude": None}
     phone.push(changes(tasks={"created": [mine]}))
     phone.pull()
-    edited = {**mine, "title": "Call back on Monday", "category": "admin", "due_at": 1,
+    edited = {**mine, "title": "Call back on Monday", "category": "admin",
+              "due_at": mine["due_at"] + 3 * DAY_MS,
               "customer_id": world.customer2, "description": "ask for Ana"}
     assert phone.push(changes(tasks={"updated": [edited]}))["quarantined"] == []
     row = stored(app, Task, id=mine["id"])[0]

@@ -6,7 +6,9 @@ quarantine, whole, with the reasons).
 """
 from dataclasses import dataclass, field
 
+from fieldsales import phonetime
 from fieldsales.errors import ApiError
+from fieldsales.sync.push import times
 from fieldsales.sync.push.parse import PushedRecord
 from fieldsales.sync.tables import TABLES, SyncTable
 
@@ -86,9 +88,11 @@ def check_conflicts(*, records: dict[str, list[PushedRecord]],
 
 
 def decide(*, records: dict[str, list[PushedRecord]], stored: dict[str, dict[str, dict]],
-           refs: dict[str, dict[str, object]], user_id: str) -> tuple[Outcome, Writes]:
-    """Each record's fate, in table order (a row's parents come before it)."""
-    rules = _Rules(stored=stored, refs=refs, user_id=user_id)
+           refs: dict[str, dict[str, object]], user_id: str, now: int,
+           time_limits: phonetime.Limits) -> tuple[Outcome, Writes]:
+    """Each record's fate, in table order (a row's parents come before it). `now`: the
+    push's receipt, against which phone times are judged (`time_limits`)."""
+    rules = _Rules(stored=stored, refs=refs, user_id=user_id, now=now, time_limits=time_limits)
     for name in TABLES:
         rules.outcome.accepted[name] = 0
         rules.writes.rows[name] = {}
@@ -101,10 +105,13 @@ def decide(*, records: dict[str, list[PushedRecord]], stored: dict[str, dict[str
 
 
 class _Rules:
-    def __init__(self, *, stored: dict, refs: dict, user_id: str):
+    def __init__(self, *, stored: dict, refs: dict, user_id: str, now: int,
+                 time_limits: phonetime.Limits):
         self.stored = stored
         self.refs = refs
         self.user_id = user_id
+        self.now = now
+        self.time_limits = time_limits
         self.outcome = Outcome()
         self.writes = Writes()
 
@@ -180,7 +187,9 @@ class _Rules:
                 row[table.creator] = self.user_id
         missing = {col.name: ["Missing."] for col in table.writable
                    if not col.nullable and row.get(col.name) is None}
-        errors = missing or self._check_refs(table, row)
+        errors = missing or {**self._check_refs(table, row),
+                             **times.judge(table, row, received_at=self.now,
+                                           limits=self.time_limits)}
         if errors:
             self._refuse(record, errors)
             return
