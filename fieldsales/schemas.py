@@ -27,6 +27,15 @@ def Day(**kwargs) -> ma.fields.Date:
         f"Must be a day from {FIRST_DAY} to {LAST_DAY}.")), **kwargs)
 
 
+def TimeFlags() -> ma.fields.String:
+    """A pushed row's `time_flags` (fieldsales/phonetime.py), read-only."""
+    return ma.fields.String(allow_none=True, metadata={
+        "description": "Odd phone times of the row as the phone last sent it, "
+                       "comma-separated: future (ahead of its receipt by more than the "
+                       "tolerance), stale (older than the maximum age when received); "
+                       "null when clean."})
+
+
 def Latitude(**kwargs) -> ma.fields.Float:
     return ma.fields.Float(validate=validate.Range(-90, 90), **kwargs)
 

@@ -4,7 +4,7 @@ from marshmallow import validate
 
 from fieldsales.listing import ListArgs, page_schema, sort_field
 from fieldsales.orders.models import ORDER_STATUSES
-from fieldsales.schemas import IdField, StrictSchema
+from fieldsales.schemas import IdField, StrictSchema, TimeFlags
 
 
 class OrderSchema(ma.Schema):
@@ -24,6 +24,7 @@ class OrderSchema(ma.Schema):
                                    "the backlog job; reps' phones pull it)."})
     delivered_at = ma.fields.Integer(allow_none=True,
                                      metadata={"description": "When it was delivered in full."})
+    time_flags = TimeFlags()
 
 
 class OrderLineSchema(ma.Schema):

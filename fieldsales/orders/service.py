@@ -61,7 +61,7 @@ def detail(*, order: Order) -> dict:
     return {
         **{name: getattr(order, name) for name in (
             "id", "rep_id", "customer_id", "visit_id", "ordered_at", "requested_delivery_at",
-            "notes", "status", "promised_dispatch_at", "delivered_at")},
+            "notes", "status", "promised_dispatch_at", "delivered_at", "time_flags")},
         "lines": lines,
         "deliveries": [{"id": d.id, "delivered_at": d.delivered_at,
                         "created_by_id": d.created_by_id, "lines": shipped.get(d.id, [])}

@@ -3,7 +3,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from fieldsales.listing import ListArgs, page_schema, sort_field
-from fieldsales.schemas import IdField, Latitude, Longitude, StrictSchema, Text
+from fieldsales.schemas import IdField, Latitude, Longitude, StrictSchema, Text, TimeFlags
 from fieldsales.tasks.models import TASK_CATEGORIES, TASK_STATUSES
 
 _MS = validate.Range(0, 2**53, error="Must be a time in epoch milliseconds.")
@@ -29,6 +29,7 @@ class TaskSchema(ma.Schema):
     latitude = ma.fields.Float(allow_none=True)
     longitude = ma.fields.Float(allow_none=True)
     created_by_id = ma.fields.String(allow_none=True)
+    time_flags = TimeFlags()
     deleted_at = ma.fields.Integer(allow_none=True,
                                    metadata={"description": "Removal time (ms); null if live."})
 

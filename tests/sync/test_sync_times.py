@@ -167,7 +167,7 @@ def test_an_admin_replays_a_quarantined_time_once_fixed(world, app, client, team
 
 # -- what is only odd: stored and flagged -------------------------------------------------------
 
-def test_odd_times_are_stored_and_flagged_in_every_table(world, app, phone):
+def test_odd_times_are_stored_and_flagged_in_every_table(world, app, client, team, phone):
     now = now_ms()
     ahead = visit_at(world.customer, now + 2 * HOUR_MS)  # the phone's clock runs ahead
     late = visit_at(world.customer, now - 40 * DAY_MS, now - 40 * DAY_MS + HOUR_MS)
@@ -186,6 +186,11 @@ def test_odd_times_are_stored_and_flagged_in_every_table(world, app, phone):
                      task["id"]: "future", world.task: None}
     pulled = phone.pull()["changes"]
     assert all("time_flags" not in r for r in pulled["visits"]["created"])  # never pulled
+    manager = team.headers["manager"]  # the office reads them through REST
+    assert client.get(f"/api/v1/orders/{future_order['id']}",
+                      headers=manager).json["time_flags"] == "future"
+    assert client.get(f"/api/v1/tasks/{task['id']}", headers=manager).json["time_flags"] == (
+        "future")
 
 
 def test_a_few_seconds_of_skew_are_no_flag(world, app, phone):
