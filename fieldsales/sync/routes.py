@@ -153,9 +153,9 @@ class Sync(MethodView):
         Records are upserted by their id, so a retried push never duplicates. The owner is
         always the signed-in rep. An `updated` record changed on the server since
         `last_pulled_at`, or a `last_pulled_at` later than the server's clock, makes the whole
-        push 409 `sync_conflict`. A record that fails
-        validation (or names another user's id, or a table phones may not change) is kept in
-        the quarantine and listed under `quarantined`; the rest is stored. A body that is not a
+        push 409 `sync_conflict`. A record that fails validation (or names another user's id,
+        or a table phones may not change, or has a time that cannot be true) is kept in the
+        quarantine and listed under `quarantined`; the rest is stored. A body that is not a
         changes object is 400; one above the size limit, 413. Past the rep's quarantine caps
         the whole push is refused: 413 `quarantine_too_large` or 429 `quarantine_full`. Send
         `X-Device-Id` to have the device in the sync log.

@@ -140,6 +140,19 @@ def test_a_planned_time_may_lie_ahead_but_not_beyond_the_horizon(world, app, pho
         far["id"]: {"requested_delivery_at": ["Must be at most 730 days ahead."]}}
 
 
+def test_times_sent_back_unchanged_are_not_judged_again(world, app, client, team, phone):
+    """A task the manager set due in three years (REST): the rep's phone sends it back whole
+    when completing it, and the completion is stored."""
+    response = client.post("/api/v1/tasks", headers=team.headers["manager"], json={
+        "assigned_rep_id": team.rep.id, "customer_id": world.customer, "title": "Renewal",
+        "category": "selling", "due_at": now_ms() + 3 * YEAR_MS})
+    task = phone.pull()["changes"]["tasks"]["created"]
+    [given] = [t for t in task if t["id"] == response.json["id"]]
+    done = {**given, "status": "done", "completed_at": now_ms() - MINUTE_MS}
+    assert phone.push(changes(tasks={"updated": [done]}))["quarantined"] == []
+    assert stored(app, Task, id=given["id"])[0]["status"] == "done"
+
+
 def test_the_limits_are_settings(world, app, phone, monkeypatch):
     monkeypatch.setitem(app.config, "DEVICE_TIME_SKEW_ALLOWANCE_S", 3600)
     monkeypatch.setitem(app.config, "DEVICE_TIME_PLAN_HORIZON_DAYS", 30)

@@ -15,13 +15,15 @@ def chunks(values: list, size: int = CHUNK):
 
 
 def stored_rows(*, records: dict[str, list[PushedRecord]]) -> dict[str, dict[str, dict]]:
-    """Per table, id -> the stored row: the writable columns, change stamps, creator, and
-    the owning rep as `_owner`."""
+    """Per table, id -> the stored row: the writable columns, the server's own (kept when
+    an update does not change them), change stamps, creator, and the owning rep as
+    `_owner`."""
     found: dict[str, dict[str, dict]] = {}
     for name, items in records.items():
         table = TABLES[name]
         t = table.table
-        columns = [t.c.id, *(t.c[c.name] for c in table.writable)]
+        columns = [t.c.id, *(t.c[c.name] for c in table.writable),
+                   *(t.c[name] for name in table.server_columns)]
         if "changed_seq" in t.c:
             columns += [t.c.changed_seq, t.c.deleted_at]
         if table.creator:

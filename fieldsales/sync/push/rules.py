@@ -188,8 +188,8 @@ class _Rules:
         missing = {col.name: ["Missing."] for col in table.writable
                    if not col.nullable and row.get(col.name) is None}
         errors = missing or {**self._check_refs(table, row),
-                             **times.judge(table, row, received_at=self.now,
-                                           limits=self.time_limits)}
+                             **times.judge(table, row, current=current,
+                                           received_at=self.now, limits=self.time_limits)}
         if errors:
             self._refuse(record, errors)
             return
