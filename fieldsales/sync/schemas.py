@@ -81,7 +81,8 @@ class SyncLogSchema(ma.Schema):
     outcome = ma.fields.String(metadata={
         "description": "ok, reset (a pull answered as a first pull: its "
                        "last_pulled_at was never handed out), conflict, bad_request, "
-                       "unsupported_schema, too_large or error."})
+                       "unsupported_schema, too_large, quarantine_full, "
+                       "quarantine_too_large or error."})
     last_pulled_at = ma.fields.Integer(allow_none=True)
     counts = ma.fields.Dict(metadata={
         "description": "Push: accepted records per table. "
