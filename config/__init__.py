@@ -49,6 +49,21 @@ class Config:
     # the throttle sees the client's address, not the load balancer's. 0: none (direct).
     TRUSTED_PROXY_HOPS = 0
 
+    # The web console (fieldsales/console, docs/console.md). Its session cookie: never read by
+    # scripts, sent on top-level navigation only (CSRF tokens guard every form too), and
+    # HTTPS-only in production. Map tiles come from this URL template with this attribution;
+    # "" draws the maps without tiles (offline, tests): every layer still shows.
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    CONSOLE_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    CONSOLE_TILE_ATTRIBUTION = ("&copy; <a href=\"https://www.openstreetmap.org/copyright\">"
+                                "OpenStreetMap</a> contributors")
+    # The team map (reports/team_today.py): a rep whose newest on-duty ping is older than this
+    # is "silent"; positions older than the look-back are not shown at all.
+    TODAY_SILENT_MINUTES = 20
+    TODAY_LOOKBACK_DAYS = 7
+
     # Field facts
     GEOFENCE_ACCURACY_CAP_M = 100.0
     PING_MAX_ACCURACY_M = 100.0
@@ -189,6 +204,7 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     REQUIRE_SECRET_KEY = True
+    SESSION_COOKIE_SECURE = True
 
 
 CONFIGS = {

@@ -9,6 +9,7 @@ from config import CONFIGS, DEV_SECRET_KEY
 from fieldsales import models  # noqa: F401  (every table in the metadata, whatever routes load)
 from fieldsales.auth.routes import blp as auth_blp
 from fieldsales.changes.clock import install_listeners
+from fieldsales.console.routes import blp as console_blp
 from fieldsales.customers import receivers as customers_receivers
 from fieldsales.customers import signals as customer_signals
 from fieldsales.customers.merge import rows_follow
@@ -97,6 +98,7 @@ def create_app(config: str | object | None = None) -> Flask:
     for blueprint in (health_blp, auth_blp, users_blp, customers_blp, products_blp, tasks_blp,
                       orders_blp, sync_blp, jobs_blp, targets_blp, reports_blp):
         api.register_blueprint(blueprint)
+    app.register_blueprint(console_blp)  # the web console at / (pages, not in the OpenAPI)
 
     for group in (users_cli, jobs_cli, demo_cli):
         app.cli.add_command(group)

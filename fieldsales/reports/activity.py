@@ -101,6 +101,21 @@ def get(*, rep: User, day: date) -> dict:
     }
 
 
+def geofences(report: dict) -> list[dict]:
+    """The customers of a day's visits and stops (from `get`), with where they are and their
+    geofence, for drawing the day on a map."""
+    ids = {v["customer"]["id"] for v in report["visits"]} | {
+        s["customer"]["id"] for s in report["stops"] if s["customer"] is not None}
+    if not ids:
+        return []
+    rows = db.session.execute(
+        select(Customer.id, Customer.name, Customer.latitude, Customer.longitude,
+               Customer.geofence_radius_m)
+        .where(Customer.id.in_(ids)).order_by(Customer.name, Customer.id)).all()
+    return [{"id": c.id, "name": c.name, "latitude": c.latitude, "longitude": c.longitude,
+             "radius_m": c.geofence_radius_m} for c in rows]
+
+
 def detect_stops(pings: list[dict]) -> list[dict]:
     """Stops from pings in time order (flagged pings never make or break a stop)."""
     clean = [p for p in pings if not p["flagged"]]

@@ -1,0 +1,54 @@
+"""Forms and filters of the console, validated by the API's own schemas and services.
+
+A page never checks a value itself: it loads the submitted fields with the schema the
+matching API route uses (`load`), then calls the same service, whose `ApiError` is turned
+into messages by field (`errors_of`). The template shows each message next to its field and
+fills the fields back with what was typed, so nothing is lost.
+"""
+from collections.abc import Iterable, Mapping
+
+import marshmallow as ma
+
+from fieldsales.errors import ApiError
+
+FORM = "_form"  # the key of messages about the form as a whole
+
+
+def load(schema: ma.Schema, submitted: Mapping[str, str], *, fields: Iterable[str],
+         blank_as_none: Iterable[str] = (), verbatim: Iterable[str] = ()
+         ) -> tuple[dict | None, dict[str, list[str]]]:
+    """(data, {}) when `fields` of `submitted` pass `schema`, else (None, messages by field).
+
+    Values are stripped of surrounding spaces, except `verbatim` ones (a password). An empty
+    field is left out (so a required one says so), or is None for `blank_as_none` (an
+    optional choice such as "the whole team").
+    """
+    nullable, kept = set(blank_as_none), set(verbatim)
+    raw: dict = {}
+    for name in fields:
+        value = submitted.get(name) or ""
+        value = value if name in kept else value.strip()
+        if value:
+            raw[name] = value
+        elif name in nullable:
+            raw[name] = None
+    try:
+        return schema.load(raw), {}
+    except ma.ValidationError as error:
+        messages = error.messages if isinstance(error.messages, dict) else {FORM: error.messages}
+        return None, {name: _texts(problem) for name, problem in messages.items()}
+
+
+def errors_of(error: ApiError) -> dict[str, list[str]]:
+    """A service's refusal as messages by field; what names no field is about the form."""
+    fields = {name: _texts(problem) for name, problem in error.details.items()
+              if isinstance(problem, list)}
+    return fields or {FORM: [error.message]}
+
+
+def _texts(problem) -> list[str]:
+    if isinstance(problem, dict):
+        return [text for value in problem.values() for text in _texts(value)]
+    if isinstance(problem, list):
+        return [str(text) for text in problem]
+    return [str(problem)]

@@ -1,0 +1,331 @@
+"""The web console's pages (docs/console.md): server-rendered, over the same services and
+reports as the API, scoped by the same rules (`users/scope.py`).
+
+A page: `@blp.get(...)` + `@page(roles...)` (session.py), parse its query or form with the
+API's schema (`forms.load`), call the report or service, render a template. Writes commit
+once, then redirect (post/redirect/get) with a flashed message.
+"""
+import logging
+from datetime import timedelta
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
+
+from fieldsales.auth import service as auth_service
+from fieldsales.auth.schemas import LoginSchema
+from fieldsales.common import now_ms
+from fieldsales.console import forms, session
+from fieldsales.console.session import page
+from fieldsales.errors import ApiError
+from fieldsales.extensions import db
+from fieldsales.reports import activity, team_overview, team_today
+from fieldsales.reports.activity_schemas import ActivityArgs
+from fieldsales.reports.team_overview_schemas import OVERVIEW_PERIODS, OverviewArgs
+from fieldsales.targets import service as targets_service
+from fieldsales.targets.models import TARGET_METRICS, TARGET_PERIODS
+from fieldsales.targets.periods import utc_today
+from fieldsales.targets.routes import LISTING as TARGETS
+from fieldsales.targets.schemas import TargetCreateSchema, TargetListArgs, TargetUpdateSchema
+from fieldsales.users import scope
+from fieldsales.users.credentials import issue_token, revoke_token
+from fieldsales.users.models import Team, User
+
+log = logging.getLogger(__name__)
+
+blp = Blueprint("console", __name__, template_folder="templates", static_folder="static",
+                static_url_path="/console/static")
+blp.before_request(session.check_csrf)
+
+MANAGING = ("admin", "manager")
+# The navigation: (endpoint, label, roles). A new page adds its line here.
+NAV = (
+    ("console.today", "Today", MANAGING),
+    ("console.my_day", "My day", ("rep",)),
+    ("console.team", "Team", MANAGING),
+    ("console.targets", "Targets", MANAGING),
+)
+LANDING = {"admin": "console.today", "manager": "console.today", "rep": "console.my_day"}
+
+
+@blp.app_context_processor
+def _helpers():
+    return {"csrf_token": session.csrf_token, "clock": clock, "duration": duration,
+            "tile_url": current_app.config["CONSOLE_TILE_URL"],
+            "tile_attribution": current_app.config["CONSOLE_TILE_ATTRIBUTION"]}
+
+
+def clock(ms: int | None) -> str:
+    """An instant as the console shows it: HH:MM UTC (the reports' day is the UTC day)."""
+    if ms is None:
+        return "—"
+    seconds = ms // 1000
+    return f"{seconds // 3600 % 24:02d}:{seconds // 60 % 60:02d}"
+
+
+def duration(seconds: float | None) -> str:
+    if not seconds:
+        return "0 min"
+    minutes = int(seconds // 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+
+
+def render(template: str, user: User | None, status: int = 200, **context):
+    nav = [(endpoint, label) for endpoint, label, roles in NAV
+           if user is not None and user.role in roles]
+    return render_template(template, user=user, nav=nav, **context), status
+
+
+# --- errors: pages, not JSON ---------------------------------------------------------------
+@blp.errorhandler(ApiError)
+def _refused(error: ApiError):
+    db.session.rollback()
+    return render("error.html", session.signed_in_user(), error.status,
+                  title=_TITLES.get(error.status, "Refused"), message=error.message)
+
+
+@blp.errorhandler(HTTPException)
+def _http_error(error: HTTPException):
+    db.session.rollback()
+    return render("error.html", session.signed_in_user(), error.code or 500,
+                  title=error.name, message=error.description)
+
+
+@blp.errorhandler(Exception)
+def _unexpected(error: Exception):
+    log.exception("Unhandled error in the console", exc_info=error)
+    db.session.rollback()
+    return render("error.html", None, 500, title="Something went wrong",
+                  message="The page could not be shown. Try again shortly.")
+
+
+_TITLES = {403: "Not allowed", 404: "Not found", 409: "Conflict", 422: "Check the form",
+           429: "Too many attempts"}
+
+
+# --- sign-in ----------------------------------------------------------------------------
+@blp.route("/signin", methods=["GET", "POST"])
+def signin():
+    wanted = session.local_path(request.values.get("next"))
+    user = session.signed_in_user()
+    if request.method == "GET":
+        if user is not None:
+            return redirect(wanted or url_for("console.home"))
+        return render("signin.html", None, values={}, errors={}, next=wanted)
+    data, errors = forms.load(LoginSchema(), request.form, fields=("email", "password"),
+                              verbatim=("password",))
+    status = 422
+    if data is not None:
+        try:
+            user = auth_service.authenticate(email=data["email"], password=data["password"],
+                                             address=(request.remote_addr or "unknown")[:64])
+        except ApiError as error:
+            db.session.rollback()
+            errors, status = {forms.FORM: [error.message]}, error.status
+        else:
+            token, _ttl = issue_token(user=user)
+            db.session.commit()
+            session.start(token=token)
+            return redirect(wanted or url_for("console.home"))
+    return render("signin.html", None, status, values={"email": request.form.get("email", "")},
+                  errors=errors, next=wanted)
+
+
+@blp.post("/signout")
+def signout():
+    token = session.end()
+    if token:
+        revoke_token(token=token)
+        db.session.commit()
+    flash("You are signed out.")
+    return redirect(url_for("console.signin"))
+
+
+@blp.get("/")
+@page()
+def home(user: User):
+    if user.role in LANDING:
+        return redirect(url_for(LANDING[user.role]))
+    return render("home.html", user)
+
+
+# --- today ------------------------------------------------------------------------------
+def _teams(user: User) -> list[Team]:
+    return list(db.session.scalars(select(Team).where(
+        scope.team_clause(viewer=user, team_column=Team.id)).order_by(Team.name, Team.id)))
+
+
+def _team(user: User, teams: list[Team]) -> Team | None:
+    """The team a page shows: the manager's own; for admins `?team=`, else the first."""
+    wanted = request.args.get("team") or (user.team_id if user.role == "manager" else None)
+    if wanted:
+        return scope.visible_team(viewer=user, team_id=wanted)
+    return teams[0] if teams else None
+
+
+@blp.get("/today")
+@page(*MANAGING)
+def today(user: User):
+    teams = _teams(user)
+    team = _team(user, teams)
+    if team is None:
+        return render("no_team.html", user)
+    now = now_ms()
+    live = team_today.get(team=team, now=now)
+    overview = team_overview.get(team=team, period="day", day=utc_today())
+    figures = {row["rep"]["id"]: row["figures"] for row in overview["reps"]}
+    return render("today.html", user, teams=teams, team=team, live=live, overview=overview,
+                  figures=figures)
+
+
+# --- a rep's day --------------------------------------------------------------------------
+@blp.get("/me")
+@page("rep")
+def my_day(user: User):
+    return rep_day.__wrapped__(user, rep_id=user.id)
+
+
+@blp.get("/reps/<rep_id>/day")
+@page("admin", "manager", "rep")
+def rep_day(user: User, rep_id: str):
+    rep = scope.visible_rep(viewer=user, rep_id=rep_id)
+    args, errors = forms.load(ActivityArgs(), request.args, fields=("date",))
+    day = (args or {}).get("date") or utc_today()
+    report = activity.get(rep=rep, day=day)
+    reps = [] if user.role == "rep" else list(db.session.scalars(
+        select(User).where(User.role == "rep", User.deleted_at.is_(None),
+                           scope.rep_clause(viewer=user, rep_column=User.id))
+        .order_by(User.name, User.id)))
+    return render("rep_day.html", user, 200 if not errors else 422, rep=rep, day=day,
+                  report=report, geofences=activity.geofences(report), reps=reps,
+                  errors=errors, values=request.args, previous_day=day - timedelta(days=1),
+                  next_day=day + timedelta(days=1))
+
+
+# --- team ---------------------------------------------------------------------------------
+@blp.get("/team")
+@page(*MANAGING)
+def team(user: User):
+    teams = _teams(user)
+    chosen = _team(user, teams)
+    if chosen is None:
+        return render("no_team.html", user)
+    args, errors = forms.load(OverviewArgs(), request.args, fields=("period", "date"))
+    args = args or OverviewArgs().load({})
+    overview = team_overview.get(team=chosen, period=args["period"],
+                                 day=args["date"] or utc_today())
+    return render("team.html", user, 200 if not errors else 422, teams=teams, team=chosen,
+                  overview=overview, periods=OVERVIEW_PERIODS, errors=errors,
+                  values=request.args, components=team_overview.COMPONENTS)
+
+
+# --- targets ------------------------------------------------------------------------------
+TARGET_FIELDS = ("team_id", "rep_id", "metric", "period", "period_start", "goal")
+
+
+def _target_list_args(extra: dict) -> dict:
+    args, errors = forms.load(TargetListArgs(), {**request.args, **extra},
+                              fields=("cursor", "format", "period", "metric"))
+    if errors:
+        raise ApiError(422, "validation_error", "; ".join(
+            f"{name}: {' '.join(texts)}" for name, texts in errors.items()))
+    return args or {}
+
+
+@blp.get("/targets")
+@page(*MANAGING)
+def targets(user: User):
+    listing = TARGETS.respond(args=_target_list_args({}),
+                              query=targets_service.visible_targets(user),
+                              decorate=targets_service.as_items)
+    return render("targets.html", user, page=listing, names=_names(listing["items"]))
+
+
+@blp.get("/targets.csv")
+@page(*MANAGING)
+def targets_csv(user: User):
+    return TARGETS.respond(args=_target_list_args({"format": "csv"}),
+                           query=targets_service.visible_targets(user),
+                           decorate=targets_service.as_items)
+
+
+def _names(items: list[dict]) -> dict[str, str]:
+    ids = {i["rep_id"] for i in items if i["rep_id"]} | {i["team_id"] for i in items}
+    rows = db.session.execute(select(User.id, User.name).where(User.id.in_(ids))).all()
+    rows += db.session.execute(select(Team.id, Team.name).where(Team.id.in_(ids))).all()
+    return dict(rows)
+
+
+def _target_form(user: User, status: int, *, target: dict | None, values, errors):
+    teams = _teams(user)
+    reps = list(db.session.scalars(
+        select(User).where(User.role == "rep", User.deleted_at.is_(None),
+                           scope.rep_clause(viewer=user, rep_column=User.id))
+        .order_by(User.name, User.id)))
+    return render("target_form.html", user, status, target=target, values=values,
+                  errors=errors, team_options=[(t.id, t.name) for t in teams],
+                  rep_options=[(r.id, r.name) for r in reps],
+                  metric_options=[(m, m.replace("_", " ")) for m in TARGET_METRICS],
+                  period_options=[(p, p) for p in TARGET_PERIODS])
+
+
+@blp.route("/targets/new", methods=["GET", "POST"])
+@page(*MANAGING)
+def target_new(user: User):
+    if request.method == "GET":
+        start = utc_today().replace(day=1)
+        return _target_form(user, 200, target=None, errors={}, values={
+            "period": "month", "period_start": start.isoformat(), "metric": "visits"})
+    data, errors = forms.load(TargetCreateSchema(), request.form, fields=TARGET_FIELDS,
+                              blank_as_none=("team_id", "rep_id"))
+    if data is not None:
+        try:
+            targets_service.create(viewer=user, data=data)
+        except ApiError as error:
+            db.session.rollback()
+            errors = forms.errors_of(error)
+        else:
+            db.session.commit()
+            flash("Target created.")
+            return redirect(url_for("console.targets"))
+    return _target_form(user, 422, target=None, values=request.form, errors=errors)
+
+
+@blp.route("/targets/<target_id>/edit", methods=["GET", "POST"])
+@page(*MANAGING)
+def target_edit(user: User, target_id: str):
+    target = targets_service.get_visible(viewer=user, target_id=target_id)
+    item = targets_service.as_items([target])[0]
+    if request.method == "GET":
+        return _target_form(user, 200, target=item, values=item, errors={})
+    data, errors = forms.load(TargetUpdateSchema(), request.form,
+                              fields=("metric", "period", "period_start", "goal"))
+    if data is not None:
+        try:
+            targets_service.update(target=target, changes=data)
+        except ApiError as error:
+            db.session.rollback()
+            errors = forms.errors_of(error)
+        else:
+            db.session.commit()
+            flash("Target saved.")
+            return redirect(url_for("console.targets"))
+    return _target_form(user, 422, target=item, values=request.form, errors=errors)
+
+
+@blp.post("/targets/<target_id>/delete")
+@page(*MANAGING)
+def target_delete(user: User, target_id: str):
+    targets_service.remove(target=targets_service.get_visible(viewer=user, target_id=target_id))
+    db.session.commit()
+    flash("Target deleted.")
+    return redirect(url_for("console.targets"))
+

@@ -1,0 +1,82 @@
+/* fieldsales console maps: draws what the page put in <script id="map-data"> with Leaflet.
+   Layers use vector shapes only (circle markers, polylines, circles), so they draw with no
+   tile server and need no marker images; tiles come from data-tile-url when it is set. */
+(function () {
+  "use strict";
+  var element = document.getElementById("map");
+  var source = document.getElementById("map-data");
+  if (!element || !source || typeof L === "undefined") { return; }
+  var data = JSON.parse(source.textContent);
+  var map = L.map(element, { preferCanvas: true, zoomSnap: 0.5 });
+  var tiles = element.getAttribute("data-tile-url");
+  if (tiles) {
+    L.tileLayer(tiles, { maxZoom: 19, attribution: element.getAttribute("data-tile-attribution") })
+      .addTo(map);
+  }
+  var colours = { on_visit: "#146c2e", travelling: "#0b57d0", idle: "#8a4b00",
+                  silent: "#b3261e", off_duty: "#5f6b7a" };
+  var bounds = [];
+  var layers = {};
+
+  function time(ms) {
+    var d = new Date(ms);
+    return ("0" + d.getUTCHours()).slice(-2) + ":" + ("0" + d.getUTCMinutes()).slice(-2);
+  }
+  function text(value) {  // for popups: never HTML from the data
+    var span = document.createElement("span");
+    span.textContent = value;
+    return span;
+  }
+  function group(name) {
+    layers[name] = layers[name] || L.featureGroup().addTo(map);
+    return layers[name];
+  }
+
+  (data.reps || []).forEach(function (rep) {
+    var point = [rep.latitude, rep.longitude];
+    bounds.push(point);
+    var marker = L.circleMarker(point, { radius: 10, weight: 3, color: "#fff", fillOpacity: 1,
+      fillColor: colours[rep.status] || "#333", className: "rep-marker" })
+      .bindTooltip(text(rep.label)).addTo(group("Reps"));
+    marker.on("click", function () { window.location = rep.url; });
+  });
+
+  (data.geofences || []).forEach(function (c) {
+    L.circle([c.latitude, c.longitude], { radius: c.radius_m, color: "#146c2e", weight: 1,
+      fillOpacity: 0.08, className: "geofence" }).bindTooltip(text(c.name)).addTo(group("Geofences"));
+    bounds.push([c.latitude, c.longitude]);
+  });
+
+  (data.trail || []).forEach(function (leg) {
+    var clean = leg.pings.filter(function (p) { return !p.flagged; })
+      .map(function (p) { return [p.latitude, p.longitude]; });
+    if (clean.length > 1) {
+      L.polyline(clean, { color: "#0b57d0", weight: 3, opacity: 0.8, className: "trail" })
+        .addTo(group("Trail"));
+    }
+    clean.forEach(function (p) { bounds.push(p); });
+    leg.pings.filter(function (p) { return p.flagged; }).forEach(function (p) {
+      L.circleMarker([p.latitude, p.longitude], { radius: 4, color: "#b3261e", weight: 1,
+        fill: false, className: "flagged-ping" })
+        .bindTooltip(text("Flagged " + time(p.recorded_at) + ": " + p.flags.join(", ")))
+        .addTo(group("Flagged pings"));
+    });
+  });
+
+  (data.stops || []).forEach(function (s, index) {
+    var label = "Stop " + (index + 1) + " " + time(s.started_at) + "–" + time(s.ended_at) +
+      (s.customer ? " at " + s.customer.name : " at no customer");
+    L.circleMarker([s.latitude, s.longitude], { radius: 8, weight: 2, color: "#1b1f24",
+      fillColor: s.customer ? "#146c2e" : "#f9ab00", fillOpacity: 0.9, className: "stop-marker" })
+      .bindTooltip(text(label)).addTo(group("Stops"));
+    bounds.push([s.latitude, s.longitude]);
+  });
+
+  if (Object.keys(layers).length > 1) { L.control.layers(null, layers).addTo(map); }
+  if (bounds.length) {
+    map.fitBounds(bounds, { padding: [24, 24], maxZoom: 16 });
+  } else {
+    map.setView([20, 0], 2);
+  }
+  element.setAttribute("data-drawn", String(bounds.length));
+})();
