@@ -1,0 +1,80 @@
+"""Every console page times every caller, like the API's matrix (tests/test_authorization_
+matrix.py): each route of the console blueprint is written out here with the status each
+caller gets, so a new page fails this test until someone decides who may see it.
+
+Signed out, every page sends the caller to sign-in (302); a role the page is not for gets 403;
+a rep or target of another team is 404, as in the API. What each page shows is checked in
+tests/console/test_pages.py.
+"""
+from tests.factories import at
+
+CALLERS = ("signed out", "admin", "manager", "other_manager", "procurement", "rep", "other_rep")
+PUBLIC = {("/console/static/<path:filename>", "GET")}
+
+
+def row(signed_out, admin, manager, other_manager, procurement, rep, other_rep):
+    return dict(zip(CALLERS, (signed_out, admin, manager, other_manager, procurement, rep,
+                              other_rep), strict=True))
+
+
+MANAGERS_ONLY = row(302, 200, 200, 200, 403, 403, 403)
+# (rule, method): the status of each caller. `<rep_id>` is the manager's rep, `<target_id>` a
+# target of that rep; POSTs send an empty form with a valid CSRF token.
+PAGES = {
+    ("/signin", "GET"): row(200, 302, 302, 302, 302, 302, 302),
+    ("/signin", "POST"): row(422, 422, 422, 422, 422, 422, 422),
+    ("/signout", "POST"): row(302, 302, 302, 302, 302, 302, 302),
+    ("/", "GET"): row(302, 302, 302, 302, 200, 302, 302),
+    ("/today", "GET"): MANAGERS_ONLY,
+    ("/me", "GET"): row(302, 403, 403, 403, 403, 200, 200),
+    ("/reps/<rep_id>/day", "GET"): row(302, 200, 200, 404, 403, 200, 404),
+    ("/team", "GET"): MANAGERS_ONLY,
+    ("/targets", "GET"): MANAGERS_ONLY,
+    ("/targets.csv", "GET"): MANAGERS_ONLY,
+    ("/targets/new", "GET"): MANAGERS_ONLY,
+    ("/targets/new", "POST"): row(302, 422, 422, 422, 403, 403, 403),
+    ("/targets/<target_id>/edit", "GET"): row(302, 200, 200, 404, 403, 403, 403),
+    ("/targets/<target_id>/edit", "POST"): row(302, 422, 422, 404, 403, 403, 403),
+    ("/targets/<target_id>/delete", "POST"): row(302, 302, 302, 404, 403, 403, 403),
+}
+
+
+def console_routes(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith("console."):
+            for method in sorted(rule.methods & {"GET", "POST", "PUT", "PATCH", "DELETE"}):
+                yield rule.rule, method
+
+
+def test_every_console_route_has_its_callers_written_here(app):
+    found = set(console_routes(app)) - PUBLIC
+    assert sorted(found - set(PAGES)) == [], "a page nobody decided the callers of"
+    assert sorted(set(PAGES) - found) == [], "a row for a page that is gone"
+
+
+def test_every_page_answers_every_caller_as_written(app, visitor, team, world):
+    people = {"signed out": None, "admin": team.admin, "manager": team.manager,
+              "other_manager": team.other_manager, "procurement": team.procurement,
+              "rep": team.rep, "other_rep": team.other_rep}
+    failures = []
+    for (rule, method), expected in PAGES.items():
+        for caller in CALLERS:
+            person = visitor(people[caller])
+            target = world.target(rep=team.rep, metric="visits", period="day",
+                                  start=at("2026-01-05"), end=at("2026-01-06"), goal=5)
+            path = rule.replace("<rep_id>", team.rep.id).replace("<target_id>", target)
+            if method == "GET":
+                status = person.get(path).status_code
+            else:  # the CSRF token of whatever page the caller can see
+                status = person.post(path, {}, form_on="/").status_code
+            if status != expected[caller]:
+                failures.append((method, rule, caller, status, expected[caller]))
+    assert failures == []
+
+
+def test_unknown_ids_are_404_pages_not_json(visitor, team):
+    manager = visitor(team.manager)
+    for path in ("/reps/no-such-rep/day", "/targets/no-such-target/edit"):
+        response = manager.get(path)
+        assert response.status_code == 404
+        assert response.mimetype == "text/html" and "Not found" in response.text

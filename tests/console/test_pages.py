@@ -1,0 +1,179 @@
+"""What each console page shows, from the same reports and services as the API, and its
+forms: bad input is shown next to its field with what was typed, never a 500."""
+import json
+import re
+
+import pytest
+
+from fieldsales.common import DAY_MS, HOUR_MS, now_ms
+from fieldsales.targets.models import Target
+from tests.factories import at
+
+MAP_DATA = re.compile(r'<script type="application/json" id="map-data">(.*?)</script>', re.S)
+
+
+def map_data(page: str) -> dict:
+    found = MAP_DATA.search(page)
+    assert found, "no map on the page"
+    return json.loads(found.group(1))
+
+
+# --- Today --------------------------------------------------------------------------------
+def test_today_puts_each_rep_with_a_position_on_the_team_map(visitor, team, world):
+    yesterday_noon = now_ms() - now_ms() % DAY_MS - 12 * HOUR_MS
+    world.ping(rep=team.rep, at=yesterday_noon, lat=38.7, lon=-9.2)
+    world.ping(rep=team.rep2, at=yesterday_noon + HOUR_MS, lat=38.71, lon=-9.21)
+    world.ping(rep=team.other_rep, at=yesterday_noon, lat=40.0, lon=-8.0)
+    page = visitor(team.manager).get("/today").text
+    markers = map_data(page)["reps"]
+    assert sorted((m["latitude"], m["longitude"]) for m in markers) == [(38.7, -9.2),
+                                                                        (38.71, -9.21)]
+    assert {m["url"] for m in markers} == {f"/reps/{team.rep.id}/day",
+                                           f"/reps/{team.rep2.id}/day"}
+    assert team.rep.name in page and team.other_rep.name not in page
+    assert "Off duty" in page
+
+
+def test_admins_pick_the_team_and_managers_never_see_another(visitor, team):
+    admin = visitor(team.admin)
+    other = admin.get(f"/today?team={team.other_manager.team_id}").text
+    assert team.other_rep.name in other and team.rep.name not in other
+    assert visitor(team.manager).get(f"/today?team={team.other_manager.team_id}"
+                                     ).status_code == 404
+
+
+# --- a rep's day ------------------------------------------------------------------------------
+@pytest.fixture
+def day(team, world):
+    """2024-03-05: a stop of 20 min at a shop with a verified visit, a drive, an order."""
+    shop = world.customer(rep=team.rep, name="Shop on the corner", lat=52.0, lon=4.0,
+                          radius=80)
+    for minute in range(0, 21, 2):
+        world.ping(rep=team.rep, at=at("2024-03-05", 9, minute), lat=52.0, lon=4.0)
+    for step in range(1, 6):
+        world.ping(rep=team.rep, at=at("2024-03-05", 9, 20 + step), lat=52.0 + step * 0.002,
+                   lon=4.0)
+    world.ping(rep=team.rep, at=at("2024-03-05", 9, 26), lat=53.0, lon=4.0,
+               flags="implausible_speed")
+    visit = world.visit(rep=team.rep, customer=shop, at=at("2024-03-05", 9, 1), minutes=18)
+    product = world.product()
+    world.order(rep=team.rep, customer=shop, at=at("2024-03-05", 9, 10), visit=visit,
+                lines=[(product, 2, 12.5)])
+    return shop
+
+
+def test_a_reps_day_draws_trail_stops_and_geofences_and_lists_the_timeline(visitor, team,
+                                                                          day):
+    page = visitor(team.manager).get(f"/reps/{team.rep.id}/day?date=2024-03-05").text
+    data = map_data(page)
+    assert len(data["stops"]) == 1 and data["stops"][0]["customer"]["name"] == "Shop on the corner"
+    assert sum(len(leg["pings"]) for leg in data["trail"]) == 6  # after the stop, one flagged
+    assert [p["flagged"] for leg in data["trail"] for p in leg["pings"]].count(True) == 1
+    assert data["geofences"] == [{"id": day, "name": "Shop on the corner", "latitude": 52.0,
+                                  "longitude": 4.0, "radius_m": 80}]
+    assert data["visits"][0]["verified"] is True
+    assert "09:01" in page and "verified" in page and "25.00" in page  # visit, order value
+    assert 'href="?date=2024-03-04"' in page and 'href="?date=2024-03-06"' in page
+
+
+def test_a_bad_date_is_shown_by_the_date_field_with_what_was_typed(visitor, team):
+    response = visitor(team.manager).get(f"/reps/{team.rep.id}/day?date=5th+of+March")
+    assert response.status_code == 422
+    assert 'id="date-error">Not a valid date.' in response.text
+    assert 'value="5th of March"' in response.text
+
+
+def test_a_rep_sees_only_their_own_day(visitor, team, day):
+    rep = visitor(team.rep)
+    assert "Shop on the corner" in rep.get(f"/reps/{team.rep.id}/day?date=2024-03-05").text
+    assert rep.get(f"/reps/{team.rep2.id}/day").status_code == 404
+    assert rep.get("/today").status_code == 403
+
+
+# --- team ---------------------------------------------------------------------------------
+def test_the_team_page_switches_period_and_shows_scores_and_targets(visitor, team, world):
+    from tests.reports.test_reports_overview import score_row
+    score_row(world, team.rep, "week", "2024-03-04", 80, c_visits=1.0)
+    score_row(world, team.rep2, "week", "2024-03-04", 60, c_visits=0.5)
+    score_row(world, team.rep, "day", "2024-03-05", 70)
+    world.add(Target, rep_id=team.rep.id, team_id=team.manager.team_id, metric="visits",
+              goal=4, period="week", period_start=at("2024-03-04"), period_end=at("2024-03-11"))
+    manager = visitor(team.manager)
+    week = manager.get("/team?period=week&date=2024-03-06").text
+    board = re.findall(r'<span class="rank">(\d)</span> <a href="[^"]+">([^<]+)</a>'
+                       r' <strong class="score">([\d.]+)', week)
+    assert board == [("1", team.rep.name, "80.0"), ("2", team.rep2.name, "60.0")]
+    assert "Target attainment" in week and ">visits<" in week
+    day = manager.get("/team?period=day&date=2024-03-05").text
+    assert re.findall(r'class="score">([\d.]+)', day) == ["70.0"]
+    assert 'aria-current="true"\n       href="/team?period=day' in day
+
+
+def test_a_bad_period_or_date_says_so_and_shows_the_default(visitor, team):
+    response = visitor(team.manager).get("/team?period=year&date=someday")
+    assert response.status_code == 422
+    assert "Period: Must be one of: day, week, month." in response.text
+    assert 'id="date-error">Not a valid date.' in response.text
+
+
+# --- targets --------------------------------------------------------------------------------
+GOOD = {"rep_id": "", "metric": "orders", "period": "month", "period_start": "2026-01-01",
+        "goal": "40"}
+
+
+def test_a_manager_creates_edits_and_deletes_a_target_seen_by_the_api(client, visitor, team,
+                                                                      world):
+    manager = visitor(team.manager)
+    created = manager.post("/targets/new", {**GOOD, "rep_id": team.rep.id})
+    assert created.status_code == 302 and created.headers["Location"] == "/targets"
+    listed = manager.get("/targets").text
+    assert "Target created." in listed and team.rep.name in listed
+    api = client.get("/api/v1/targets", headers=team.headers["manager"]).json["items"]
+    assert [(t["rep_id"], t["metric"], t["goal"]) for t in api] == [(team.rep.id, "orders", 40)]
+    edit = f"/targets/{api[0]['id']}/edit"
+    assert manager.post(edit, {**GOOD, "goal": "55"}).status_code == 302
+    assert client.get("/api/v1/targets", headers=team.headers["manager"]
+                      ).json["items"][0]["goal"] == 55
+    assert manager.post(f"/targets/{api[0]['id']}/delete", {}, form_on="/targets"
+                        ).status_code == 302
+    assert client.get("/api/v1/targets", headers=team.headers["manager"]).json["items"] == []
+
+
+@pytest.mark.parametrize("change, field, message", [
+    ({"goal": "lots"}, "goal", "Not a valid number."),
+    ({"goal": "-3"}, "goal", "Must be greater than 0."),
+    ({"metric": ""}, "metric", "Missing data for required field."),
+    ({"period_start": "2026-01-15"}, "period_start",
+     "Must be the first day of the month (here 2026-01-01)."),
+    ({"period_start": "1.1.2026"}, "period_start", "Not a valid date."),
+])
+def test_bad_input_is_shown_next_to_its_field_and_what_was_typed_is_kept(
+        visitor, team, change, field, message):
+    sent = {**GOOD, **change}
+    response = visitor(team.manager).post("/targets/new", sent)
+    assert response.status_code == 422
+    assert f'id="{field}-error">{message}</span>' in response.text
+    if sent[field]:
+        assert f'value="{sent[field]}"' in response.text
+    assert 'value="orders" selected' in response.text or field == "metric"
+
+
+def test_a_rep_of_another_team_or_a_duplicate_is_refused_on_the_form(visitor, team):
+    manager = visitor(team.manager)
+    other = manager.post("/targets/new", {**GOOD, "rep_id": team.other_rep.id})
+    assert other.status_code == 422 and 'id="rep_id-error">Must be a rep of the target' in (
+        other.text)
+    assert manager.post("/targets/new", GOOD).status_code == 302
+    again = manager.post("/targets/new", GOOD)
+    assert again.status_code == 422
+    assert "A target on that metric and period already exists" in again.text
+
+
+def test_targets_export_as_csv_with_what_the_api_exports(client, visitor, team):
+    manager = visitor(team.manager)
+    manager.post("/targets/new", GOOD)
+    csv = manager.get("/targets.csv")
+    api = client.get("/api/v1/targets?format=csv", headers=team.headers["manager"])
+    assert csv.mimetype == "text/csv"
+    assert csv.text.splitlines()[0] == api.text.splitlines()[0]
+    assert csv.text.splitlines()[1].split(",")[:6] == api.text.splitlines()[1].split(",")[:6]
