@@ -259,9 +259,9 @@ def targets_csv(user: User):
 
 def _names(items: list[dict]) -> dict[str, str]:
     ids = {i["rep_id"] for i in items if i["rep_id"]} | {i["team_id"] for i in items}
-    rows = db.session.execute(select(User.id, User.name).where(User.id.in_(ids))).all()
-    rows += db.session.execute(select(Team.id, Team.name).where(Team.id.in_(ids))).all()
-    return dict(rows)
+    users = db.session.execute(select(User.id, User.name).where(User.id.in_(ids))).tuples()
+    teams = db.session.execute(select(Team.id, Team.name).where(Team.id.in_(ids))).tuples()
+    return {**dict(users.all()), **dict(teams.all())}
 
 
 def _target_form(user: User, status: int, *, target: dict | None, values, errors):

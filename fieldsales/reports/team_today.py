@@ -12,6 +12,8 @@ Status, the first that holds:
 - `travelling`: it reports a speed of at least TRAVEL_SPEED_MPS;
 - `idle`: otherwise.
 """
+from typing import Any
+
 from flask import current_app
 from sqlalchemy import and_, func, select
 
@@ -49,7 +51,7 @@ def get(*, team: Team, now: int) -> dict:
         .join(newest, and_(newest.c.rep_id == LocationPing.rep_id,
                            newest.c.at == LocationPing.recorded_at))
         .where(on_duty))}
-    open_visits: dict[str, tuple] = {}
+    open_visits: dict[str, Any] = {}
     for row in db.session.execute(
             select(Visit.rep_id, Visit.check_in_at, Customer.id, Customer.name)
             .join(Customer, Customer.id == Visit.customer_id)
