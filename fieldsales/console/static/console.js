@@ -7,7 +7,7 @@
   var source = document.getElementById("map-data");
   if (!element || !source || typeof L === "undefined") { return; }
   var data = JSON.parse(source.textContent);
-  var map = L.map(element, { preferCanvas: true, zoomSnap: 0.5 });
+  var map = L.map(element, { zoomSnap: 0.5 });  // SVG: each shape is an element (tests count them)
   var tiles = element.getAttribute("data-tile-url");
   if (tiles) {
     L.tileLayer(tiles, { maxZoom: 19, attribution: element.getAttribute("data-tile-attribution") })

@@ -1,0 +1,180 @@
+"""The console in a real browser: Debian's chromium driven by Playwright, headless, against
+gunicorn serving the demo company over HTTP (production config, no tile server), at a phone's
+size (375x812) and a laptop's (1280x800).
+
+No errors in the browser's console, no horizontal scrolling, and a screenshot of each page at
+each size in screenshots/console/ (git-ignored) for people to look at. Skipped when
+/usr/bin/chromium or Playwright is missing, unless FIELDSALES_REQUIRE_BROWSER=1 (CI), where
+that is a failure. Never Playwright's own browser download.
+"""
+import os
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.support.phones.server import BIN, Server
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = Path(__file__).resolve().parents[2] / "screenshots" / "console"
+SIZES = {"phone": (375, 812), "laptop": (1280, 800)}
+MANAGER, PASSWORD = "manager1@demo.fieldsales.dev", "demo-password"
+TEAM_SIZE = 4  # manager1's reps in the demo (fieldsales/demo/seed.py TEAMS)
+
+pytestmark = [pytest.mark.browser, pytest.mark.real_clock]
+
+
+def _missing(reason: str):
+    if os.environ.get("FIELDSALES_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{reason}, and FIELDSALES_REQUIRE_BROWSER=1 (CI: .ci/run installs it)")
+    pytest.skip(f"{reason} (apt-get install -y chromium; FIELDSALES_REQUIRE_BROWSER=1 makes "
+                "this a failure)")
+
+
+@pytest.fixture(scope="module")
+def playwright():
+    if not CHROMIUM.exists():
+        _missing(f"no browser at {CHROMIUM}")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("Playwright is not installed (the dev extras have it)")
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="module")
+def browser(playwright):
+    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                         args=["--no-sandbox"])  # root in CI
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope="module")
+def demo(make_database, tmp_path_factory):
+    """gunicorn on the demo company, scored over its whole month (as dev.py run does)."""
+    server = Server(make_database("console_browser"), workers=2,
+                    log_path=tmp_path_factory.mktemp("console_browser") / "server.log")
+    server.env.update(CONSOLE_TILE_URL="", SCORING_PRODUCTIVITY_LOOKBACK_DAYS="31")
+    server._run([str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"])
+    server._run([str(BIN / "flask"), "--app", "wsgi", "demo", "seed"])
+    server._run([str(BIN / "flask"), "--app", "wsgi", "jobs", "run", "all"])
+    server.start()
+    yield server
+    server.stop()
+
+
+class Tab:
+    """A browser tab at one size that remembers console errors and takes screenshots."""
+
+    def __init__(self, browser, base_url: str, size: str):
+        width, height = SIZES[size]
+        self.context = browser.new_context(viewport={"width": width, "height": height},
+                                           base_url=base_url)
+        self.page = self.context.new_page()
+        self.size, self.errors = size, []
+        self.page.on("console", lambda message: message.type == "error"
+                     and self.errors.append(message.text))
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        self.page.set_default_timeout(15_000)
+
+    def shot(self, name: str) -> None:
+        """A full-page screenshot; and the page never scrolls sideways."""
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(SHOTS / f"{name}-{self.size}.png"), full_page=True)
+        overflow = self.page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"{name} at {self.size} scrolls sideways by {overflow}px"
+
+    def expected(self, why: str, text: str) -> None:
+        """Take off the one console line an expected refusal logs (a 4xx page is logged
+        as a failed load); any other error stays."""
+        matching = [line for line in self.errors if text in line]
+        assert len(matching) == 1, (why, self.errors)
+        self.errors.remove(matching[0])
+
+    def close(self):
+        self.context.close()
+
+
+def last_weekday_before_today() -> str:
+    day = datetime.now(UTC).date() - timedelta(days=1)
+    while day.weekday() >= 5:  # the demo's reps work Monday to Friday
+        day -= timedelta(days=1)
+    return day.isoformat()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_demo_manager_signs_in_follows_the_team_and_sets_a_target(browser, demo, size):
+    tab = Tab(browser, demo.base_url, size)
+    page = tab.page
+    try:
+        page.goto("/")
+        assert page.url.startswith(f"{demo.base_url}/signin")
+        tab.shot("signin")
+        page.get_by_label("Email", exact=True).fill(MANAGER)
+        page.get_by_label("Password", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/today")
+
+        # Today: a marker per rep on the team map, drawn without any tile server.
+        page.wait_for_selector("#map[data-drawn]", state="attached")
+        assert page.locator("path.rep-marker").count() == TEAM_SIZE
+        assert page.locator("table tbody tr").count() == TEAM_SIZE
+        tab.shot("today")
+
+        # A rep's day: open one from the table, then a working day with a trail and stops.
+        page.locator("table tbody tr a").first.click()
+        page.wait_for_url(re.compile(r"/reps/[^/]+/day"))
+        page.get_by_label("Day", exact=True).fill(last_weekday_before_today())
+        page.get_by_role("button", name="Show").click()
+        page.wait_for_url(re.compile(r"date="))
+        page.wait_for_selector("#map[data-drawn]", state="attached")
+        assert page.locator("path.trail").count() >= 1
+        assert page.locator("path.stop-marker").count() >= 1
+        assert page.locator("path.geofence").count() >= 1
+        assert page.locator(".timeline li").count() >= 1
+        tab.shot("rep-day")
+
+        # Team: switch the period to the month.
+        page.get_by_role("link", name="Team", exact=True).click()
+        page.wait_for_url("**/team")
+        page.get_by_label("A day in the period", exact=True).fill(last_weekday_before_today())
+        page.get_by_role("button", name="Show").click()
+        page.wait_for_url(re.compile(r"date="))
+        assert page.locator(".leaderboard li").count() == TEAM_SIZE  # a week with history
+        tab.shot("team-week")
+        page.get_by_role("link", name="Month", exact=True).click()
+        page.wait_for_url(re.compile(r"period=month"))
+        assert "Month of" in page.locator("main").inner_text()
+        assert page.get_by_role("link", name="Month", exact=True).get_attribute(
+            "aria-current") == "true"
+        tab.shot("team-month")
+
+        # Targets: a bad goal is shown by its field and kept; then the target is created.
+        page.get_by_role("link", name="Targets", exact=True).click()
+        tab.shot("targets")
+        page.get_by_role("link", name="New target").click()
+        page.get_by_label("For", exact=True).select_option(index=1)
+        page.get_by_label("Metric", exact=True).select_option("orders")
+        page.get_by_label("Period", exact=True).select_option("day")
+        day = "2027-03-01" if size == "phone" else "2027-03-02"
+        page.get_by_label("First day of the period", exact=True).fill(day)
+        page.get_by_label("Goal", exact=True).fill("lots")
+        page.get_by_role("button", name="Create target").click()
+        assert page.locator("#goal-error").inner_text() == "Not a valid number."
+        assert page.get_by_label("Goal", exact=True).input_value() == "lots"
+        tab.expected("the form's own 422", "status of 422")
+        tab.shot("target-form-error")
+        page.get_by_label("Goal", exact=True).fill("12")
+        page.get_by_role("button", name="Create target").click()
+        page.wait_for_url("**/targets")
+        assert "Target created." in page.locator(".flash").inner_text()
+        assert page.locator(f"td:has-text('day from {day}')").count() == 1
+        tab.shot("targets-created")
+
+        assert tab.errors == []
+    finally:
+        tab.close()
