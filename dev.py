@@ -121,6 +121,7 @@ def run(port: int = 5000) -> None:
           env={**env, "SCORING_PRODUCTIVITY_LOOKBACK_DAYS": str(DEMO_DAYS + 1)})
     print(f"""
 fieldsales is starting on http://127.0.0.1:{port}
+  console:  http://127.0.0.1:{port}/  (sign in with a demo login above, e.g. manager1)
   health:   curl http://127.0.0.1:{port}/healthz
   API docs: http://127.0.0.1:{port}/api/v1/docs  (OpenAPI: /api/v1/openapi.json)
   sign in:  curl -X POST http://127.0.0.1:{port}/api/v1/auth/token \\

@@ -22,7 +22,7 @@ from werkzeug.exceptions import HTTPException
 
 from fieldsales.auth import service as auth_service
 from fieldsales.auth.schemas import LoginSchema
-from fieldsales.common import now_ms
+from fieldsales.common import DAY_MS, now_ms
 from fieldsales.console import forms, session
 from fieldsales.console.session import page
 from fieldsales.errors import ApiError
@@ -30,6 +30,7 @@ from fieldsales.extensions import db
 from fieldsales.reports import activity, team_overview, team_today
 from fieldsales.reports.activity_schemas import ActivityArgs
 from fieldsales.reports.team_overview_schemas import OVERVIEW_PERIODS, OverviewArgs
+from fieldsales.targets import periods
 from fieldsales.targets import service as targets_service
 from fieldsales.targets.models import TARGET_METRICS, TARGET_PERIODS
 from fieldsales.targets.periods import utc_today
@@ -58,7 +59,8 @@ LANDING = {"admin": "console.today", "manager": "console.today", "rep": "console
 
 @blp.app_context_processor
 def _helpers():
-    return {"csrf_token": session.csrf_token, "clock": clock, "duration": duration,
+    return {"csrf_token": session.csrf_token, "clock": clock, "moment": moment,
+            "duration": duration,
             "tile_url": current_app.config["CONSOLE_TILE_URL"],
             "tile_attribution": current_app.config["CONSOLE_TILE_ATTRIBUTION"]}
 
@@ -69,6 +71,15 @@ def clock(ms: int | None) -> str:
         return "—"
     seconds = ms // 1000
     return f"{seconds // 3600 % 24:02d}:{seconds // 60 % 60:02d}"
+
+
+def moment(ms: int | None) -> str:
+    """An instant with its day when that is not today (UTC): "17:26" or "Tue 01 Dec 17:26"."""
+    if ms is None:
+        return "—"
+    if ms // DAY_MS == now_ms() // DAY_MS:
+        return clock(ms)
+    return f"{periods.ms_date(ms).strftime('%a %d %b')} {clock(ms)}"
 
 
 def duration(seconds: float | None) -> str:

@@ -37,7 +37,10 @@
     bounds.push(point);
     var marker = L.circleMarker(point, { radius: 10, weight: 3, color: "#fff", fillOpacity: 1,
       fillColor: colours[rep.status] || "#333", className: "rep-marker" })
-      .bindTooltip(text(rep.label)).addTo(group("Reps"));
+      .bindTooltip(text(rep.name), { permanent: true, direction: "right", offset: [10, 0] })
+      .addTo(group("Reps"));
+    var shape = marker.getElement();
+    if (shape) { shape.setAttribute("aria-label", rep.label); }
     marker.on("click", function () { window.location = rep.url; });
   });
 
@@ -47,9 +50,14 @@
     bounds.push([c.latitude, c.longitude]);
   });
 
+  var stops = data.stops || [];
   (data.trail || []).forEach(function (leg) {
     var clean = leg.pings.filter(function (p) { return !p.flagged; })
       .map(function (p) { return [p.latitude, p.longitude]; });
+    // A leg runs from the stop before it to the stop after it: join it to them.
+    var from = stops[leg.from_stop], to = stops[leg.to_stop];
+    if (leg.from_stop !== null && from) { clean.unshift([from.latitude, from.longitude]); }
+    if (leg.to_stop !== null && to) { clean.push([to.latitude, to.longitude]); }
     if (clean.length > 1) {
       L.polyline(clean, { color: "#0b57d0", weight: 3, opacity: 0.8, className: "trail" })
         .addTo(group("Trail"));
@@ -63,7 +71,7 @@
     });
   });
 
-  (data.stops || []).forEach(function (s, index) {
+  stops.forEach(function (s, index) {
     var label = "Stop " + (index + 1) + " " + time(s.started_at) + "–" + time(s.ended_at) +
       (s.customer ? " at " + s.customer.name : " at no customer");
     L.circleMarker([s.latitude, s.longitude], { radius: 8, weight: 2, color: "#1b1f24",
@@ -74,7 +82,9 @@
 
   if (Object.keys(layers).length > 1) { L.control.layers(null, layers).addTo(map); }
   if (bounds.length) {
-    map.fitBounds(bounds, { padding: [24, 24], maxZoom: 16 });
+    // Room on the right for the reps' name labels.
+    map.fitBounds(bounds, { paddingTopLeft: [24, 24],
+      paddingBottomRight: [data.reps && data.reps.length ? 120 : 24, 24], maxZoom: 16 });
   } else {
     map.setView([20, 0], 2);
   }
