@@ -4,7 +4,8 @@ a ping's leg, a report's stop and the demo's routes all measure alike.
 - `geodesic_m`: the exact geodesic on the WGS-84 ellipsoid (Karney's method, geopy's
   `geodesic` on geographiclib). The default: geofences, reports, the demo.
 - `geodesic_short_m`: the same distance, about 40 times faster below 2 km, for the legs between
-  a rep's consecutive fixes (a 10,000-ping push must stay well under a second).
+  a rep's consecutive fixes (a 10,000-ping push must stay well under a second) and a rep's
+  day's stops and trail (reports/activity.py: the console's page has 150 ms).
 - `equirectangular_m`: a flat-earth approximation (within 0.5% at a few kilometres), only as a
   cheap first filter before `geodesic_m` (likely duplicate customers).
 """

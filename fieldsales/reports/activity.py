@@ -14,7 +14,8 @@ it is shown as a stop at no customer.
 Trail: the legs between stops (plus before the first and after the last), each with all its
 pings, flagged ones marked; a leg's travel distance sums the geodesic distances between its
 consecutive unflagged pings, from the last ping of the stop before to the first of the stop
-after. A day is a few hundred pings, so this runs in Python over that one day.
+after. A day is a few hundred pings, so this runs in Python over that one day; distances are
+`geo.geodesic_short_m` (the geodesic, fast for the short hops between fixes).
 
 Selling vs non-selling time, as the productivity score counts it: selling = time on site of
 verified visits + task_minutes (TASK_CREDIT_MINUTES, or SCORING_NORMS) per selling task done
@@ -32,7 +33,7 @@ from fieldsales.common import DAY_MS, HOUR_MS
 from fieldsales.customers.models import Customer
 from fieldsales.extensions import db
 from fieldsales.feedback.models import Feedback
-from fieldsales.geo import geodesic_m
+from fieldsales.geo import geodesic_short_m
 from fieldsales.locations.models import LocationPing
 from fieldsales.orders.models import Order, OrderLine
 from fieldsales.orders.rules import COUNTED_STATUSES
@@ -123,7 +124,7 @@ def detect_stops(pings: list[dict]) -> list[dict]:
     while i < len(clean):
         anchor = _point(clean[i])
         j = i + 1
-        while j < len(clean) and geodesic_m(*anchor, *_point(clean[j])) <= STOP_RADIUS_M:
+        while j < len(clean) and geodesic_short_m(*anchor, *_point(clean[j])) <= STOP_RADIUS_M:
             j += 1
         members = clean[i:j]
         if members[-1]["recorded_at"] - members[0]["recorded_at"] >= STOP_MIN_S * 1000:
@@ -159,7 +160,7 @@ def trail(pings: list[dict], stops: list[dict]) -> list[dict]:
         ends_before = _edge_ping(pings, leg_start, last=True) if from_index is not None else None
         ends_after = _edge_ping(pings, leg_end, last=False) if to_index is not None else None
         path = [p for p in [ends_before, *inside, ends_after] if p is not None and not p["flagged"]]
-        distance = sum(geodesic_m(*_point(a), *_point(b)) for a, b in pairwise(path))
+        distance = sum(geodesic_short_m(*_point(a), *_point(b)) for a, b in pairwise(path))
         legs.append({
             "from_stop": from_index, "to_stop": to_index,
             "started_at": leg_start if from_index is not None else inside[0]["recorded_at"],
@@ -198,7 +199,7 @@ def _name_customers(stops: list[dict]) -> None:
                    Customer.longitude.between(lon - dlon, lon + dlon))).all()
         best = None
         for c in nearby:
-            distance = geodesic_m(lat, lon, c.latitude, c.longitude)
+            distance = geodesic_short_m(lat, lon, c.latitude, c.longitude)
             if distance <= (c.geofence_radius_m or 0) and (best is None or distance < best[0]):
                 best = (distance, c)
         if best is not None:
