@@ -68,6 +68,7 @@ EXPECTED = {
     ("/api/v1/tasks/<task_id>", "PATCH"): "admin manager rep",
     ("/api/v1/teams", "GET"): "admin manager",
     ("/api/v1/teams/<team_id>/overview", "GET"): "admin manager",
+    ("/api/v1/teams/<team_id>/today", "GET"): "admin manager",
     ("/api/v1/territories/balance", "GET"): "admin manager",
     ("/api/v1/users", "GET"): "admin manager",
     ("/api/v1/users", "POST"): "admin",

@@ -189,8 +189,7 @@ def today(user: User):
     team = _team(user, teams)
     if team is None:
         return render("no_team.html", user)
-    now = now_ms()
-    live = team_today.get(team=team, now=now)
+    live = team_today.get(team=team, now=now_ms())  # as GET /api/v1/teams/<id>/today
     overview = team_overview.get(team=team, period="day", day=utc_today())
     figures = {row["rep"]["id"]: row["figures"] for row in overview["reps"]}
     return render("today.html", user, teams=teams, team=team, live=live, overview=overview,

@@ -16,6 +16,7 @@ from fieldsales.reports import (
     duplicates,
     feedback_summary,
     team_overview,
+    team_today,
     territory,
 )
 from fieldsales.reports.activity_schemas import ActivityArgs, ActivitySchema
@@ -35,6 +36,7 @@ from fieldsales.reports.duplicates_schemas import (
 from fieldsales.reports.feedback_summary_schemas import FeedbackSummaryArgs, FeedbackSummarySchema
 from fieldsales.reports.ranges import date_range
 from fieldsales.reports.team_overview_schemas import OverviewArgs, TeamOverviewSchema
+from fieldsales.reports.team_today_schemas import TeamTodaySchema
 from fieldsales.reports.territory_schemas import (
     TerritoryArgs,
     TerritoryPageSchema,
@@ -152,6 +154,20 @@ def team_overview_view(args, team_id):
     team = scope.visible_team(viewer=current_user(), team_id=team_id)
     return team_overview.get(team=team, period=args["period"],
                              day=args.get("date") or utc_today())
+
+
+@blp.route("/teams/<team_id>/today")
+@require("admin", "manager")
+@blp.response(200, TeamTodaySchema)
+def team_today_view(team_id):
+    """Where a team's reps are now: each rep's status (on a visit at a customer since when,
+    travelling, idle, silent for N minutes, off duty) and last on-duty position.
+
+    Positions are only pings inside the working hours, from the last TODAY_LOOKBACK_DAYS;
+    flagged pings never count. Managers see their own team, admins any.
+    """
+    team = scope.visible_team(viewer=current_user(), team_id=team_id)
+    return team_today.get(team=team, now=now_ms())
 
 
 @blp.route("/backlog")

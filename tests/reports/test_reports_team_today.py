@@ -1,5 +1,6 @@
 """Where a team is now (reports/team_today.py), at a fixed instant: Tuesday 2024-03-05 at
 11:00 UTC, inside the working hours (06-20 by default)."""
+from fieldsales.common import DAY_MS, HOUR_MS, now_ms
 from fieldsales.extensions import db
 from fieldsales.reports import team_today
 from fieldsales.users.models import Team
@@ -63,3 +64,15 @@ def test_positions_older_than_the_look_back_are_not_shown(app, team, world):
     rows, _ = today(app, team)
     assert rows[team.rep.id]["position"] is None
 
+
+
+def test_the_api_answers_the_same_for_the_managers_team_only(client, team, world):
+    world.ping(rep=team.rep, at=now_ms() - now_ms() % DAY_MS - 12 * HOUR_MS)
+    path = f"/api/v1/teams/{team.manager.team_id}/today"
+    body = client.get(path, headers=team.headers["manager"]).json
+    assert {r["rep"]["id"] for r in body["reps"]} == {team.rep.id, team.rep2.id}
+    mine = next(r for r in body["reps"] if r["rep"]["id"] == team.rep.id)
+    assert mine["position"]["latitude"] == 52.0 and mine["status"] in team_today.STATUSES
+    assert sum(body["counts"].values()) == 2
+    assert client.get(path, headers=team.headers["other_manager"]).status_code == 404
+    assert client.get(path, headers=team.headers["rep"]).status_code == 403
