@@ -174,6 +174,14 @@ def _teams(user: User) -> list[Team]:
         scope.team_clause(viewer=user, team_column=Team.id)).order_by(Team.name, Team.id)))
 
 
+def _reps(user: User) -> list[User]:
+    """The reps the user may look at, by name."""
+    return list(db.session.scalars(
+        select(User).where(User.role == "rep", User.deleted_at.is_(None),
+                           scope.rep_clause(viewer=user, rep_column=User.id))
+        .order_by(User.name, User.id)))
+
+
 def _team(user: User, teams: list[Team]) -> Team | None:
     """The team a page shows: the manager's own; for admins `?team=`, else the first."""
     wanted = request.args.get("team") or (user.team_id if user.role == "manager" else None)
@@ -210,10 +218,7 @@ def rep_day(user: User, rep_id: str):
     args, errors = forms.load(ActivityArgs(), request.args, fields=("date",))
     day = (args or {}).get("date") or utc_today()
     report = activity.get(rep=rep, day=day)
-    reps = [] if user.role == "rep" else list(db.session.scalars(
-        select(User).where(User.role == "rep", User.deleted_at.is_(None),
-                           scope.rep_clause(viewer=user, rep_column=User.id))
-        .order_by(User.name, User.id)))
+    reps = [] if user.role == "rep" else _reps(user)
     return render("rep_day.html", user, 200 if not errors else 422, rep=rep, day=day,
                   report=report, geofences=activity.geofences(report), reps=reps,
                   errors=errors, values=request.args, previous_day=day - timedelta(days=1),
@@ -275,12 +280,10 @@ def _names(items: list[dict]) -> dict[str, str]:
 
 
 def _target_form(user: User, status: int, *, target: dict | None, values, errors):
-    teams = _teams(user)
-    reps = list(db.session.scalars(
-        select(User).where(User.role == "rep", User.deleted_at.is_(None),
-                           scope.rep_clause(viewer=user, rep_column=User.id))
-        .order_by(User.name, User.id)))
-    return render("target_form.html", user, status, target=target, values=values,
+    teams, reps = _teams(user), _reps(user)
+    owner = None if target is None else _names([target]).get(target["rep_id"] or
+                                                             target["team_id"])
+    return render("target_form.html", user, status, target=target, owner=owner, values=values,
                   errors=errors, team_options=[(t.id, t.name) for t in teams],
                   rep_options=[(r.id, r.name) for r in reps],
                   metric_options=[(m, m.replace("_", " ")) for m in TARGET_METRICS],

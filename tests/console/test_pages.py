@@ -177,3 +177,18 @@ def test_targets_export_as_csv_with_what_the_api_exports(client, visitor, team):
     assert csv.mimetype == "text/csv"
     assert csv.text.splitlines()[0] == api.text.splitlines()[0]
     assert csv.text.splitlines()[1].split(",")[:6] == api.text.splitlines()[1].split(",")[:6]
+
+
+def test_the_edit_form_names_who_the_target_is_for_and_keeps_a_bad_goal(visitor, team, world):
+    target = world.target(rep=team.rep, metric="visits", period="day", start=at("2026-01-05"),
+                          end=at("2026-01-06"), goal=5)
+    manager = visitor(team.manager)
+    form = manager.get(f"/targets/{target}/edit").text
+    assert f"For <strong>{team.rep.name}</strong>" in form and 'value="5.0"' in form
+    refused = manager.post(f"/targets/{target}/edit", {"metric": "visits", "period": "day",
+                                                        "period_start": "2026-01-05",
+                                                        "goal": "0"})
+    assert refused.status_code == 422 and 'value="0"' in refused.text
+    assert 'id="goal-error">Must be greater than 0.' in refused.text
+    assert world.get(Target, target).goal == 5
+
