@@ -128,9 +128,12 @@ def test_the_demo_manager_signs_in_follows_the_team_and_sets_a_target(browser, d
         # A rep's day: open one from the table, then a working day with a trail and stops.
         page.locator("table tbody tr a").first.click()
         page.wait_for_url(re.compile(r"/reps/[^/]+/day"))
+        first = page.url
+        page.get_by_label("Rep", exact=True).select_option(index=1)  # another rep of the team
         page.get_by_label("Day", exact=True).fill(last_weekday_before_today())
         page.get_by_role("button", name="Show").click()
         page.wait_for_url(re.compile(r"date="))
+        assert page.url.split("?")[0] != first.split("?")[0]
         page.wait_for_selector("#map[data-drawn]", state="attached")
         assert page.locator("path.trail").count() >= 1
         assert page.locator("path.stop-marker").count() >= 1

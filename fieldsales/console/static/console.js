@@ -3,6 +3,16 @@
    tile server and need no marker images; tiles come from data-tile-url when it is set. */
 (function () {
   "use strict";
+  // A filter form whose target page is picked in a select (the rep of a rep's day): the
+  // choice applies on "Show", never on a mere change of the select (keyboard users).
+  Array.prototype.forEach.call(document.querySelectorAll("form[data-action-from]"),
+    function (form) {
+      form.addEventListener("submit", function () {
+        var picker = document.getElementById(form.getAttribute("data-action-from"));
+        if (picker) { form.action = picker.value; }
+      });
+    });
+
   var element = document.getElementById("map");
   var source = document.getElementById("map-data");
   if (!element || !source || typeof L === "undefined") { return; }
