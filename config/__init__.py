@@ -90,6 +90,15 @@ class Config:
     DEVICE_TIME_MAX_AGE_DAYS = 30
     DEVICE_TIME_PLAN_HORIZON_DAYS = 2 * 365
 
+    # Order lines a phone pushes (docs/sync.md, "Orders and their lines"): a line joins an
+    # order of the same push, or an open order that reached the server at most this long ago;
+    # its unit price may differ from the product's by this fraction (0.05: 5%, the largest
+    # discount a rep may give on the spot); quantity x unit price at most this much (in the
+    # company's currency). Otherwise the line is quarantined for an admin to review.
+    ORDER_EDIT_WINDOW_MINUTES = 24 * 60
+    ORDER_PRICE_TOLERANCE = 0.05
+    ORDER_MAX_LINE_VALUE = 100_000_000.0
+
     # Working hours (UTC hours) outside which a rep's locations are never shown.
     WORKDAY_START_HOUR = 6
     WORKDAY_END_HOUR = 20

@@ -23,6 +23,9 @@ names a table:
   may point to, what is loaded of them, and the reason when it points elsewhere;
 - `facts` / `server_columns`: the server's own values of a pushed row (fieldsales/sync/facts.py),
   written with it and rewritten by an update; `insert_values`: the server's values of a new row;
+- `check(row, refs=, written=, now=, config=)`: what a row must satisfy beyond its columns
+  and foreign keys (order lines: the order rules of fieldsales/orders/rules.py), as
+  column -> reasons; `written` holds the rows this push has accepted so far, per table;
 - `after_write(rows)`: what else changes once the push's rows are written;
 - `Col.when` / `time_order`: which columns are phone times (events or plans) and which must
   follow which, judged by push/times.py (fieldsales/phonetime.py); `time_flags` among the
@@ -43,6 +46,7 @@ from fieldsales.customers.models import CUSTOMER_KINDS, Customer
 from fieldsales.extensions import Model
 from fieldsales.feedback.models import FEEDBACK_CATEGORIES, Feedback
 from fieldsales.locations.models import LocationPing
+from fieldsales.orders import rules as order_rules
 from fieldsales.orders.models import ORDER_STATUSES, Order, OrderLine
 from fieldsales.orders.rules import PENDING_STATUSES
 from fieldsales.phonetime import EVENT, PLAN
@@ -201,6 +205,7 @@ class SyncTable:
     facts: Callable[..., list[dict]] | None = None
     server_columns: tuple[str, ...] = ()
     insert_values: dict = field(default_factory=dict)
+    check: Callable[..., dict] | None = None
     after_write: Callable[..., None] | None = None
     # Phone times that must follow another: (earlier, later, slack in ms) (push/times.py).
     time_order: tuple[tuple[str, str, int], ...] = ()
@@ -285,6 +290,22 @@ def _promote_prospects(*, rows: list[dict]) -> None:
         row["customer_id"] for row in rows if row["_new"]])
 
 
+def _check_line(row: dict, *, refs: dict, written: dict, now: int, config) -> dict:
+    # The order is one of this push (written before its lines) or a stored one of the rep's
+    # (its status and received_at loaded as references); the product's price is loaded too.
+    pushed = written.get("orders", {}).get(row["order_id"])
+    order = None if pushed is not None and pushed["_new"] else refs["orders"][row["order_id"]]
+    return order_rules.check_new_line(
+        same_push=order is None,
+        order_status=None if order is None else order.status,
+        order_received_at=None if order is None else order.received_at,
+        list_price=refs["products"][row["product_id"]].unit_price,
+        quantity=row["quantity"], unit_price=row["unit_price"], now=now,
+        edit_window_minutes=config["ORDER_EDIT_WINDOW_MINUTES"],
+        price_tolerance=config["ORDER_PRICE_TOLERANCE"],
+        max_line_value=config["ORDER_MAX_LINE_VALUE"])
+
+
 def _orders_visible(rep_id: str, since: int) -> ColumnElement:
     return and_(Order.rep_id == rep_id, Order.deleted_at.is_(None),
                 or_(Order.status.in_(PENDING_STATUSES), Order.changed_seq > since))
@@ -321,6 +342,7 @@ PRODUCTS = SyncTable(
     visible=lambda rep, since: product_active(),
     tombstones=lambda rep, since: product_gone(),
     referable=lambda rep, since: product_active(),
+    ref_columns=("unit_price",),  # the price an order line is checked against
     ref_message="No active product with this id.",
 )
 
@@ -432,6 +454,7 @@ ORDERS = SyncTable(
     owner="rep_id",
     refs={"customer_id": "customers", "visit_id": "visits"},
     referable=lambda rep, since: and_(Order.rep_id == rep, Order.deleted_at.is_(None)),
+    ref_columns=("status", "received_at"),  # whether a line may still join it
     ref_message="No order of yours with this id.",
     insert_values={"status": "open"},
     after_write=_promote_prospects,  # a prospect becomes an account with its first order
@@ -445,8 +468,9 @@ ORDER_LINES = SyncTable(
     columns=(
         Col("order_id", "id", nullable=False),
         Col("product_id", "id", nullable=False),
-        Col("quantity", "float", nullable=False, min=0.000001, max=MAX_QUANTITY),
-        Col("unit_price", "money", nullable=False, min=0, max=1e11),
+        Col("quantity", "float", nullable=False, min=0.000001,
+            max=order_rules.MAX_LINE_QUANTITY),
+        Col("unit_price", "money", nullable=False, min=0, max=order_rules.MAX_UNIT_PRICE),
         Col("delivered_quantity", "float", writable=False),
     ),
     visible=lambda rep, since: and_(
@@ -461,6 +485,7 @@ ORDER_LINES = SyncTable(
         Order, Order.id == OrderLine.order_id),
     refs={"order_id": "orders", "product_id": "products"},
     insert_values={"delivered_quantity": 0.0},
+    check=_check_line,  # onto which order, at what price, how big
 )
 
 # In the order a push is applied: a row's parents come before it.

@@ -495,7 +495,7 @@ def test_order_lines_are_checked_against_products_and_orders(world, app, phone, 
     assert errors[lines[7]["id"]] == {"quantity": ["Must be at least 1e-06."]}
     assert {r["id"] for r in stored(app, OrderLine)} == {lines[0]["id"], lines[1]["id"]}
 
-    later = line_record(o["id"], world.product2)  # a line of an order stored earlier
+    later = line_record(o["id"], world.product2, unit_price=4)  # onto an order stored earlier
     assert phone.push(changes(order_lines={"created": [later]}))["accepted"]["order_lines"] == 1
 
 

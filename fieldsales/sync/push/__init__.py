@@ -10,9 +10,10 @@ Order of work, all inside the caller's transaction (one module per step):
    (a retry of an update that was applied but whose answer was lost). A `created` record
    whose id exists never conflicts: the phone's version of a record it made wins;
 4. `load.references`, then `rules.decide`, per record: ownership, what the table lets a phone
-   do, required columns, foreign keys and phone times (`times`: one that cannot be true
-   refuses the record, an odd one is flagged); a record that fails goes to the quarantine,
-   whole, with its reasons (rule 5);
+   do, required columns, foreign keys, phone times (`times`: one that cannot be true
+   refuses the record, an odd one is flagged) and the table's own `check` (an order line:
+   onto which order, at what price); a record that fails goes to the quarantine, whole,
+   with its reasons (rule 5);
 5. `write`: one insert for the quarantine, first, since past the rep's quarantine caps it
    refuses the whole push (413/429); then the facts the server owns (visit verification,
    ping flags) and bulk writes: one upsert per table.
@@ -67,7 +68,8 @@ def apply(*, user_id: str, changes: dict, last_pulled_at: int | None,
     refs = load.references(records=records, stored=stored, user_id=user_id,
                            since=now - config["SYNC_WINDOW_DAYS"] * DAY_MS)
     outcome, writes = rules.decide(records=records, stored=stored, refs=refs, user_id=user_id,
-                                   now=now, time_limits=phonetime.Limits.from_config(config))
+                                   now=now, time_limits=phonetime.Limits.from_config(config),
+                                   config=config)
     if keep_quarantined and outcome.quarantined:  # first: past its caps, nothing is written
         write.keep_quarantined(refused=outcome.quarantined, user_id=user_id, now=now,
                                config=config)

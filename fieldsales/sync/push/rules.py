@@ -4,6 +4,7 @@
 are applied, and says which are written (as rows) and which are refused (kept in the
 quarantine, whole, with the reasons).
 """
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from fieldsales import phonetime
@@ -89,10 +90,12 @@ def check_conflicts(*, records: dict[str, list[PushedRecord]],
 
 def decide(*, records: dict[str, list[PushedRecord]], stored: dict[str, dict[str, dict]],
            refs: dict[str, dict[str, object]], user_id: str, now: int,
-           time_limits: phonetime.Limits) -> tuple[Outcome, Writes]:
+           time_limits: phonetime.Limits, config: Mapping) -> tuple[Outcome, Writes]:
     """Each record's fate, in table order (a row's parents come before it). `now`: the
-    push's receipt, against which phone times are judged (`time_limits`)."""
-    rules = _Rules(stored=stored, refs=refs, user_id=user_id, now=now, time_limits=time_limits)
+    push's receipt, against which phone times are judged (`time_limits`) and the tables' own
+    rules (`SyncTable.check`, with the settings in `config`)."""
+    rules = _Rules(stored=stored, refs=refs, user_id=user_id, now=now, time_limits=time_limits,
+                   config=config)
     for name in TABLES:
         rules.outcome.accepted[name] = 0
         rules.writes.rows[name] = {}
@@ -106,12 +109,13 @@ def decide(*, records: dict[str, list[PushedRecord]], stored: dict[str, dict[str
 
 class _Rules:
     def __init__(self, *, stored: dict, refs: dict, user_id: str, now: int,
-                 time_limits: phonetime.Limits):
+                 time_limits: phonetime.Limits, config: Mapping):
         self.stored = stored
         self.refs = refs
         self.user_id = user_id
         self.now = now
         self.time_limits = time_limits
+        self.config = config
         self.outcome = Outcome()
         self.writes = Writes()
 
@@ -190,6 +194,9 @@ class _Rules:
         errors = missing or {**self._check_refs(table, row),
                              **times.judge(table, row, current=current,
                                            received_at=self.now, limits=self.time_limits)}
+        if not errors and table.check is not None:
+            errors = table.check(row, refs=self.refs, written=self.writes.rows, now=self.now,
+                                 config=self.config)
         if errors:
             self._refuse(record, errors)
             return
