@@ -5,8 +5,9 @@ from marshmallow import validate
 from fieldsales.listing import ListArgs, page_schema, sort_field
 from fieldsales.schemas import IdField, StrictSchema
 
-# Numeric(14, 2): twelve digits before the point.
-_PRICE = validate.Range(0, 10**12, max_inclusive=False)
+# Numeric(14, 2): twelve digits before the point. A price is rounded to cents, so its bound
+# is the largest value in cents (999,999,999,999.999 would round to 10**12: out of range).
+_PRICE = validate.Range(0, 999_999_999_999.99)
 _STOCK = validate.Range(0, 10**12, max_inclusive=False)
 
 

@@ -119,6 +119,7 @@ def test_a_new_product_refused_by_the_sku_index_answers_as_the_sku_check_does(
 
 @pytest.mark.parametrize("field, value", [
     ("unit_price", -0.01), ("unit_price", "cheap"), ("unit_price", 10**12),
+    ("unit_price", 999_999_999_999.999),  # rounds to 10**12 cents: past Numeric(14, 2)
     ("stock_on_hand", -1), ("lead_time_days", -1), ("lead_time_days", 2.5),
     ("sku", ""), ("sku", "s" * 65), ("name", "n" * 201), ("unit", ""), ("unit_price", True),
     ("id", "no spaces"), ("colour", "red"),
