@@ -98,7 +98,7 @@ def mixed(n: int, run: str, pings_only: bool = False) -> dict:
     for i in range(counts.get("order_lines", 0)):
         body["order_lines"]["created"].append({
             "id": f"{run}l{i}", "order_id": f"{run}o{i // 2}", "product_id": f"p{i % 20}",
-            "quantity": 2.0, "unit_price": 4.5, "delivered_quantity": None})
+            "quantity": 2.0, "unit_price": 2.5 + i % 20, "delivered_quantity": None})
     return body
 
 
