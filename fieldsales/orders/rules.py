@@ -58,13 +58,14 @@ def _duration(minutes: int) -> str:
 
 def check_new_line(*, same_push: bool, order_status: str | None,
                    order_received_at: int | None, list_price: float, quantity: float,
-                   unit_price: float, now: int, edit_window_minutes: int,
+                   unit_price: float, pushed_at: int, edit_window_minutes: int,
                    price_tolerance: float, max_line_value: float) -> dict[str, list[str]]:
     """Why a line a rep adds to an order is refused (column -> reasons; empty: it may join).
 
     - where: an order created in the same push, or a stored order that is still open (not
-      delivered or cancelled) and reached the server at most `edit_window_minutes` ago
-      (`order_received_at`, the server's time: the phone's `ordered_at` proves nothing);
+      delivered or cancelled) and reached the server at most `edit_window_minutes` before
+      the line was pushed (`order_received_at` and `pushed_at`, the server's times: the
+      phone's `ordered_at` proves nothing);
     - the price: the product's price (`list_price`), give or take `price_tolerance` (a
       fraction of it) and half a cent of rounding;
     - the value: quantity x unit price at most `max_line_value`.
@@ -75,11 +76,11 @@ def check_new_line(*, same_push: bool, order_status: str | None,
         if not is_pending(order_status):
             errors["order_id"] = [f"This order is {order_status}: lines may only be added "
                                   "to an open order."]
-        elif now - order_received_at > edit_window_minutes * MINUTE_MS:
+        elif pushed_at - order_received_at > edit_window_minutes * MINUTE_MS:
             errors["order_id"] = [
                 f"This order reached the server more than {_duration(edit_window_minutes)} "
-                "ago: lines may only be added within that time (or in the push that creates "
-                "the order)."]
+                "before this line: lines may only be added within that time (or in the push "
+                "that creates the order)."]
     if abs(unit_price - list_price) > price_tolerance * list_price + PRICE_SLACK:
         errors["unit_price"] = [
             f"Must be within {price_tolerance * 100:g}% of the product's price "

@@ -64,8 +64,11 @@ def replay(*, entry: QuarantinedRecord, record: dict | None, admin: User) -> Qua
     """Apply the record (or a fixed version of it) as its rep's push would have.
 
     It is validated again exactly as a push from the original rep (ownership, foreign keys,
-    columns), without the conflict check: the admin decides. A fixed record keeps the entry's
-    id (when it had one). Still invalid: 422, nothing changes.
+    columns, the table's own rules), without the conflict check: the admin decides. Time
+    rules judge it as of the original push (an order line's edit window runs to when the
+    phone sent it, not to the review); the rows it points to are taken as they are now (an
+    order delivered since takes no more lines). A fixed record keeps the entry's id (when it
+    had one). Still invalid: 422, nothing changes.
     """
     _pending(entry)
     if record is not None and entry.record_id is not None and record.get("id") != entry.record_id:
@@ -82,7 +85,8 @@ def replay(*, entry: QuarantinedRecord, record: dict | None, admin: User) -> Qua
     else:
         changes = {entry.table_name: {entry.operation: [raw]}}
     outcome = push.apply(user_id=entry.user_id, changes=changes, last_pulled_at=None,
-                         check_conflicts=False, keep_quarantined=False)
+                         check_conflicts=False, keep_quarantined=False,
+                         pushed_at=entry.received_at)
     if outcome.quarantined:
         errors = outcome.quarantined[0].errors
         raise ApiError(422, "validation_error", "The record is still invalid: "

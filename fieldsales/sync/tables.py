@@ -23,9 +23,10 @@ names a table:
   may point to, what is loaded of them, and the reason when it points elsewhere;
 - `facts` / `server_columns`: the server's own values of a pushed row (fieldsales/sync/facts.py),
   written with it and rewritten by an update; `insert_values`: the server's values of a new row;
-- `check(row, refs=, written=, now=, config=)`: what a row must satisfy beyond its columns
-  and foreign keys (order lines: the order rules of fieldsales/orders/rules.py), as
-  column -> reasons; `written` holds the rows this push has accepted so far, per table;
+- `check(row, refs=, written=, pushed_at=, config=)`: what a row must satisfy beyond its
+  columns and foreign keys (order lines: the order rules of fieldsales/orders/rules.py), as
+  column -> reasons; `written` holds the rows this push has accepted so far, per table, and
+  `pushed_at` is when the phone pushed the row (for a replay: its original push);
 - `after_write(rows)`: what else changes once the push's rows are written;
 - `Col.when` / `time_order`: which columns are phone times (events or plans) and which must
   follow which, judged by push/times.py (fieldsales/phonetime.py); `time_flags` among the
@@ -290,7 +291,7 @@ def _promote_prospects(*, rows: list[dict]) -> None:
         row["customer_id"] for row in rows if row["_new"]])
 
 
-def _check_line(row: dict, *, refs: dict, written: dict, now: int, config) -> dict:
+def _check_line(row: dict, *, refs: dict, written: dict, pushed_at: int, config) -> dict:
     # The order is one of this push (written before its lines) or a stored one of the rep's
     # (its status and received_at loaded as references); the product's price is loaded too.
     pushed = written.get("orders", {}).get(row["order_id"])
@@ -300,7 +301,7 @@ def _check_line(row: dict, *, refs: dict, written: dict, now: int, config) -> di
         order_status=None if order is None else order.status,
         order_received_at=None if order is None else order.received_at,
         list_price=refs["products"][row["product_id"]].unit_price,
-        quantity=row["quantity"], unit_price=row["unit_price"], now=now,
+        quantity=row["quantity"], unit_price=row["unit_price"], pushed_at=pushed_at,
         edit_window_minutes=config["ORDER_EDIT_WINDOW_MINUTES"],
         price_tolerance=config["ORDER_PRICE_TOLERANCE"],
         max_line_value=config["ORDER_MAX_LINE_VALUE"])

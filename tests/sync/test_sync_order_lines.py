@@ -3,15 +3,17 @@ of the same push or an open order within the edit window, at the product's price
 the tolerance, with a bounded quantity and value; any other line is quarantined with its
 reason and the push still succeeds."""
 import pytest
+from sqlalchemy import update
 
 from fieldsales.common import HOUR_MS, now_ms
-from fieldsales.orders.models import OrderLine
+from fieldsales.extensions import db
+from fieldsales.orders.models import Order, OrderLine
 from fieldsales.sync.models import QuarantinedRecord
 from tests.factories import World, changes, line_record, order_record, stored, uid
 
 QUARANTINE = "/api/v1/sync/quarantine"
-WINDOW_PASSED = ("This order reached the server more than 24 hours ago: lines may only be "
-                 "added within that time (or in the push that creates the order).")
+WINDOW_PASSED = ("This order reached the server more than 24 hours before this line: lines may "
+                 "only be added within that time (or in the push that creates the order).")
 
 
 @pytest.fixture
@@ -89,8 +91,8 @@ def test_the_edit_window_is_a_setting(world, app, rows, phone, monkeypatch):
 
     assert result["accepted"]["order_lines"] == 1
     assert refused(result) == {lines[1]["id"]: {"order_id": [
-        "This order reached the server more than 90 minutes ago: lines may only be added "
-        "within that time (or in the push that creates the order)."]}}
+        "This order reached the server more than 90 minutes before this line: lines may only "
+        "be added within that time (or in the push that creates the order)."]}}
 
 
 def test_the_window_runs_from_the_servers_receipt_not_the_phones_order_time(world, app, rows,
@@ -204,3 +206,36 @@ def test_the_backlog_value_stays_what_the_reps_really_sold(world, app, client, p
     assert summary.json["current"]["backlog_value"] == 50 + 999_000 * 12.5
     detail = client.get(f"/api/v1/orders/{new['id']}", headers=world.team.headers["manager"])
     assert detail.json["value"] == 50 + 999_000 * 12.5
+
+
+def test_a_replay_is_judged_as_of_its_push_against_the_order_as_it_is_now(world, app, client,
+                                                                          phone):
+    o = order_record(world.customer)
+    kept = line_record(o["id"], world.product, quantity=2)
+    cheap = line_record(o["id"], world.product, unit_price=1)
+    late = line_record(o["id"], world.product, unit_price=2)
+    phone.push(changes(orders={"created": [o]}, order_lines={"created": [kept, cheap, late]}))
+    # Two days go by before the review: the order and the push are that old now.
+    two_days_ago = now_ms() - 48 * HOUR_MS
+    with app.app_context():
+        db.session.execute(update(Order).where(Order.id == o["id"])
+                           .values(received_at=two_days_ago))
+        db.session.execute(update(QuarantinedRecord).values(received_at=two_days_ago))
+        db.session.commit()
+    entries = {q["record_id"]: q["id"] for q in stored(app, QuarantinedRecord)}
+    admin = world.team.headers["admin"]
+
+    fixed = client.post(f"{QUARANTINE}/{entries[cheap['id']]}/replay",
+                        json={"record": {**cheap, "unit_price": 12.5}}, headers=admin)
+    assert fixed.status_code == 200, fixed.json  # the line was pushed within the window
+
+    client.post(f"/api/v1/orders/{o['id']}/deliveries",
+                json={"lines": [{"order_line_id": line_id, "quantity": quantity}
+                                for line_id, quantity in ((kept["id"], 2), (cheap["id"], 3))]},
+                headers=world.team.headers["procurement"])
+    refused_now = client.post(f"{QUARANTINE}/{entries[late['id']]}/replay",
+                              json={"record": {**late, "unit_price": 12.5}}, headers=admin)
+    assert refused_now.status_code == 422
+    assert refused_now.json["error"]["details"] == {"order_id": [
+        "This order is delivered: lines may only be added to an open order."]}
+    assert line_ids(app) == {kept["id"], cheap["id"]}

@@ -49,13 +49,16 @@ def check_cursor(*, last_pulled_at: int | None) -> None:
 
 
 def apply(*, user_id: str, changes: dict, last_pulled_at: int | None,
-          check_conflicts: bool = True, keep_quarantined: bool = True) -> Outcome:
+          check_conflicts: bool = True, keep_quarantined: bool = True,
+          pushed_at: int | None = None) -> Outcome:
     """Store a parsed changes object for the rep `user_id`; the caller commits.
 
     Raises 409 `sync_conflict` (nothing written) when rule 4 applies, 413
     `quarantine_too_large` / 429 `quarantine_full` when the refused records would pass the
     rep's quarantine caps (nothing written either). `keep_quarantined=False`
-    reports refused records without storing them (used by a replay).
+    reports refused records without storing them (used by a replay). `pushed_at`: when the
+    phone pushed the records (now, unless a replay names the original push): the time an
+    order line's edit window is judged at (`SyncTable.check`).
     """
     now = now_ms()
     config = current_app.config
@@ -69,6 +72,7 @@ def apply(*, user_id: str, changes: dict, last_pulled_at: int | None,
                            since=now - config["SYNC_WINDOW_DAYS"] * DAY_MS)
     outcome, writes = rules.decide(records=records, stored=stored, refs=refs, user_id=user_id,
                                    now=now, time_limits=phonetime.Limits.from_config(config),
+                                   pushed_at=now if pushed_at is None else pushed_at,
                                    config=config)
     if keep_quarantined and outcome.quarantined:  # first: past its caps, nothing is written
         write.keep_quarantined(refused=outcome.quarantined, user_id=user_id, now=now,

@@ -90,12 +90,14 @@ def check_conflicts(*, records: dict[str, list[PushedRecord]],
 
 def decide(*, records: dict[str, list[PushedRecord]], stored: dict[str, dict[str, dict]],
            refs: dict[str, dict[str, object]], user_id: str, now: int,
-           time_limits: phonetime.Limits, config: Mapping) -> tuple[Outcome, Writes]:
+           time_limits: phonetime.Limits, pushed_at: int,
+           config: Mapping) -> tuple[Outcome, Writes]:
     """Each record's fate, in table order (a row's parents come before it). `now`: the
-    push's receipt, against which phone times are judged (`time_limits`) and the tables' own
-    rules (`SyncTable.check`, with the settings in `config`)."""
+    push's receipt, against which phone times are judged (`time_limits`); `pushed_at`: when
+    the phone pushed them (a replay: its original push), the time the tables' own rules
+    (`SyncTable.check`, with the settings in `config`) judge them at."""
     rules = _Rules(stored=stored, refs=refs, user_id=user_id, now=now, time_limits=time_limits,
-                   config=config)
+                   pushed_at=pushed_at, config=config)
     for name in TABLES:
         rules.outcome.accepted[name] = 0
         rules.writes.rows[name] = {}
@@ -109,12 +111,13 @@ def decide(*, records: dict[str, list[PushedRecord]], stored: dict[str, dict[str
 
 class _Rules:
     def __init__(self, *, stored: dict, refs: dict, user_id: str, now: int,
-                 time_limits: phonetime.Limits, config: Mapping):
+                 time_limits: phonetime.Limits, pushed_at: int, config: Mapping):
         self.stored = stored
         self.refs = refs
         self.user_id = user_id
         self.now = now
         self.time_limits = time_limits
+        self.pushed_at = pushed_at
         self.config = config
         self.outcome = Outcome()
         self.writes = Writes()
@@ -195,8 +198,8 @@ class _Rules:
                              **times.judge(table, row, current=current,
                                            received_at=self.now, limits=self.time_limits)}
         if not errors and table.check is not None:
-            errors = table.check(row, refs=self.refs, written=self.writes.rows, now=self.now,
-                                 config=self.config)
+            errors = table.check(row, refs=self.refs, written=self.writes.rows,
+                                 pushed_at=self.pushed_at, config=self.config)
         if errors:
             self._refuse(record, errors)
             return
