@@ -8,8 +8,9 @@ listed whenever they happened, without check-in coordinates.
 Stops: over the unflagged pings in time order, a stop starts at a ping and takes every
 following ping within STOP_RADIUS_M of it; if those span STOP_MIN_S or more, they are a stop
 (its position is their centroid), else the next ping is tried. A stop is at a customer when
-the nearest live customer by geodesic distance is within that customer's geofence; otherwise
-it is shown as a stop at no customer.
+the nearest live customer the viewer may see (`customers.service.visible`) by geodesic
+distance is within that customer's geofence; otherwise it is shown as a stop at no customer,
+with its coordinates only, so a stop at another team's customer names nobody.
 
 Trail: the legs between stops (plus before the first and after the last), each with all its
 pings, flagged ones marked; a leg's travel distance sums the geodesic distances between its
@@ -30,6 +31,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from fieldsales.common import DAY_MS, HOUR_MS
+from fieldsales.customers import service as customers_service
 from fieldsales.customers.models import Customer
 from fieldsales.extensions import db
 from fieldsales.feedback.models import Feedback
@@ -48,7 +50,7 @@ STOP_MIN_S = 5 * 60
 MAX_PINGS = 20_000
 
 
-def get(*, rep: User, day: date) -> dict:
+def get(*, viewer: User, rep: User, day: date) -> dict:
     start = day_ms(day)
     end = start + DAY_MS
     work_start = start + current_app.config["WORKDAY_START_HOUR"] * HOUR_MS
@@ -60,7 +62,7 @@ def get(*, rep: User, day: date) -> dict:
     feedback = _feedback(rep.id, start, end)
     pings = _pings(rep.id, work_start, work_end)
     stops = detect_stops(pings)
-    _name_customers(stops)
+    _name_customers(stops, viewer=viewer)
     _link_visits(stops, visits)
     legs = trail(pings, stops)
 
@@ -181,21 +183,21 @@ def _edge_ping(pings: list[dict], at: int, *, last: bool) -> dict | None:
     return None
 
 
-def _name_customers(stops: list[dict]) -> None:
-    """The nearest live customer whose geofence holds each stop, if any."""
+def _name_customers(stops: list[dict], *, viewer: User) -> None:
+    """The nearest live customer the viewer may see whose geofence holds each stop, if any."""
     if not stops:
         return
-    widest = db.session.scalar(select(func.max(Customer.geofence_radius_m))
-                               .where(Customer.deleted_at.is_(None))) or 0
+    candidates = customers_service.visible(viewer=viewer)
+    widest = db.session.scalar(candidates.with_only_columns(
+        func.max(Customer.geofence_radius_m))) or 0
     for stop in stops:
         lat, lon = stop["latitude"], stop["longitude"]
         dlat = widest / 111_000 + 1e-6
         dlon = dlat / max(math.cos(math.radians(lat)), 0.01)
         nearby = db.session.execute(
-            select(Customer.id, Customer.name, Customer.latitude, Customer.longitude,
-                   Customer.geofence_radius_m)
-            .where(Customer.deleted_at.is_(None),
-                   Customer.latitude.between(lat - dlat, lat + dlat),
+            candidates.with_only_columns(Customer.id, Customer.name, Customer.latitude,
+                                         Customer.longitude, Customer.geofence_radius_m)
+            .where(Customer.latitude.between(lat - dlat, lat + dlat),
                    Customer.longitude.between(lon - dlon, lon + dlon))).all()
         best = None
         for c in nearby:

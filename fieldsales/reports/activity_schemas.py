@@ -47,8 +47,9 @@ class ActivityStopSchema(ma.Schema):
     pings = ma.fields.Integer()
     flagged_pings = ma.fields.Integer()
     customer = ma.fields.Nested(StopCustomerSchema, allow_none=True, metadata={
-        "description": "The customer whose geofence holds the stop; null: a stop at no "
-                       "customer."})
+        "description": "The customer whose geofence holds the stop, among the customers "
+                       "the viewer may see; null: a stop at no such customer (another "
+                       "team's customer is never named)."})
     visit_id = ma.fields.String(allow_none=True, metadata={
         "description": "The visit at that customer during the stop, if one was recorded."})
 

@@ -129,15 +129,17 @@ def territory_balance(args):
 def rep_activity(args, rep_id):
     """A rep's day: visits (verified or not, how far, time on site), stops detected from the
     pings (at a customer or at none), the trail between stops with travel distance (flagged
-    pings shown, left out of distances), tasks done, orders taken, feedback captured, first
-    and last activity, and selling vs non-selling time.
+    pings shown, left out of distances; a stop is named only after a customer the viewer may
+    see), tasks done, orders taken, feedback captured, first and last activity, and selling
+    vs non-selling time.
 
     Positions outside the working hours (WORKDAY_START_HOUR..WORKDAY_END_HOUR, UTC) are never
     shown. Managers see their own reps, reps themselves, admins anyone; procurement never
     sees a rep's day (403).
     """
-    rep = scope.visible_rep(viewer=current_user(), rep_id=rep_id)
-    return activity.get(rep=rep, day=args.get("date") or utc_today())
+    viewer = current_user()
+    rep = scope.visible_rep(viewer=viewer, rep_id=rep_id)
+    return activity.get(viewer=viewer, rep=rep, day=args.get("date") or utc_today())
 
 
 @blp.route("/teams/<team_id>/overview")

@@ -145,3 +145,29 @@ def test_who_may_see_a_reps_day(client, team, day):
     assert refused.status_code == 403 and refused.json["error"]["code"] == "forbidden"
     assert get_day(client, team.headers["manager"], team.rep.id,
                    "date=2024-13-01").status_code == 422
+
+
+def test_a_stop_at_a_customer_the_viewer_cannot_see_names_nobody(client, world, team, day):
+    # Stop 1 (08:20-08:26 at 0.004) lies in the geofence of another team's customer.
+    hidden = world.customer(rep=team.other_rep, name="Other team's secret", lat=0.004, lon=0.0,
+                            radius=100)
+    for viewer in ("manager", "rep"):
+        body = get_day(client, team.headers[viewer], team.rep.id).json
+        stop = body["stops"][1]
+        assert stop["customer"] is None, viewer
+        assert (stop["latitude"], stop["longitude"]) == pytest.approx((0.004, 0.0))
+        assert hidden not in str(body) and "secret" not in str(body), viewer
+        assert body["summary"]["stops_at_customers"] == 2
+    # An admin sees every customer, so the stop is named.
+    admin = get_day(client, team.headers["admin"], team.rep.id).json
+    assert admin["stops"][1]["customer"]["id"] == hidden
+    assert admin["summary"]["stops_at_customers"] == 3
+
+
+def test_a_stop_is_named_after_the_nearest_customer_the_viewer_can_see(client, world, team,
+                                                                        day):
+    # Another team's customer sits right on stop 0's centre (A is 3.9 m away): A is named.
+    world.customer(rep=team.other_rep, name="Nearer but hidden", lat=0.000025, lon=0.000025,
+                   radius=30)
+    stops = get_day(client, team.headers["manager"], team.rep.id).json["stops"]
+    assert [s["customer"]["name"] if s["customer"] else None for s in stops] == ["A", None, "B"]
