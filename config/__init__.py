@@ -121,8 +121,14 @@ class Config:
     SCORING_INTERVAL_MINUTES_BACKLOG = 15
     # First runs this long after the scheduler starts, plus as much again at random.
     SCORING_FIRST_RUN_DELAY_SECONDS = 60.0
-    # On SQLite a job's lock is a lease row; a crashed holder's lease expires after this.
-    SCORING_JOB_LOCK_TTL_SECONDS = 2 * 3600
+    # On SQLite a job's lock is a lease row: the running job renews it every heartbeat (a
+    # thread with its own connection), so it expires only this long after its holder died.
+    SCORING_JOB_LOCK_TTL_SECONDS = 10 * 60
+    SCORING_JOB_LOCK_HEARTBEAT_SECONDS = 60.0
+    # After a failure, scheduled runs back off: the next attempt waits 0.8 of the interval,
+    # then twice as long after each further failure in a row, up to this (minutes; never
+    # less than the interval). The state is the job's runs, so every scheduler shares it.
+    SCORING_RETRY_BACKOFF_MAX_MINUTES = 240
     # How far back each productivity run rescores (days; late uploads land within it), and
     # how many complete weeks the demand job smooths.
     SCORING_PRODUCTIVITY_LOOKBACK_DAYS = 7

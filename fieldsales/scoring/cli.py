@@ -18,8 +18,9 @@ def run_command(name):
     for job in (job_names() if name == "all" else [name]):
         run = run_job(job, trigger="manual")
         seconds = ((run.finished_at or run.started_at) - run.started_at) / 1000
+        note = run.error_detail or run.error  # the operator at the shell reads the detail
         click.echo(f"{job}: {run.status}, {run.rows_written} rows, {seconds:.2f} s"
-                   + (f" ({run.error})" if run.error else ""))
+                   + (f" ({note})" if note else ""))
         failed = failed or run.status == "failed"
     db.session.remove()
     if failed:

@@ -36,7 +36,10 @@ class JobRun(Model):
     finished_at: Mapped[int | None] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(10), default="running", index=True)
     rows_written: Mapped[int] = mapped_column(Integer, default=0)
+    # What anyone who may list runs reads: a failure's short message (no SQL, no data), or
+    # why a run was skipped. The failure's full text is `error_detail`, for admins only.
     error: Mapped[str | None] = mapped_column(Text)
+    error_detail: Mapped[str | None] = mapped_column(Text)
     trigger: Mapped[str] = mapped_column(String(12), default="manual")  # scheduler / manual
     host: Mapped[str] = mapped_column(String(255))
     pid: Mapped[int] = mapped_column(Integer)

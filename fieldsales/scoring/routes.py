@@ -4,8 +4,9 @@ from sqlalchemy import select
 
 from fieldsales.listing import NewestFirst
 from fieldsales.scoring.models import JobRun
-from fieldsales.scoring.schemas import JobRunListArgs, JobRunPageSchema
-from fieldsales.users.guard import require
+from fieldsales.scoring.schemas import JobRunListArgs, JobRunPageSchema, JobRunSchema
+from fieldsales.users import scope
+from fieldsales.users.guard import current_user, require
 
 LOG = NewestFirst(id_column=JobRun.id, filters={"job": lambda v: JobRun.job == v,
                                                 "status": lambda v: JobRun.status == v})
@@ -22,6 +23,11 @@ def runs(args):
     """Recorded job runs, newest first (admins; managers and procurement may read).
 
     Filter by `job` (productivity, demand, backlog) and `status` (running, ok, failed,
-    skipped). Pass `next_cursor` back as `cursor` for the next page.
+    skipped). Pass `next_cursor` back as `cursor` for the next page. A failure's `error` is
+    a short message; its full text, `error_detail`, is shown to admins only.
     """
-    return LOG.page(args=args, query=select(JobRun))
+    page = LOG.page(args=args, query=select(JobRun))
+    if not scope.sees_failure_detail(viewer=current_user()):
+        page["items"] = [{**JobRunSchema().dump(run), "error_detail": None}
+                         for run in page["items"]]
+    return page

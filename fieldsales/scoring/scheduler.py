@@ -5,7 +5,8 @@ beside gunicorn; API servers never schedule. `FIELDSALES_SCHEDULER=in-process` m
 single-process server also run the jobs (`start_in_background`): one scheduler per process
 that creates the app, so never under several workers. Should two schedulers run anyway, the
 job lock in `runner` makes exactly one of them run each job per interval; the others record a
-skip.
+skip. After a failure they back off together (`runner.retry_wait_ms`): the state is the
+job's runs.
 """
 import atexit
 import logging
@@ -101,8 +102,9 @@ def run_scheduled(app: Flask, name: str, minutes: float) -> None:
 
     with app.app_context():
         try:
-            run_job(name, trigger="scheduler",
-                    unless_ran_within_ms=int(minutes * MINUTE_MS * FRESH_SHARE_OF_INTERVAL))
+            # After a failure the first retry waits as long as a fresh run does, then longer.
+            share = int(minutes * MINUTE_MS * FRESH_SHARE_OF_INTERVAL)
+            run_job(name, trigger="scheduler", unless_ran_within_ms=share, back_off_ms=share)
         except Exception:  # the runner records job failures; this is the lock or the DB itself
             log.exception("Scheduled job %s could not run", name)
         finally:

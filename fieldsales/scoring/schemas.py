@@ -13,7 +13,11 @@ class JobRunSchema(ma.Schema):
     started_at = ma.fields.Integer()
     finished_at = ma.fields.Integer(allow_none=True)
     rows_written = ma.fields.Integer()
-    error = ma.fields.String(allow_none=True)
+    error = ma.fields.String(allow_none=True, metadata={
+        "description": "Why the run failed (the error's kind and a short sentence) or was "
+                       "skipped."})
+    error_detail = ma.fields.String(allow_none=True, metadata={
+        "description": "A failure's full error text: for admins; null for everyone else."})
     trigger = ma.fields.String(metadata={"description": "scheduler or manual."})
     host = ma.fields.String()
     pid = ma.fields.Integer()

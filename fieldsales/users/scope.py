@@ -1,6 +1,7 @@
 """Who may see whose work: the one place the role and team rules are written down.
 
-- admin: everyone and everything;
+- admin: everyone and everything, failures' full detail included (`sees_failure_detail`);
+  the other roles that may read an operators' log read a failure's short message;
 - procurement: company-wide figures and records (customers, orders, demand, stock, backlog),
   but nobody's tasks, locations or day; among users only themselves. What it sees of a kind
   of row is the caller's `procurement` policy: "all", "none" or "own";
@@ -62,6 +63,11 @@ def manages(*, manager: User, user: User) -> bool:
     """Whether `user` is one of the reps of `manager`'s team."""
     return (manager.role == "manager" and manager.team_id is not None and user.role == "rep"
             and user.team_id == manager.team_id)
+
+
+def sees_failure_detail(*, viewer: User) -> bool:
+    """Whether the viewer reads a failure's full text (SQL, values): admins only."""
+    return viewer.role == "admin"
 
 
 def visible_rep(*, viewer: User, rep_id: str) -> User:

@@ -5,17 +5,18 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from config import ProductionConfig, TestingConfig
 from fieldsales import create_app
+from fieldsales.common import now_ms
 from fieldsales.extensions import db
 from fieldsales.products.models import Product
-from fieldsales.scoring import runner, scheduler
+from fieldsales.scoring import cli, runner, scheduler
 from fieldsales.scoring.models import JobLock, JobRun
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -137,9 +138,42 @@ def test_a_failing_job_is_recorded_and_its_writes_rolled_back(app, world, monkey
     monkeypatch.setitem(runner.JOBS, "broken", broken)
     with app.app_context():
         run = runner.run_job("broken")
-        assert (run.status, run.error) == ("failed", "RuntimeError: boom")
+        assert run.status == "failed" and run.error.startswith("RuntimeError: the job failed")
+        assert run.error_detail == "RuntimeError: boom"
         assert db.session.get(Product, product.id).stock_on_hand == 5
         db.session.remove()
+
+
+def test_a_failed_jobs_sql_is_shown_to_admins_only(app, client, team, monkeypatch, caplog):
+    def broken(*, now):
+        db.session.execute(text("SELECT no_such_column FROM customers WHERE name = 'Acme Ltd'"))
+        return 0
+
+    monkeypatch.setitem(runner.JOBS, "broken", broken)
+    with app.app_context():
+        run = runner.run_job("broken")
+        db.session.remove()
+    assert run.status == "failed" and "Acme Ltd" in run.error_detail
+    assert "no_such_column" in caplog.text and "Traceback" in caplog.text  # the log has it all
+
+    for role in ("manager", "procurement"):
+        [shown] = client.get("/api/v1/jobs/runs", headers=team.headers[role]).json["items"]
+        assert shown["error"] == run.error and shown["error_detail"] is None, role
+        assert "SELECT" not in str(shown) and "Acme" not in str(shown), role
+        assert shown["error"].split(":")[0] in ("OperationalError", "ProgrammingError")
+    [admin] = client.get("/api/v1/jobs/runs", headers=team.headers["admin"]).json["items"]
+    assert admin["error"] == run.error
+    assert "SELECT no_such_column FROM customers" in admin["error_detail"]
+
+
+def test_the_cli_shows_the_operator_a_failures_detail(app, monkeypatch):
+    def broken(*, now):
+        raise RuntimeError("disk full at /var/lib/x")
+
+    monkeypatch.setitem(runner.JOBS, "broken", broken)
+    monkeypatch.setattr(cli, "job_names", lambda: ["broken"])  # `all` is this one job
+    result = app.test_cli_runner().invoke(args=["jobs", "run", "all"])
+    assert result.exit_code != 0 and "disk full at /var/lib/x" in result.output
 
 
 def test_job_runs_are_listed_newest_first_for_admins_managers_and_procurement(
@@ -264,3 +298,122 @@ def test_a_run_left_running_by_a_dead_process_is_marked_failed_by_the_next(app, 
     assert (dead.status, dead.error) == ("failed",
                                          "Interrupted: its process ended before it finished.")
     assert fresh.status == "ok"
+
+
+def test_after_failures_every_scheduler_backs_off_together_until_the_job_runs_ok(
+        app, monkeypatch, time_machine):
+    # Three scheduler processes, each with an hourly timer, and a job that keeps failing.
+    time_machine.move_to(datetime(2026, 3, 4, 12, tzinfo=UTC))
+    monkeypatch.setitem(app.config, "SCORING_RETRY_BACKOFF_MAX_MINUTES", 180)
+    attempts, healthy = [], []
+
+    def flaky(*, now):
+        attempts.append(now)
+        if not healthy:
+            raise RuntimeError("the warehouse feed is down")
+        return 1
+
+    monkeypatch.setitem(runner.JOBS, "flaky", flaky)
+    tried_by_hour = []
+    for _hour in range(10):
+        for _process in range(3):
+            scheduler.run_scheduled(app, "flaky", 60)
+        tried_by_hour.append(len(attempts))
+        time_machine.shift(timedelta(hours=1))
+    # Waits after the 1st, 2nd, 3rd, 4th failure: 48 min, 96 min, 180 min (192 capped), 180.
+    assert tried_by_hour == [1, 2, 2, 3, 3, 3, 4, 4, 4, 5]
+    skipped = [r for r in runs(app, "flaky") if r.status == "skipped"]
+    assert len(skipped) == 3 * 10 - 5 and "Backing off" in skipped[-1].error
+
+    with app.app_context():  # a manual run runs at once, backing off or not
+        assert runner.run_job("flaky").status == "failed"
+    assert len(attempts) == 6
+    healthy.append(True)
+    with app.app_context():
+        assert runner.run_job("flaky").status == "ok"  # ends the back-off
+    time_machine.shift(timedelta(hours=1))
+    for _process in range(3):
+        scheduler.run_scheduled(app, "flaky", 60)
+    assert len(attempts) == 8  # hourly again, once across the processes
+
+
+def test_the_back_off_doubles_from_the_first_wait_up_to_the_cap(app, monkeypatch):
+    monkeypatch.setitem(app.config, "SCORING_RETRY_BACKOFF_MAX_MINUTES", 60)
+    minute = 60_000
+    with app.app_context():
+        waits = [runner.retry_wait_ms(failures=n, first_ms=12 * minute) for n in range(6)]
+        assert waits == [0, 12 * minute, 24 * minute, 48 * minute, 60 * minute, 60 * minute]
+        # A job whose interval is past the cap still waits its interval.
+        assert runner.retry_wait_ms(failures=5, first_ms=288 * minute) == 288 * minute
+
+
+def lease_row_outlives_now(app, name):
+    """Whether the job's lease row (SQLite) is good past the current instant (the clock may
+    have been moved); PostgreSQL has no lease row, its lock lasts as long as the holder."""
+    with app.app_context():
+        expires = db.session.scalar(select(JobLock.expires_at).where(JobLock.name == name))
+        db.session.rollback()
+    return db_is_postgresql(app) or (expires is not None and expires > now_ms())
+
+
+def db_is_postgresql(app):
+    with app.app_context():
+        return db.engine.dialect.name == "postgresql"
+
+
+def test_a_long_job_is_not_started_twice_while_its_holder_is_alive(app, monkeypatch,
+                                                                    time_machine):
+    monkeypatch.setitem(app.config, "SCORING_JOB_LOCK_HEARTBEAT_SECONDS", 0.02)
+    ttl = timedelta(seconds=app.config["SCORING_JOB_LOCK_TTL_SECONDS"])
+    time_machine.move_to(datetime(2026, 3, 4, 12, tzinfo=UTC))
+    inside, finish, calls = threading.Event(), threading.Event(), []
+
+    def long(*, now):
+        calls.append(now)
+        inside.set()
+        finish.wait(60)
+        return 1
+
+    monkeypatch.setitem(runner.JOBS, "long", long)
+
+    def holder():
+        with app.app_context():
+            runner.run_job("long")
+            db.session.remove()
+
+    running = threading.Thread(target=holder)
+    running.start()
+    try:
+        assert inside.wait(30)
+        for _lease in range(3):  # three whole leases go by while the job runs
+            time_machine.shift(ttl + timedelta(seconds=1))
+            deadline = time.monotonic() + 30  # the heartbeat renews the lease meanwhile
+            while not lease_row_outlives_now(app, "long") and time.monotonic() < deadline:
+                time.sleep(0.01)
+            with app.app_context():
+                assert runner.run_job("long").status == "skipped"
+                db.session.remove()
+    finally:
+        finish.set()
+        running.join(30)
+    assert len(calls) == 1
+    assert [r.status for r in runs(app, "long")] == ["ok", "skipped", "skipped", "skipped"]
+
+
+def test_a_lease_lasts_while_its_holder_beats_and_expires_once_it_stops(app):
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("PostgreSQL's advisory lock has no lease: it ends with its connection")
+        ttl = app.config["SCORING_JOB_LOCK_TTL_SECONDS"] * 1000
+        start = 1_700_000_000_000
+        holder, other = runner._lock_for("slow"), runner._lock_for("slow")
+        assert holder.acquire(now=start)
+        assert not other.acquire(now=start + ttl - 1)
+        assert holder.renew(now=start + ttl - 1)  # a beat just before the lease ran out
+        assert not other.acquire(now=start + ttl + 1)  # the first lease is over; the beat kept it
+        # The holder dies: no more beats. Its lease expires a TTL after the last one.
+        assert not other.acquire(now=start + 2 * ttl - 1)
+        assert other.acquire(now=start + 2 * ttl)
+        assert not holder.renew(now=start + 2 * ttl + 1)  # a late beat learns it lost the lease
+        other.release()
+        assert db.session.scalar(select(JobLock)) is None
