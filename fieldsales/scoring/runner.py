@@ -44,7 +44,7 @@ from typing import cast
 
 from flask import current_app
 from sqlalchemy import Connection, Engine, Table, delete, func, select, text, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from fieldsales.common import MINUTE_MS, now_ms
 from fieldsales.extensions import db
@@ -310,7 +310,10 @@ class _RowLock:
                 if not self.renew():
                     log.warning("Job %s lost its lease (expired and taken over)", self.name)
                     return
-            except Exception:  # e.g. SQLite busy past its timeout: the next beat tries again
+            except OperationalError:  # SQLite busy past its timeout: the job's own write
+                # transaction holds the database (no one can take the lease meanwhile either)
+                log.debug("Job %s: the database was busy; the next beat renews", self.name)
+            except Exception:  # the next beat tries again
                 log.warning("Job %s: its lease could not be renewed this beat", self.name,
                             exc_info=True)
 
