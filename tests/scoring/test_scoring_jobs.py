@@ -150,6 +150,8 @@ def test_a_failed_jobs_sql_is_shown_to_admins_only(app, client, team, monkeypatc
         return 0
 
     monkeypatch.setitem(runner.JOBS, "broken", broken)
+    # Alembic's logging set-up (tests/test_migrations.py) disables the loggers it finds.
+    monkeypatch.setattr(runner.log, "disabled", False)
     with app.app_context():
         run = runner.run_job("broken")
         db.session.remove()
