@@ -4,7 +4,7 @@ A failed run's `error` becomes a short message anyone who lists runs may read; t
 error text (with the SQL statement) moves to `error_detail`, shown to admins only.
 
 Revision ID: 5d2e9a41b7c3
-Revises: 5b1e7c2d9a40
+Revises: 77c19a8c370c
 Create Date: 2026-12-02 04:20:00.000000
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '5d2e9a41b7c3'
-down_revision = '5b1e7c2d9a40'
+down_revision = '77c19a8c370c'
 branch_labels = None
 depends_on = None
 
