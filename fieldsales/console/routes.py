@@ -217,7 +217,7 @@ def rep_day(user: User, rep_id: str):
     rep = scope.visible_rep(viewer=user, rep_id=rep_id)
     args, errors = forms.load(ActivityArgs(), request.args, fields=("date",))
     day = (args or {}).get("date") or utc_today()
-    report = activity.get(rep=rep, day=day)
+    report = activity.get(viewer=user, rep=rep, day=day)
     reps = [] if user.role == "rep" else _reps(user)
     return render("rep_day.html", user, 200 if not errors else 422, rep=rep, day=day,
                   report=report, geofences=activity.geofences(report), reps=reps,

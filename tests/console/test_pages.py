@@ -76,6 +76,20 @@ def test_a_reps_day_draws_trail_stops_and_geofences_and_lists_the_timeline(visit
     assert 'href="?date=2024-03-04"' in page and 'href="?date=2024-03-06"' in page
 
 
+def test_a_stop_at_another_teams_customer_is_drawn_unnamed(visitor, team, world, day):
+    world.customer(rep=team.other_rep, name="Their secret client", lat=52.5, lon=4.0,
+                   radius=80)
+    for minute in range(0, 11, 2):  # the rep stops 10 min at it
+        world.ping(rep=team.rep, at=at("2024-03-05", 12, minute), lat=52.5, lon=4.0)
+    page = visitor(team.manager).get(f"/reps/{team.rep.id}/day?date=2024-03-05").text
+    stops = map_data(page)["stops"]
+    assert len(stops) == 2 and stops[1]["customer"] is None
+    assert "Their secret client" not in page
+    assert [g["name"] for g in map_data(page)["geofences"]] == ["Shop on the corner"]
+    admin = visitor(team.admin).get(f"/reps/{team.rep.id}/day?date=2024-03-05").text
+    assert map_data(admin)["stops"][1]["customer"]["name"] == "Their secret client"
+
+
 def test_a_bad_date_is_shown_by_the_date_field_with_what_was_typed(visitor, team):
     response = visitor(team.manager).get(f"/reps/{team.rep.id}/day?date=5th+of+March")
     assert response.status_code == 422
