@@ -30,8 +30,23 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     JSON_SORT_KEYS = False
 
-    # Bodies above this get 413 (the sync contract's default is 20 MiB).
+    # Bodies above this get 413 (the sync contract's default is 20 MiB); for a body sent with
+    # Content-Encoding: gzip, the decompressed size counts, checked while inflating.
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
+
+    # On the wire (fieldsales/wire.py, docs/sync.md "On the wire"). Answers of these types and
+    # at least COMPRESS_MIN_SIZE bytes are compressed when the client accepts it, with the
+    # first of COMPRESS_ALGORITHM the client takes at its highest q; streamed ones (CSV
+    # exports) chunk by chunk. Levels: gzip 1-9, brotli 0-11. The names are Flask-Compress's.
+    COMPRESS_MIMETYPES = ("application/json", "text/csv")
+    COMPRESS_MIN_SIZE = 500
+    COMPRESS_ALGORITHM = ("br", "gzip")
+    COMPRESS_ALGORITHM_STREAMING = ("br", "gzip")
+    COMPRESS_LEVEL = 6
+    COMPRESS_BR_LEVEL = 4
+    COMPRESS_STREAMS = True
+    # 304s are decided by fieldsales/wire.py on the plain body (weak ETags), not after encoding.
+    COMPRESS_EVALUATE_CONDITIONAL_REQUEST = False
 
     # Auth
     PASSWORD_HASH_METHOD = "scrypt"

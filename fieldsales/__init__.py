@@ -35,6 +35,7 @@ from fieldsales.tasks.routes import blp as tasks_blp
 from fieldsales.users.cli import users_cli
 from fieldsales.users.routes import blp as users_blp
 from fieldsales.visits.models import Visit
+from fieldsales.wire import install as install_wire
 
 
 class FieldsalesFlask(Flask):
@@ -90,6 +91,7 @@ def create_app(config: str | object | None = None) -> Flask:
                      render_as_batch=True, compare_type=True)
     api.init_app(app)
     _serve_swagger_ui(app)
+    install_wire(app)  # compressed answers, gzip bodies, ETags and 304s
 
     # flask-smorest answers HTTPExceptions through `FieldsalesApi.handle_http_exception`.
     app.register_error_handler(ApiError, api_error)

@@ -26,6 +26,7 @@ cursor, sort and CSV behave the same.
 """
 import csv
 import io
+import itertools
 import json
 import math
 import re
@@ -35,7 +36,7 @@ from decimal import Decimal
 from typing import Any
 
 import marshmallow as ma
-from flask import Response, current_app, request
+from flask import Response, current_app, request, stream_with_context
 from itsdangerous import BadData, URLSafeSerializer
 from marshmallow import validate
 from sqlalchemy import Select, and_, or_
@@ -229,17 +230,34 @@ class Listing:
 
     # --- CSV ---------------------------------------------------------------------------
     def _csv(self, *, args, query, items, decorate):
+        """A streamed answer: the header line, then the rows CSV_CHUNK at a time as the
+        query yields them, so an export of any size never sits whole in memory (and is
+        compressed chunk by chunk, fieldsales/wire.py). The request's context, and so its
+        database session, lives until the last chunk is sent."""
         schema = self.item_schema()
         columns = _columns(schema)
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(columns)
-        for chunk in self._all_rows(args=args, query=query, items=items):
-            rows = decorate(chunk) if decorate is not None else chunk
-            for item in schema.dump(rows, many=True):
-                flat = _flatten(item)
-                writer.writerow([csv_cell(flat.get(column)) for column in columns])
-        return Response(out.getvalue(), mimetype="text/csv", headers={
+        chunks = self._all_rows(args=args, query=query, items=items)
+        # The first chunk now, inside the request: a bad sort or a query the database
+        # refuses is still an error answer, not a 200 cut short.
+        first = next(chunks, None)
+        if first is not None:
+            chunks = itertools.chain([first], chunks)
+
+        def lines():
+            out = io.StringIO()
+            writer = csv.writer(out, lineterminator="\r\n")
+            writer.writerow(columns)
+            for chunk in chunks:
+                rows = decorate(chunk) if decorate is not None else chunk
+                for item in schema.dump(rows, many=True):
+                    flat = _flatten(item)
+                    writer.writerow([csv_cell(flat.get(column)) for column in columns])
+                yield out.getvalue()
+                out.seek(0)
+                out.truncate()
+            yield out.getvalue()
+
+        return Response(stream_with_context(lines()), mimetype="text/csv", headers={
             "Content-Disposition": f'attachment; filename="{self.name}.csv"'})
 
 

@@ -22,6 +22,7 @@ from fieldsales.sync.schemas import (
     SyncLogPageSchema,
 )
 from fieldsales.users.guard import current_user, require
+from fieldsales.wire import without_etag
 
 blp = Blueprint("sync", __name__, url_prefix="/api/v1",
                 description="Offline sync for reps' phones (WatermelonDB sync protocol), "
@@ -93,6 +94,7 @@ class _Logged:
 @blp.route("/sync")
 class Sync(MethodView):
     @require("rep")
+    @without_etag  # the contract's pull: a fresh timestamp every time, never a 304
     @blp.doc(parameters=[
         _LAST_PULLED_AT,
         {"name": "schema_version", "in": "query", "required": False,

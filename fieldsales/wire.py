@@ -1,0 +1,160 @@
+"""On the wire: compressed answers, gzip request bodies, conditional GETs (issue 17).
+
+Reps sync on weak, metered mobile data; the console and integrations poll the lists. Three
+things, installed by `create_app` through `install`:
+
+- **Compressed answers** (Flask-Compress): JSON and CSV answers of at least
+  `COMPRESS_MIN_SIZE` bytes go out gzip- or brotli-encoded when the client's
+  `Accept-Encoding` allows, with `Vary: Accept-Encoding` on every answer; a client that sends
+  no `Accept-Encoding` (or `identity`) gets the plain bytes. Streamed answers (CSV exports)
+  are compressed chunk by chunk and stay streamed.
+- **gzip request bodies** (`GzipBodies`, a WSGI middleware, so every route and the body
+  parsers see plain bytes): a body sent with `Content-Encoding: gzip` is decompressed while
+  the route reads it, a bounded step at a time. The size limit (`MAX_CONTENT_LENGTH`) counts
+  the DECOMPRESSED bytes, so a gzip bomb is 413 after at most the limit was inflated, never a
+  full memory; a body that is not gzip, or ends early, is 400; any other content coding is 415.
+- **Conditional GETs** (`_conditional`): every GET 200 JSON answer of the API that is not
+  streamed carries a weak `ETag`, a hash of the plain body (so two viewers who see different
+  rows get different ETags, and the same body gzipped or not has the same one), and an
+  `If-None-Match` that names it gets 304 with no body. Weak, because the gzip and plain bytes
+  are the same representation: one validator serves both, and a 304 costs no compression.
+  Routes opt out with `without_etag` (the sync pull, whose contract is WatermelonDB's and
+  whose every answer carries a fresh timestamp anyway).
+"""
+import functools
+import hashlib
+import zlib
+
+from flask import Flask, Response, g, request
+from flask_compress import Compress
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMediaType
+
+READ_CHUNK = 64 * 1024  # compressed bytes read from the client at a time
+_ETAGGED_TYPES = ("application/json",)
+
+compress = Compress()
+
+
+def install(app: Flask) -> None:
+    """Compression of answers, gzip bodies and ETags, in that order of installation: Flask
+    runs after-request hooks last-registered first, so the ETag is computed (and a 304
+    decided) on the plain body, before Flask-Compress encodes it."""
+    compress.init_app(app)
+    app.after_request(_conditional)
+    # Werkzeug's documented way to wrap the WSGI app, which mypy takes for a method.
+    app.wsgi_app = GzipBodies(  # type: ignore[method-assign]
+        app.wsgi_app, limit=app.config["MAX_CONTENT_LENGTH"])
+
+
+# --- conditional GETs -------------------------------------------------------------------------
+
+def without_etag(view):
+    """A GET route whose answers carry no ETag and are never answered 304."""
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        g.fieldsales_without_etag = True
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def body_etag(data: bytes) -> str:
+    """The validator of a plain body."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _conditional(response: Response) -> Response:
+    if (request.method not in ("GET", "HEAD") or response.status_code != 200
+            or response.is_streamed or response.mimetype not in _ETAGGED_TYPES
+            or "ETag" in response.headers or g.get("fieldsales_without_etag")
+            or not request.path.startswith("/api/")):
+        return response
+    response.set_etag(body_etag(response.get_data()), weak=True)
+    response.make_conditional(request)  # in place: 304 without a body when If-None-Match names it
+    return response
+
+
+# --- gzip request bodies ----------------------------------------------------------------------
+
+class GzipBodies:
+    """WSGI middleware: a request body sent with `Content-Encoding: gzip` reaches the app
+    decompressed, read lazily through `GunzipStream`, its size limit counting plain bytes."""
+
+    def __init__(self, app, *, limit: int | None):
+        self.app, self.limit = app, limit
+
+    def __call__(self, environ, start_response):
+        coding = environ.get("HTTP_CONTENT_ENCODING", "").strip().lower()
+        if coding and coding != "identity":
+            environ = dict(environ)
+            length = environ.pop("CONTENT_LENGTH", "") or None
+            environ["wsgi.input"] = GunzipStream(
+                environ["wsgi.input"], coding=coding, limit=self.limit,
+                compressed_length=int(length) if length and length.isdigit() else None,
+                terminated="wsgi.input_terminated" in environ)
+            # The plain length is unknown until read: the stream ends itself (Werkzeug then
+            # applies MAX_CONTENT_LENGTH to what it reads, and so do we, while inflating).
+            environ["wsgi.input_terminated"] = True
+            environ["fieldsales.content_encoding"] = environ.pop("HTTP_CONTENT_ENCODING")
+        return self.app(environ, start_response)
+
+
+class GunzipStream:
+    """A file-like plain body over a gzip one: each `read(n)` inflates at most n bytes (zlib's
+    `max_length`), so memory stays bounded whatever the ratio; past `limit` plain bytes it
+    raises 413, on a broken or truncated stream 400, for a coding other than gzip 415."""
+
+    def __init__(self, raw, *, coding: str, limit: int | None, compressed_length: int | None,
+                 terminated: bool):
+        self.raw, self.coding, self.limit = raw, coding, limit
+        # Compressed bytes still to read: the Content-Length, else the server ends the stream.
+        self.remaining = compressed_length if compressed_length is not None else (
+            None if terminated else 0)
+        self.inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)  # gzip framing only
+        self.pending = b""  # compressed input not yet fed to the inflater
+        self.produced = self.consumed = 0
+        self.ended = False
+
+    def read(self, size: int = -1) -> bytes:
+        if self.coding not in ("gzip", "x-gzip"):
+            raise UnsupportedMediaType(
+                f"Content-Encoding {self.coding!r} is not accepted; send gzip or no encoding.")
+        if size is None or size < 0:
+            return b"".join(iter(lambda: self.read(READ_CHUNK), b""))
+        out = b""
+        while not out and not self.ended and size > 0:
+            if not self.pending and not self.inflater.unconsumed_tail:
+                self.pending = self._read_raw()
+                if not self.pending:
+                    if not self.inflater.eof:
+                        raise BadRequest("The request body is not complete gzip data.")
+                    self.ended = True
+                    break
+            data = self.inflater.unconsumed_tail or self.pending
+            self.pending = b""
+            try:
+                out = self.inflater.decompress(data, size)
+            except zlib.error:
+                raise BadRequest("The request body is not valid gzip data.") from None
+            if self.inflater.eof:
+                if self.inflater.unused_data.strip(b"\0"):
+                    raise BadRequest("The request body has data after its gzip stream.")
+                self.ended = True
+        self.produced += len(out)
+        if self.limit is not None and self.produced > self.limit:
+            raise RequestEntityTooLarge(
+                f"The request body is larger than {self.limit} bytes once decompressed.")
+        return out
+
+    def _read_raw(self) -> bytes:
+        want = READ_CHUNK if self.remaining is None else min(READ_CHUNK, self.remaining)
+        if want <= 0:
+            return b""
+        data = self.raw.read(want)
+        if self.remaining is not None:
+            self.remaining -= len(data)
+        self.consumed += len(data)
+        # gzip never grows data by more than a little: more compressed bytes than the limit
+        # (and slack) is too large whatever it inflates to, also if it inflates to nothing.
+        if self.limit is not None and self.consumed > self.limit + READ_CHUNK:
+            raise RequestEntityTooLarge(f"The request body is larger than {self.limit} bytes.")
+        return data
