@@ -45,6 +45,7 @@ class Config:
     COMPRESS_LEVEL = 6
     COMPRESS_BR_LEVEL = 4
     COMPRESS_STREAMS = True
+    COMPRESS_REGISTER = False  # fieldsales/wire.py registers the hook, refusing q=0 codings
     # 304s are decided by fieldsales/wire.py on the plain body (weak ETags), not after encoding.
     COMPRESS_EVALUATE_CONDITIONAL_REQUEST = False
 

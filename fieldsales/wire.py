@@ -25,7 +25,7 @@ import functools
 import hashlib
 import zlib
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from flask_compress import Compress
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMediaType
 
@@ -39,11 +39,24 @@ def install(app: Flask) -> None:
     """Compression of answers, gzip bodies and ETags, in that order of installation: Flask
     runs after-request hooks last-registered first, so the ETag is computed (and a 304
     decided) on the plain body, before Flask-Compress encodes it."""
-    compress.init_app(app)
+    compress.init_app(app)  # COMPRESS_REGISTER is off: `_compressed` calls it
+    app.after_request(_compressed)
     app.after_request(_conditional)
     # Werkzeug's documented way to wrap the WSGI app, which mypy takes for a method.
     app.wsgi_app = GzipBodies(  # type: ignore[method-assign]
         app.wsgi_app, limit=app.config["MAX_CONTENT_LENGTH"])
+
+
+# --- compressed answers -----------------------------------------------------------------------
+
+def _compressed(response: Response) -> Response:
+    """Flask-Compress's hook, unless the client refuses every algorithm we offer with q=0
+    (`gzip;q=0`), which Flask-Compress would take as a choice."""
+    offered = current_app.config["COMPRESS_ALGORITHM"]
+    if not any(request.accept_encodings.quality(name) > 0 for name in offered):
+        response.vary.add("Accept-Encoding")
+        return response
+    return compress.after_request(response)
 
 
 # --- conditional GETs -------------------------------------------------------------------------
@@ -120,12 +133,25 @@ class GunzipStream:
                 f"Content-Encoding {self.coding!r} is not accepted; send gzip or no encoding.")
         if size is None or size < 0:
             return b"".join(iter(lambda: self.read(READ_CHUNK), b""))
+        out = self._inflate(size)
+        self.produced += len(out)
+        # At the limit, one byte more means too large. Werkzeug reads at most the limit and
+        # would take the body as ending there (a truncated body, not a 413).
+        if self.limit is not None and self.produced >= self.limit and (
+                self.produced > self.limit or self._inflate(1)):
+            raise RequestEntityTooLarge(
+                f"The request body is larger than {self.limit} bytes once decompressed.")
+        return out
+
+    def _inflate(self, size: int) -> bytes:
+        """At most `size` plain bytes (b"" at the end), reading compressed input as needed."""
         out = b""
         while not out and not self.ended and size > 0:
             if not self.pending and not self.inflater.unconsumed_tail:
                 self.pending = self._read_raw()
                 if not self.pending:
-                    if not self.inflater.eof:
+                    # No bytes at all is an empty body (a client that labels every request).
+                    if self.consumed and not self.inflater.eof:
                         raise BadRequest("The request body is not complete gzip data.")
                     self.ended = True
                     break
@@ -139,10 +165,6 @@ class GunzipStream:
                 if self.inflater.unused_data.strip(b"\0"):
                     raise BadRequest("The request body has data after its gzip stream.")
                 self.ended = True
-        self.produced += len(out)
-        if self.limit is not None and self.produced > self.limit:
-            raise RequestEntityTooLarge(
-                f"The request body is larger than {self.limit} bytes once decompressed.")
         return out
 
     def _read_raw(self) -> bytes:
