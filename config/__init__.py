@@ -37,13 +37,15 @@ class Config:
     # On the wire (fieldsales/wire.py, docs/sync.md "On the wire"). Answers of these types and
     # at least COMPRESS_MIN_SIZE bytes are compressed when the client accepts it, with the
     # first of COMPRESS_ALGORITHM the client takes at its highest q; streamed ones (CSV
-    # exports) chunk by chunk. Levels: gzip 1-9, brotli 0-11. The names are Flask-Compress's.
+    # exports) chunk by chunk. The names are Flask-Compress's. gzip only: brotli ("br",
+    # quality COMPRESS_BR_LEVEL) saves 2-4% of a rep's day for about 40% more CPU
+    # (bench/wire.py), and Android's stack does not ask for it.
     COMPRESS_MIMETYPES = ("application/json", "text/csv")
     COMPRESS_MIN_SIZE = 500
-    COMPRESS_ALGORITHM = ("br", "gzip")
-    COMPRESS_ALGORITHM_STREAMING = ("br", "gzip")
-    COMPRESS_LEVEL = 6
-    COMPRESS_BR_LEVEL = 4
+    COMPRESS_ALGORITHM = ("gzip",)
+    COMPRESS_ALGORITHM_STREAMING = ("gzip",)
+    COMPRESS_LEVEL = 6  # gzip, 1-9
+    COMPRESS_BR_LEVEL = 4  # brotli, 0-11, when "br" is added above
     COMPRESS_STREAMS = True
     COMPRESS_REGISTER = False  # fieldsales/wire.py registers the hook, refusing q=0 codings
     # 304s are decided by fieldsales/wire.py on the plain body (weak ETags), not after encoding.

@@ -4,8 +4,9 @@ Reps sync on weak, metered mobile data; the console and integrations poll the li
 things, installed by `create_app` through `install`:
 
 - **Compressed answers** (Flask-Compress): JSON and CSV answers of at least
-  `COMPRESS_MIN_SIZE` bytes go out gzip- or brotli-encoded when the client's
-  `Accept-Encoding` allows, with `Vary: Accept-Encoding` on every answer; a client that sends
+  `COMPRESS_MIN_SIZE` bytes go out gzip-encoded when the client's `Accept-Encoding` allows
+  (`COMPRESS_ALGORITHM`; brotli is not worth its CPU here, docs/sync.md), with
+  `Vary: Accept-Encoding` on every answer; a client that sends
   no `Accept-Encoding` (or `identity`) gets the plain bytes. Streamed answers (CSV exports)
   are compressed chunk by chunk and stay streamed.
 - **gzip request bodies** (`GzipBodies`, a WSGI middleware, so every route and the body
@@ -20,6 +21,13 @@ things, installed by `create_app` through `install`:
   are the same representation: one validator serves both, and a 304 costs no compression.
   Routes opt out with `without_etag` (the sync pull, whose contract is WatermelonDB's and
   whose every answer carries a fresh timestamp anyway).
+
+Why these homes: one after-request hook rather than flask-smorest's per-route `blp.etag`,
+so every list and report, and any route added later, gets ETags without a decorator, and the
+ETag is the hash of exactly what this viewer was sent (scope included); one middleware for
+gzip bodies rather than the push's parser, so the REST POSTs of integrations get it too and
+the limit is counted in one place for every route. CSV exports stream (listing.py), so they
+carry no ETag: they are downloads, not what the console polls.
 """
 import functools
 import hashlib
