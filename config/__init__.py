@@ -38,8 +38,8 @@ class Config:
     # at least COMPRESS_MIN_SIZE bytes are compressed when the client accepts it, with the
     # first of COMPRESS_ALGORITHM the client takes at its highest q; streamed ones (CSV
     # exports) chunk by chunk. The names are Flask-Compress's. gzip only: brotli ("br",
-    # quality COMPRESS_BR_LEVEL) saves 2-4% of a rep's day for about 40% more CPU
-    # (bench/wire.py), and Android's stack does not ask for it.
+    # quality COMPRESS_BR_LEVEL) would save about 1% of a rep's day on the wire
+    # (bench/wire.py, docs/sync.md), and Android's stack does not ask for it.
     COMPRESS_MIMETYPES = ("application/json", "text/csv")
     COMPRESS_MIN_SIZE = 500
     COMPRESS_ALGORITHM = ("gzip",)
@@ -178,7 +178,14 @@ class Config:
         "info": {
             "description": "Field sales backend: offline sync for reps' phones, "
             "REST for managers, procurement and admins. Every error has the shape "
-            '`{"error": {"code", "message", "details"}}`.'
+            '`{"error": {"code", "message", "details"}}`. On the wire: answers are gzipped '
+            "for a client that sends `Accept-Encoding: gzip` (`Vary: Accept-Encoding`); a "
+            "request body may be sent with `Content-Encoding: gzip` (the size limit counts "
+            "the decompressed bytes: 413 `payload_too_large` past it, 400 `bad_request` for "
+            "a body that does not decompress, 415 for another coding); every GET of a list or "
+            "report (not the sync pull, not CSV exports) carries a weak `ETag`, and "
+            "`If-None-Match` with it answers 304 Not Modified, without a body, while "
+            "nothing changed."
         },
     }
 

@@ -15,10 +15,11 @@ rows the viewer may see (`visible`), the list narrows them by its arguments.
   meanwhile never shift a page, so a walk through the list loses and repeats nothing.
 - `sort=field` ascending, `sort=-field` descending; ties always break on the id, ascending.
 - CSV (`?format=csv`, or `Accept: text/csv` without `format`): every matching row (limit
-  and cursor are ignored) from one ordered query, in the order and with the filters and role
-  scope of the JSON pages, the columns of the item schema, nested objects flattened to `a.b`
-  columns, and text cells that a spreadsheet would read as a formula (starting with = + - @
-  tab or CR) prefixed with `'` (numbers stay numbers: -1.5 is exported as -1.5).
+  and cursor are ignored) from one ordered query, streamed as it is read, in the order and
+  with the filters and role scope of the JSON pages, the columns of the item schema, nested
+  objects flattened to `a.b` columns, and text cells that a spreadsheet would read as a
+  formula (starting with = + - @ tab or CR) prefixed with `'` (numbers stay numbers: -1.5 is
+  exported as -1.5).
 
 A list comes from SQL (`Listing.respond(query=...)`) or, where the last step of the work is in
 Python (e.g. fuzzy name matching), from a list of dicts (`Listing.respond(items=...)`); the
