@@ -14,6 +14,7 @@ from datetime import datetime
 
 import pytest
 import time_machine
+from flask.testing import FlaskClient
 
 from fieldsales import create_app
 from fieldsales.extensions import db as _db
@@ -76,9 +77,20 @@ def make_database(tmp_path_factory):
         drop()
 
 
+class ReadingClient(FlaskClient):
+    """The test client, reading every answer whole before it returns (`buffered`), as a
+    server sends it. A streamed answer (a CSV export) holds its request's context and database
+    transaction until its last chunk; unread, it would hold SQLite's lock for later tests.
+    `buffered=False` gets the streamed answer itself."""
+
+    def open(self, *args, buffered=True, **kwargs):
+        return super().open(*args, buffered=buffered, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app(make_database):
     app = create_app(config_for(make_database("app")))
+    app.test_client_class = ReadingClient
     with app.app_context():
         _db.create_all()  # every table: create_app imports fieldsales.models
     yield app
