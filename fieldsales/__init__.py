@@ -40,11 +40,17 @@ from fieldsales.wire import install as install_wire
 
 class FieldsalesFlask(Flask):
     def make_default_options_response(self):
-        """Automatic OPTIONS: 204 with `Allow` and no body, not an empty text/html page."""
+        """Automatic OPTIONS: 204 with `Allow` and no body, not an empty text/html page.
+
+        `Allow` lists the methods of the route the URL names, as the OpenAPI document does:
+        Werkzeug's own list would add those of every rule the path also matches
+        (`/users/me` would offer the PATCH and DELETE of `/users/<user_id>`)."""
         response = super().make_default_options_response()
         response.status_code = 204
         response.headers.remove("Content-Type")
-        response.headers["Allow"] = ", ".join(sorted(response.allow))
+        rule = request.url_rule
+        methods = rule.methods if rule is not None and rule.methods else response.allow
+        response.headers["Allow"] = ", ".join(sorted(methods))
         return response
 
 

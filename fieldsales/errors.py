@@ -97,6 +97,46 @@ class ErrorSchema(ma.Schema):
     error = ma.fields.Nested(Inner, required=True)
 
 
+# --- the error answers the OpenAPI document declares ---------------------------------------
+# `FieldsalesApi` (extensions.py) declares each operation's error answers from what the route
+# is: a body or query input (400, 413), a token and roles (401, 403), a path id (404), parsed
+# arguments (422, by flask-smorest), the database (503). A route adds the answers its service
+# gives beyond those with `@answers(409, ...)`; a query field the server reads past its schema
+# (an opaque cursor) says so with `refused_with(...)` in its metadata.
+ERROR_ANSWERS = {
+    400: "`bad_request`: the body is absent, or not JSON (`Content-Type: application/json`).",
+    401: "`unauthorized` / `invalid_token`: sign in and send 'Authorization: Bearer <token>'.",
+    403: "`forbidden`: the signed-in role may not do this.",
+    404: "`not_found`: no such record, or one the caller may not see.",
+    409: "`conflict`: the request conflicts with the stored records.",
+    413: "`payload_too_large`: the body is above MAX_CONTENT_LENGTH.",
+    422: "`validation_error`: invalid input; `details` names each field and its problems.",
+    429: "`too_many_requests`: slow down; `Retry-After` says when to try again.",
+    503: "`database_unavailable`: the database is not reachable; try again shortly.",
+}
+REFUSED_WITH = "x-refused-with"  # the metadata key `refused_with` writes
+
+
+def answers(status: int, why: str | None = None):
+    """Route decorator: an error answer beyond those declared for every route of its kind
+    (a 409 of the service, a 404 of a query id), described by `why` or ERROR_ANSWERS.
+    Stack one per status."""
+
+    def decorator(view):
+        # Read by FieldsalesApi's document; mypy knows no attributes set on functions.
+        view.error_answers = {**getattr(view, "error_answers", {}),  # type: ignore[attr-defined]
+                              status: why or ERROR_ANSWERS[status]}
+        return view
+
+    return decorator
+
+
+def refused_with(status: int, why: str) -> dict:
+    """Field metadata: a value the schema admits that the server can still refuse (an opaque
+    cursor that is not one it gave out); the document declares the answer on the operation."""
+    return {REFUSED_WITH: {"status": status, "description": why}}
+
+
 def api_error(error: ApiError):
     return error_response(error.status, error.code, error.message, error.details, error.headers)
 

@@ -102,9 +102,6 @@ def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
     }, name=name)
 
 
-CSV_DOC = {"responses": {200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}}
-
-
 def wants_csv(args: dict) -> bool:
     """`format` when given (an explicit `format=json` wins over the Accept header)."""
     if args.get("format") is not None:

@@ -6,6 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from fieldsales.common import ID_MESSAGE, ID_PATTERN, is_valid_id
+from fieldsales.errors import refused_with
 
 
 def _check_id(value: str) -> None:
@@ -34,6 +35,16 @@ def TimeFlags() -> ma.fields.String:
                        "comma-separated: future (ahead of its receipt by more than the "
                        "tolerance), stale (older than the maximum age when received); "
                        "null when clean."})
+
+
+class Flag(ma.fields.Boolean):
+    """A JSON `true` or `false`, as the document's `boolean` says: marshmallow's Boolean would
+    also take 0, 1, "yes" or "on" in a body."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
 
 
 def Latitude(**kwargs) -> ma.fields.Float:
@@ -84,4 +95,7 @@ class PageArgs(StrictSchema):
     """Keyset pagination: pass back `next_cursor` as `cursor` until it is null."""
 
     limit = ma.fields.Integer(load_default=100, validate=validate.Range(1, 1000))
-    cursor = ma.fields.String(load_default=None, validate=validate.Length(max=2000))
+    cursor = ma.fields.String(load_default=None, validate=validate.Length(max=2000), metadata={
+        "description": "`next_cursor` of the previous page, unchanged.",
+        **refused_with(400, "`invalid_cursor`: the cursor is not one this list gave out "
+                            "(for this sort order).")})

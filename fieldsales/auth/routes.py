@@ -1,10 +1,10 @@
 from flask import Response, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from fieldsales.auth import service
 from fieldsales.auth.schemas import LoginSchema, TokenSchema
-from fieldsales.extensions import db
+from fieldsales.errors import answers
+from fieldsales.extensions import Blueprint, db
 from fieldsales.users.credentials import issue_token, revoke_token
 from fieldsales.users.guard import current_token, require
 
@@ -14,6 +14,8 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Sign i
 @blp.route("/token")
 class Token(MethodView):
     @blp.doc(security=[])
+    @answers(401, "`invalid_credentials`: the email or password is wrong.")
+    @answers(429)
     @blp.arguments(LoginSchema)
     @blp.response(200, TokenSchema)
     def post(self, credentials):

@@ -1,6 +1,5 @@
 """Customers REST: admins and managers keep them; reps and procurement read them."""
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import func
 
 from fieldsales.customers import service
@@ -15,8 +14,9 @@ from fieldsales.customers.schemas import (
     MergeResultSchema,
     MergeSchema,
 )
-from fieldsales.extensions import db
-from fieldsales.listing import CSV_DOC, Listing
+from fieldsales.errors import answers
+from fieldsales.extensions import Blueprint, db
+from fieldsales.listing import Listing
 from fieldsales.users.guard import current_user, require
 
 blp = Blueprint("customers", __name__, url_prefix="/api/v1",
@@ -40,7 +40,6 @@ class Customers(MethodView):
     @require()
     @blp.arguments(CustomerListArgs, location="query", unknown=None)
     @blp.response(200, CustomerPageSchema)
-    @blp.doc(**CSV_DOC)
     def get(self, args):
         """List customers.
 
@@ -54,6 +53,7 @@ class Customers(MethodView):
         return LISTING.respond(args=args, query=query)
 
     @require("admin", "manager")
+    @answers(409, "`duplicate_id`: a customer has this id.")
     @blp.arguments(CustomerCreateSchema)
     @blp.response(201, CustomerSchema)
     def post(self, data):
@@ -105,6 +105,7 @@ class CustomerById(MethodView):
 
 @blp.route("/customers/<customer_id>/merge", methods=["POST"])
 @require("admin", "manager")
+@answers(409, "`conflict`: one of the customers was removed or merged meanwhile.")
 @blp.arguments(MergeSchema)
 @blp.response(200, MergeResultSchema)
 def customer_merge(data, customer_id):

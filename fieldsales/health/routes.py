@@ -1,9 +1,8 @@
 import marshmallow as ma
-from flask_smorest import Blueprint
 from sqlalchemy import text
 
 from fieldsales.errors import ErrorSchema, error_response
-from fieldsales.extensions import db
+from fieldsales.extensions import Blueprint, db
 
 blp = Blueprint("health", __name__, url_prefix="/healthz",
                 description="Liveness for load balancers.")

@@ -1,10 +1,10 @@
 """Orders REST: read orders by role, record deliveries (procurement), cancel."""
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import func
 
-from fieldsales.extensions import db
-from fieldsales.listing import CSV_DOC, NO_DATE, Listing
+from fieldsales.errors import answers
+from fieldsales.extensions import Blueprint, db
+from fieldsales.listing import NO_DATE, Listing
 from fieldsales.orders import service
 from fieldsales.orders.models import Order
 from fieldsales.orders.schemas import (
@@ -37,7 +37,6 @@ class Orders(MethodView):
     @require()
     @blp.arguments(OrderListArgs, location="query", unknown=None)
     @blp.response(200, OrderPageSchema)
-    @blp.doc(**CSV_DOC)
     def get(self, args):
         """List orders: all for admins and procurement, the team's for managers, a rep's own.
 
@@ -61,6 +60,8 @@ class OrderById(MethodView):
 
 @blp.route("/orders/<order_id>/deliveries", methods=["POST"])
 @require("procurement", "admin")
+@answers(409, "`order_cancelled` / `order_delivered`: nothing is to deliver; `over_delivery`: more "
+              "than a line has pending; `insufficient_stock`: more than is on hand.")
 @blp.arguments(DeliveryCreateSchema)
 @blp.response(201, OrderDetailSchema)
 def deliveries(data, order_id):
@@ -82,6 +83,7 @@ def deliveries(data, order_id):
 
 @blp.route("/orders/<order_id>/cancel", methods=["POST"])
 @require("admin", "procurement", "manager")
+@answers(409, "`order_delivered`: a delivered order cannot be cancelled.")
 @blp.response(200, OrderDetailSchema)
 def cancel(order_id):
     """Cancel an order (admin, procurement, or the manager of the rep who took it).

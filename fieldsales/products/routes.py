@@ -1,10 +1,10 @@
 """Products REST: everyone signed in reads the catalogue; admins and procurement keep it."""
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import func, or_
 
-from fieldsales.extensions import db
-from fieldsales.listing import CSV_DOC, Listing
+from fieldsales.errors import answers
+from fieldsales.extensions import Blueprint, db
+from fieldsales.listing import Listing
 from fieldsales.products import service
 from fieldsales.products.models import Product
 from fieldsales.products.schemas import (
@@ -36,7 +36,6 @@ class Products(MethodView):
     @require()
     @blp.arguments(ProductListArgs, location="query", unknown=None)
     @blp.response(200, ProductPageSchema)
-    @blp.doc(**CSV_DOC)
     def get(self, args):
         """List live products (any signed-in user).
 
@@ -48,6 +47,8 @@ class Products(MethodView):
         return LISTING.respond(args=args, query=service.live())
 
     @require("admin", "procurement")
+    @answers(409, "`duplicate_sku` / `duplicate_id`: a product (possibly a removed one) has this "
+                  "sku or id.")
     @blp.arguments(ProductCreateSchema)
     @blp.response(201, ProductSchema)
     def post(self, data):
@@ -69,6 +70,7 @@ class ProductById(MethodView):
         return service.get(product_id=product_id)
 
     @require("admin", "procurement")
+    @answers(409, "`duplicate_sku`: another product (possibly a removed one) has this sku.")
     @blp.arguments(ProductUpdateSchema)
     @blp.response(200, ProductSchema)
     def patch(self, changes, product_id):

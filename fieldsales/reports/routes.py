@@ -1,12 +1,12 @@
 """What managers and procurement see: rep days, feedback, territories, data quality, backlog
 and demand. Every report is scoped by the caller's role (see fieldsales/users/scope.py)."""
-from flask_smorest import Blueprint
-
 from fieldsales.common import now_ms
 from fieldsales.customers import service as customers_service
 from fieldsales.customers.models import Customer
+from fieldsales.errors import answers
+from fieldsales.extensions import Blueprint
 from fieldsales.feedback.models import Feedback
-from fieldsales.listing import CSV_DOC, Listing
+from fieldsales.listing import Listing
 from fieldsales.orders.models import Order
 from fieldsales.products.models import Product
 from fieldsales.reports import (
@@ -54,6 +54,7 @@ blp = Blueprint("reports", __name__, url_prefix="/api/v1",
 
 @blp.route("/feedback/summary")
 @require("admin", "manager", "procurement", "rep")
+@answers(404, "`not_found`: no such team or rep (in your scope).")
 @blp.arguments(FeedbackSummaryArgs, location="query", unknown=None)
 @blp.response(200, FeedbackSummarySchema)
 def feedback_summary_view(args):
@@ -78,9 +79,9 @@ DUPLICATES = Listing(
 
 @blp.route("/customers/duplicates")
 @require("admin", "manager")
+@answers(404, "`not_found`: no such team.")
 @blp.arguments(DuplicateArgs, location="query", unknown=None)
 @blp.response(200, DuplicatePageSchema)
-@blp.doc(**CSV_DOC)
 def customer_duplicates(args):
     """Likely duplicate customers: the same phone, or alike names a short distance apart.
 
@@ -106,9 +107,9 @@ TERRITORIES = Listing(
 
 @blp.route("/territories/balance")
 @require("admin", "manager")
+@answers(404, "`not_found`: no such team.")
 @blp.arguments(TerritoryArgs, location="query", unknown=None)
 @blp.response(200, TerritoryPageSchema)
-@blp.doc(**CSV_DOC)
 def territory_balance(args):
     """Territory balance per rep: customers (accounts / prospects), trailing 90-day revenue,
     visits needed at the visit cadence vs visits possible, and a flag.
@@ -176,7 +177,6 @@ def team_today_view(team_id):
 @require("admin", "procurement", "manager", "rep")
 @blp.arguments(BacklogArgs, location="query", unknown=None)
 @blp.response(200, BacklogPageSchema)
-@blp.doc(**CSV_DOC)
 def backlog_list(args):
     """Open orders in dispatch-priority order, with the reasons for their rank, the stock
     that can fill each line now and the promised dispatch date.
@@ -194,6 +194,7 @@ def backlog_list(args):
 
 @blp.route("/backlog/summary")
 @require("admin", "procurement", "manager", "rep")
+@answers(404, "`not_found`: no such team or rep (in your scope).")
 @blp.arguments(BacklogSummaryArgs, location="query", unknown=None)
 @blp.response(200, BacklogSummarySchema)
 def backlog_summary(args):
@@ -214,7 +215,6 @@ def backlog_summary(args):
 @require("admin", "procurement", "manager")
 @blp.arguments(DemandArgs, location="query", unknown=None)
 @blp.response(200, DemandPageSchema)
-@blp.doc(**CSV_DOC)
 def demand_list(args):
     """Products with last week's demand, the forecast and its trend, the open backlog,
     feedback requests, stock, days of cover and the reorder suggestion; flagged products

@@ -1,7 +1,7 @@
 """Job runs over HTTP."""
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from fieldsales.extensions import Blueprint
 from fieldsales.listing import NewestFirst
 from fieldsales.scoring.models import JobRun
 from fieldsales.scoring.schemas import JobRunListArgs, JobRunPageSchema, JobRunSchema

@@ -3,12 +3,11 @@ import time
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from fieldsales.common import now_ms
-from fieldsales.errors import ApiError, ErrorSchema
-from fieldsales.extensions import db
+from fieldsales.errors import ApiError, answers
+from fieldsales.extensions import Blueprint, db
 from fieldsales.sync import history, pull, push, quarantine
 from fieldsales.sync.models import QuarantinedRecord
 from fieldsales.sync.schemas import (
@@ -29,7 +28,7 @@ blp = Blueprint("sync", __name__, url_prefix="/api/v1",
                             "and the quarantine and sync log for support.")
 
 _LAST_PULLED_AT = {"name": "last_pulled_at", "in": "query", "required": False,
-                   "schema": {"type": "string"},
+                   "schema": {"type": "string", "pattern": "^(null|[0-9]{1,16})$"},
                    "description": "The `timestamp` of the previous pull (ms), or `null` / "
                                   "absent if this phone never pulled."}
 
@@ -95,10 +94,12 @@ class _Logged:
 class Sync(MethodView):
     @require("rep")
     @without_etag  # the contract's pull: a fresh timestamp every time, never a 304
+    @answers(400, "`bad_request`: `last_pulled_at` is not a time in ms or null; "
+                  "`unsupported_schema`: a `schema_version` other than 1.")
     @blp.doc(parameters=[
         _LAST_PULLED_AT,
         {"name": "schema_version", "in": "query", "required": False,
-         "schema": {"type": "integer"}, "description": "Must be 1 (the default)."},
+         "schema": {"type": "integer", "enum": [1]}, "description": "Must be 1 (the default)."},
         {"name": "migration", "in": "query", "required": False, "schema": {"type": "string"},
          "description": "WatermelonDB's migration info; accepted and ignored."},
     ])
@@ -129,6 +130,17 @@ class Sync(MethodView):
         return pulled
 
     @require("rep")
+    @answers(400, "`bad_request`: `last_pulled_at` is not a time in ms or null, or the body "
+                  "is not a changes object.")
+    @answers(409, "`sync_conflict`: records changed on the server since `last_pulled_at`, "
+                  "or a `last_pulled_at` this server never handed out; nothing was stored. "
+                  "Pull, then push again.")
+    @answers(413, "`quarantine_too_large`: the push's invalid records alone are more than the "
+                  "quarantine keeps for one rep. Nothing was stored.")
+    @answers(429, "`quarantine_full`: the rep's pending quarantined records, with this push's "
+                  "invalid ones, would pass the per-rep cap. Nothing was stored; the phone "
+                  "keeps its records. An admin replays or discards pending records, then the "
+                  "same push succeeds.")
     @blp.doc(parameters=[_LAST_PULLED_AT], requestBody={
         "required": True,
         "description": "The bare changes object: `{\"<table>\": {\"created\": [...], "
@@ -137,18 +149,6 @@ class Sync(MethodView):
         "content": {"application/json": {"schema": {"type": "object"}},
                     "text/plain": {"schema": {"type": "string"}}}})
     @blp.response(200, PushResultSchema)
-    @blp.alt_response(409, description="`sync_conflict`: records changed on the server "
-                                       "since `last_pulled_at`, or a `last_pulled_at` this "
-                                       "server never handed out; nothing was stored. Pull, "
-                                       "then push again.")
-    @blp.alt_response(413, schema=ErrorSchema, description=(
-        "`payload_too_large`: the body is above the size limit; `quarantine_too_large`: its "
-        "invalid records alone are more than the quarantine keeps for one rep. Nothing was "
-        "stored."))
-    @blp.alt_response(429, schema=ErrorSchema, description=(
-        "`quarantine_full`: the rep's pending quarantined records, with this push's invalid "
-        "ones, would pass the per-rep cap. Nothing was stored; the phone keeps its records. "
-        "An admin replays or discards pending records, then the same push succeeds."))
     def post(self):
         """Push: the phone's changes, stored in one transaction (reps only).
 
@@ -200,6 +200,7 @@ class QuarantineById(MethodView):
 @blp.route("/sync/quarantine/<quarantine_id>/replay")
 class QuarantineReplay(MethodView):
     @require("admin")
+    @answers(409, "`already_resolved`: the record was already replayed or discarded.")
     @blp.arguments(ReplaySchema, required=False)
     @blp.response(200, QuarantineSchema)
     def post(self, data, quarantine_id):
@@ -217,6 +218,7 @@ class QuarantineReplay(MethodView):
 @blp.route("/sync/quarantine/<quarantine_id>/discard")
 class QuarantineDiscard(MethodView):
     @require("admin")
+    @answers(409, "`already_resolved`: the record was already replayed or discarded.")
     @blp.response(200, QuarantineSchema)
     def post(self, quarantine_id):
         """Close a quarantined record without applying it (admin); it is kept, as discarded."""

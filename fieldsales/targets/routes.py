@@ -1,10 +1,10 @@
 """Targets: managers set goals for their reps and team; everyone watches attainment and pace."""
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from fieldsales.common import DAY_MS
-from fieldsales.extensions import db
-from fieldsales.listing import CSV_DOC, Listing
+from fieldsales.errors import answers
+from fieldsales.extensions import Blueprint, db
+from fieldsales.listing import Listing
 from fieldsales.targets import service
 from fieldsales.targets.models import Target
 from fieldsales.targets.periods import day_ms
@@ -43,7 +43,6 @@ class Targets(MethodView):
     @require("admin", "manager", "rep")
     @blp.arguments(TargetListArgs, location="query", unknown=None)
     @blp.response(200, TargetPageSchema)
-    @blp.doc(**CSV_DOC)
     def get(self, args):
         """Targets with attainment so far and pace projection to the period end.
 
@@ -54,6 +53,8 @@ class Targets(MethodView):
                                decorate=service.as_items)
 
     @require("admin", "manager")
+    @answers(409, "`duplicate_target`: a target on that metric and period exists; change it "
+                  "instead (`details.existing_id`).")
     @blp.arguments(TargetCreateSchema)
     @blp.response(201, TargetSchema)
     def post(self, data):
@@ -76,6 +77,8 @@ class TargetById(MethodView):
                                                      target_id=target_id)])[0]
 
     @require("admin", "manager")
+    @answers(409, "`duplicate_target`: a target on that metric and period exists "
+                  "(`details.existing_id`).")
     @blp.arguments(TargetUpdateSchema)
     @blp.response(200, TargetSchema)
     def patch(self, data, target_id):

@@ -1,10 +1,10 @@
 """Tasks REST: managers plan their reps' work; reps read and complete their own tasks."""
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import func
 
-from fieldsales.extensions import db
-from fieldsales.listing import CSV_DOC, NO_DATE, Listing
+from fieldsales.errors import answers
+from fieldsales.extensions import Blueprint, db
+from fieldsales.listing import NO_DATE, Listing
 from fieldsales.tasks import service
 from fieldsales.tasks.models import Task
 from fieldsales.tasks.schemas import (
@@ -39,7 +39,6 @@ class Tasks(MethodView):
     @require("admin", "manager", "rep")
     @blp.arguments(TaskListArgs, location="query", unknown=None)
     @blp.response(200, TaskPageSchema)
-    @blp.doc(**CSV_DOC)
     def get(self, args):
         """List tasks: all for admins, their reps' for managers, their own for reps.
 
@@ -52,6 +51,7 @@ class Tasks(MethodView):
         return LISTING.respond(args=args, query=query)
 
     @require("admin", "manager")
+    @answers(409, "`duplicate_id`: a task has this id.")
     @blp.arguments(TaskCreateSchema)
     @blp.response(201, TaskSchema)
     def post(self, data):

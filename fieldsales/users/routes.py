@@ -1,10 +1,9 @@
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
-from fieldsales.errors import ApiError
-from fieldsales.extensions import db
-from fieldsales.listing import CSV_DOC, Listing
+from fieldsales.errors import ApiError, answers
+from fieldsales.extensions import Blueprint, db
+from fieldsales.listing import Listing
 from fieldsales.users import scope, service
 from fieldsales.users.credentials import revoke_tokens
 from fieldsales.users.guard import current_user, require
@@ -44,7 +43,6 @@ class Users(MethodView):
     @require("admin", "manager")
     @blp.arguments(UserListArgs, location="query", unknown=None)
     @blp.response(200, UserPageSchema)
-    @blp.doc(**CSV_DOC)
     def get(self, args):
         """Users: all for admins, their own team for managers.
 
@@ -55,6 +53,7 @@ class Users(MethodView):
         return LISTING.respond(args=args, query=service.visible_users(viewer=current_user()))
 
     @require("admin")
+    @answers(409, "`duplicate_email`: a user has this email.")
     @blp.arguments(UserCreateSchema)
     @blp.response(201, UserSchema)
     def post(self, data):
@@ -80,6 +79,8 @@ class UserById(MethodView):
         return service.get_visible(viewer=current_user(), user_id=user_id)
 
     @require("admin")
+    @answers(409, "`duplicate_email`: another user has this email; `rep_has_work`: a rep moving "
+                  "team still has customers or open tasks.")
     @blp.arguments(UserUpdateSchema)
     @blp.response(200, UserSchema)
     def patch(self, data, user_id):
@@ -90,6 +91,8 @@ class UserById(MethodView):
         return user
 
     @require("admin")
+    @answers(409, "`rep_has_work`: the rep still has customers or open tasks; "
+                  "`cannot_remove_self`: an admin removing themselves.")
     @blp.response(204)
     def delete(self, user_id):
         """Deactivate a user (admin); their tokens stop working at once. A rep who still

@@ -3,7 +3,7 @@ from marshmallow import validate
 
 from fieldsales.common import ROLES
 from fieldsales.listing import ListArgs, page_schema, sort_field
-from fieldsales.schemas import IdField, StrictSchema
+from fieldsales.schemas import Flag, IdField, StrictSchema
 from fieldsales.users.models import SELLING_STYLES
 
 
@@ -49,7 +49,7 @@ class UserUpdateSchema(StrictSchema):
     name = ma.fields.String(validate=validate.Length(1, 200))
     team_id = IdField(allow_none=True)
     selling_style = ma.fields.String(validate=validate.OneOf(SELLING_STYLES))
-    active = ma.fields.Boolean()
+    active = Flag()
 
 
 class UserListArgs(ListArgs):
