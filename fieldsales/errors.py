@@ -99,10 +99,10 @@ class ErrorSchema(ma.Schema):
 
 # --- the error answers the OpenAPI document declares ---------------------------------------
 # `FieldsalesApi` (extensions.py) declares each operation's error answers from what the route
-# is: a body or query input (400, 413), a token and roles (401, 403), a path id (404), parsed
-# arguments (422, by flask-smorest), the database (503). A route adds the answers its service
-# gives beyond those with `@answers(409, ...)`; a query field the server reads past its schema
-# (an opaque cursor) says so with `refused_with(...)` in its metadata.
+# is: a body (400, 413), a token and roles (401, 403), a path id (404), parsed arguments (422,
+# by flask-smorest), the database (503). A route adds the answers its service gives beyond
+# those with `@answers(409, ...)`; a query field the server reads past its schema (an opaque
+# cursor) says so with `refused_with(...)` in its metadata. See docs/architecture.md.
 ERROR_ANSWERS = {
     400: "`bad_request`: the body is absent, or not JSON (`Content-Type: application/json`).",
     401: "`unauthorized` / `invalid_token`: sign in and send 'Authorization: Bearer <token>'.",
@@ -123,8 +123,8 @@ def answers(status: int, why: str | None = None):
     Stack one per status."""
 
     def decorator(view):
-        # Read by FieldsalesApi's document; mypy knows no attributes set on functions.
-        view.error_answers = {**getattr(view, "error_answers", {}),  # type: ignore[attr-defined]
+        # Read by FieldsalesApi's document (extensions.ErrorAnswers).
+        view.error_answers = {**getattr(view, "error_answers", {}),
                               status: why or ERROR_ANSWERS[status]}
         return view
 

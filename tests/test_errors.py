@@ -23,6 +23,28 @@ def test_400_malformed_json(client):
     assert_error(response, 400)
 
 
+@pytest.mark.parametrize("send", [
+    {},  # no body at all
+    {"data": "name=Renamed", "content_type": "application/x-www-form-urlencoded"},
+    {"data": '{"name": "Renamed"}', "content_type": "text/plain"},
+], ids=["absent", "form", "json_as_text"])
+def test_400_a_required_json_body_that_is_absent_or_not_json_changes_nothing(client, team,
+                                                                            send):
+    """webargs reads such a body as `{}`: a PATCH answered 200 and silently changed nothing."""
+    admin = team.headers["admin"]
+    error = assert_error(client.patch(f"/api/v1/users/{team.rep.id}", headers=admin, **send),
+                         400, "bad_request")
+    assert "Content-Type: application/json" in error["message"]
+    assert client.get(f"/api/v1/users/{team.rep.id}", headers=admin).json["name"] == team.rep.name
+
+
+@pytest.mark.parametrize("active", [0, 1, "yes", "true"])
+def test_422_a_body_boolean_is_true_or_false_only(client, team, active):
+    response = client.patch(f"/api/v1/users/{team.rep.id}", json={"active": active},
+                            headers=team.headers["admin"])
+    assert "active" in assert_error(response, 422, "validation_error")["details"]
+
+
 def test_401_no_token(client):
     assert_error(client.get("/api/v1/users/me"), 401, "unauthorized")
 

@@ -61,15 +61,16 @@ def test_every_operation_declares_its_error_answers_in_the_one_error_shape(app, 
 
 
 def test_lists_declare_the_answer_an_opaque_cursor_gets(document):
-    listed = [path for method, path, operation in operations(document)
-              if any(parameter["name"] == "cursor" for parameter in operation.get("parameters", []))]
-    assert len(listed) > 10
-    for method, path, operation in operations(document):
-        cursor = next((parameter for parameter in operation.get("parameters", [])
-                       if parameter["name"] == "cursor"), None)
-        if cursor is not None and cursor["schema"]["type"] == "string":
+    cursors = [(path, parameter) for _method, path, operation in operations(document)
+               for parameter in operation.get("parameters", []) if parameter["name"] == "cursor"]
+    assert len(cursors) > 10
+    for path, cursor in cursors:
+        assert "x-refused-with" not in cursor["schema"], path  # read, then left out
+    for _method, path, operation in operations(document):
+        signed = [parameter for parameter in operation.get("parameters", [])
+                  if parameter["name"] == "cursor" and parameter["schema"]["type"] == "string"]
+        if signed:  # a Listing's; the operators' logs take an integer id
             assert "invalid_cursor" in operation["responses"]["400"]["description"], path
-            assert "x-refused-with" not in cursor["schema"], path  # read, then left out
 
 
 def test_every_export_is_declared_as_text_csv_and_every_declared_one_exports(app, client, team,

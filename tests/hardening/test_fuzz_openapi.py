@@ -5,14 +5,16 @@ real HTTP against the app (a server thread on the test's database), once per rol
 signed out: every check (not a server error; status code, content type, headers and body as
 documented; documented-valid data accepted or answered with an error the operation declares;
 invalid data refused; unsupported methods 405 with `Allow`; `Allow` on OPTIONS as documented;
-auth not ignored), over the examples, coverage (boundaries, unexpected methods) and fuzzing
-phases. Path ids are those of real records, so no handler hides behind a 404. The document
-declares no catch-all `default` answer, so an error the document never declares fails.
+auth not ignored; in the stateful phase, a created record can be read and a deleted one is
+gone), over the examples, coverage (boundaries, unexpected methods, OPTIONS), fuzzing and
+stateful phases. Path ids are those of real records, so no handler hides behind a 404. The
+document declares no catch-all `default` answer, so an error it never declares fails.
 
-Bounded and reproducible: a fixed seed, deterministic generation, FUZZ_MAX_EXAMPLES
-(default 5) examples per operation in the fuzzing phase; an operation the role may not call
-is only checked for its refusal. The sweep is skipped under `--at` (the document does not
-depend on the hour; CI runs it on SQLite and on PostgreSQL).
+Bounded and reproducible: a fixed seed, deterministic generation, no cache between runs,
+FUZZ_MAX_EXAMPLES (default 5) examples per operation in the fuzzing phase; the coverage phase
+runs once per operation, as one of the roles it lets in; an operation the role may not call
+is only checked for its refusal. About 3,900 requests in all. The sweep is skipped under
+`--at` (the document does not depend on the hour; CI runs it on SQLite and on PostgreSQL).
 """
 import os
 import re
