@@ -35,7 +35,7 @@ class ErrorAnswers(BasePlugin):
     """Declares every operation's error answers in the document, from what its route is, so a
     new route is covered without a line of its own:
 
-    - a request body: 400 (not JSON) and 413 (above MAX_CONTENT_LENGTH);
+    - a request body: 400 (absent or not JSON) and 413 (above MAX_CONTENT_LENGTH);
     - a query field with `refused_with(status, ...)` metadata: that status (a list cursor);
     - a `@require`d view: 401, and 403 unless every role may call it;
     - a path id: 404; every operation: 503 (the database is not reachable);
