@@ -28,6 +28,8 @@ class Base(DeclarativeBase):
 
 
 _ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+_NOT_MODIFIED = ("Not modified: `If-None-Match` names the ETag this answer would carry; "
+                 "no body.")
 _CSV_CONTENT = {"text/csv": {"schema": {"type": "string"}}}
 
 
@@ -35,7 +37,9 @@ class ErrorAnswers(BasePlugin):
     """Declares every operation's error answers in the document, from what its route is, so a
     new route is covered without a line of its own:
 
-    - a request body: 400 (absent or not JSON) and 413 (above MAX_CONTENT_LENGTH);
+    - a request body: 400 (absent or not JSON), 413 (above MAX_CONTENT_LENGTH) and 415 (a
+      content coding other than gzip; `wire.py`);
+    - a GET: 304 for `If-None-Match` (`wire.py`), unless the view is `without_etag`;
     - a query field with `refused_with(status, ...)` metadata: that status (a list cursor);
     - a `@require`d view: 401, and 403 unless every role may call it;
     - a path id: 404; every operation: 503 (the database is not reachable);
@@ -58,6 +62,8 @@ class ErrorAnswers(BasePlugin):
             for status, why in sorted(found.items()):
                 if str(status) not in responses and status not in responses:
                     responses[str(status)] = {"description": why, "content": _ERROR_CONTENT}
+            if method == "get" and not getattr(view, "without_etag", False):
+                responses.setdefault("304", {"description": _NOT_MODIFIED})
             if self._exports_csv(operation):
                 success = next(code for code in responses if str(code).startswith("2"))
                 responses[success].setdefault("content", {}).update(_CSV_CONTENT)
@@ -81,6 +87,7 @@ class ErrorAnswers(BasePlugin):
         if "requestBody" in operation:
             add(400)
             add(413)
+            add(415)
         for parameter in operation.get("parameters", []):
             refused = parameter.get("schema", {}).pop(REFUSED_WITH, None)
             if refused:
