@@ -5,9 +5,11 @@ A page: `@blp.get(...)` + `@page(roles...)` (session.py), parse its query or for
 API's schema (`forms.load`), call the report or service, render a template. Writes commit
 once, then redirect (post/redirect/get) with a flashed message.
 """
+import json
 import logging
 from datetime import timedelta
 
+import marshmallow as ma
 from flask import (
     Blueprint,
     current_app,
@@ -25,11 +27,18 @@ from fieldsales.auth.schemas import LoginSchema
 from fieldsales.common import DAY_MS, now_ms
 from fieldsales.console import forms, session
 from fieldsales.console.session import page
+from fieldsales.customers.merge import merge
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
-from fieldsales.reports import activity, team_overview, team_today
+from fieldsales.reports import activity, duplicates, team_overview, team_today
 from fieldsales.reports.activity_schemas import ActivityArgs
+from fieldsales.reports.duplicates_schemas import DUPLICATE_REASONS, DuplicateArgs
+from fieldsales.reports.routes import DUPLICATES
 from fieldsales.reports.team_overview_schemas import OVERVIEW_PERIODS, OverviewArgs
+from fieldsales.sync import quarantine
+from fieldsales.sync.models import QuarantinedRecord
+from fieldsales.sync.schemas import QuarantineListArgs, ReplaySchema
+from fieldsales.sync.tables import TABLES as SYNC_TABLES
 from fieldsales.targets import periods
 from fieldsales.targets import service as targets_service
 from fieldsales.targets.models import TARGET_METRICS, TARGET_PERIODS
@@ -53,6 +62,9 @@ NAV = (
     ("console.my_day", "My day", ("rep",)),
     ("console.team", "Team", MANAGING),
     ("console.targets", "Targets", MANAGING),
+    # console-admin:
+    ("console.duplicates_list", "Duplicates", MANAGING),
+    ("console.quarantine_list", "Quarantine", ("admin",)),
 )
 LANDING = {"admin": "console.today", "manager": "console.today", "rep": "console.my_day"}
 
@@ -342,3 +354,142 @@ def target_delete(user: User, target_id: str):
     flash("Target deleted.")
     return redirect(url_for("console.targets"))
 
+
+
+# === Admin and customers (branch console-admin): the sync quarantine, duplicate customers ===
+# The same services as the API's routes: sync/quarantine.py (GET/POST /sync/quarantine...),
+# reports/duplicates.py and customers/merge.py (GET /customers/duplicates, POST .../merge).
+QUARANTINE_STATUSES = ("pending", "replayed", "discarded")
+
+
+def _user_names(ids) -> dict[str, str]:
+    wanted = {i for i in ids if i}
+    if not wanted:
+        return {}
+    return dict(db.session.execute(select(User.id, User.name).where(User.id.in_(wanted)))
+                .tuples().all())
+
+
+@blp.get("/admin/quarantine")
+@page("admin")
+def quarantine_list(user: User):
+    args, errors = forms.load(QuarantineListArgs(), {"status": "pending", **request.args},
+                              fields=("status", "table", "cursor"))
+    listing = quarantine.LOG.page(args=args or QuarantineListArgs().load({"status": "pending"}),
+                                  query=select(QuarantinedRecord))
+    return render("quarantine.html", user, 200 if not errors else 422, page=listing,
+                  names=_user_names(e.user_id for e in listing["items"]), errors=errors,
+                  values={"status": "pending", **request.args},
+                  status_options=[(s, s.capitalize()) for s in QUARANTINE_STATUSES],
+                  table_options=[(t, t.replace("_", " ")) for t in SYNC_TABLES])
+
+
+def _quarantine_entry_page(user: User, entry: QuarantinedRecord, status: int = 200, *,
+                           record: str | None = None, errors=None):
+    original = json.dumps(entry.payload, indent=2, sort_keys=True, ensure_ascii=False)
+    return render("quarantine_entry.html", user, status, entry=entry,
+                  names=_user_names((entry.user_id, entry.resolved_by_id)),
+                  record=original if record is None else record, original=original,
+                  errors=errors or {})
+
+
+@blp.get("/admin/quarantine/<quarantine_id>")
+@page("admin")
+def quarantine_entry(user: User, quarantine_id: str):
+    return _quarantine_entry_page(user, quarantine.get(quarantine_id=quarantine_id))
+
+
+@blp.post("/admin/quarantine/<quarantine_id>/replay")
+@page("admin")
+def quarantine_replay(user: User, quarantine_id: str):
+    """The record as edited in the form (unchanged: replayed as pushed); bad JSON or a record
+    that still fails is shown by the field, the entry stays pending."""
+    entry = quarantine.get(quarantine_id=quarantine_id)
+    typed = request.form.get("record", "")
+    try:
+        record = json.loads(typed)
+    except ValueError as error:
+        return _quarantine_entry_page(user, entry, 422, record=typed, errors={
+            "record": [f"Not valid JSON: {error}."]})
+    try:
+        data = ReplaySchema().load({"record": record})
+    except ma.ValidationError as error:
+        return _quarantine_entry_page(user, entry, 422, record=typed, errors={
+            "record": ["Must be a JSON object: the record's columns and values."]
+            if "record" in error.messages else [str(error.messages)]})
+    fixed = None if data["record"] == entry.payload else data["record"]
+    try:
+        quarantine.replay(entry=entry, record=fixed, admin=user)
+    except ApiError as error:
+        db.session.rollback()
+        reasons = [f"{column}: {text}" for column, texts in error.details.items()
+                   if isinstance(texts, list) for text in texts]
+        return _quarantine_entry_page(user, quarantine.get(quarantine_id=quarantine_id),
+                                      error.status, record=typed,
+                                      errors={"record": [error.message, *reasons]})
+    db.session.commit()
+    flash(f"Record {entry.id} replayed: it is stored as the rep's.")
+    return redirect(url_for("console.quarantine_list"))
+
+
+@blp.post("/admin/quarantine/<quarantine_id>/discard")
+@page("admin")
+def quarantine_discard(user: User, quarantine_id: str):
+    entry = quarantine.get(quarantine_id=quarantine_id)
+    try:
+        quarantine.discard(entry=entry, admin=user)
+    except ApiError as error:
+        db.session.rollback()
+        return _quarantine_entry_page(user, quarantine.get(quarantine_id=quarantine_id),
+                                      error.status, errors={forms.FORM: [error.message]})
+    db.session.commit()
+    flash(f"Record {entry.id} discarded.")
+    return redirect(url_for("console.quarantine_list"))
+
+
+def _duplicates_page(user: User, status: int = 200, *, errors=None):
+    """The pairs, each side by side, as GET /customers/duplicates lists them (its Listing,
+    filters and order); merge keeps the side chosen (the API's suggestion preselected)."""
+    teams = _teams(user) if user.role == "admin" else []
+    args, problems = forms.load(DuplicateArgs(), request.args,
+                                fields=("team_id", "reason", "cursor"))
+    args = args or DuplicateArgs().load({})
+    listing = DUPLICATES.respond(args={**args, "format": "json"}, items=duplicates.find_visible(
+        viewer=user, team_id=args.get("team_id")), decorate=duplicates.add_activity)
+    shown = {pair["id"] for pair in listing["items"]}
+    for key, texts in (errors or {}).items():  # a refusal of a pair not listed: the form's
+        problems.setdefault(key if key in shown else forms.FORM, []).extend(texts)
+    return render("duplicates.html", user, 422 if problems and status == 200 else status,
+                  page=listing, errors=problems, values=request.args,
+                  team_options=[(t.id, t.name) for t in teams],
+                  reason_options=[(r, r.replace("_", " ")) for r in DUPLICATE_REASONS])
+
+
+@blp.get("/customers/duplicates")
+@page(*MANAGING)
+def duplicates_list(user: User):
+    return _duplicates_page(user)
+
+
+@blp.post("/customers/duplicates/merge")
+@page(*MANAGING)
+def duplicates_merge(user: User):
+    """Merge the pair's other customer into the one chosen to keep (`keep`): the service of
+    POST /customers/<other>/merge {"into_id": keep}. A refusal is shown by its pair."""
+    pair = request.form.get("pair", "")
+    first, _, second = pair.partition(":")
+    keep = request.form.get("keep", "")
+    if not first or not second or keep not in (first, second):
+        return _duplicates_page(user, 422, errors={
+            pair or forms.FORM: ["Choose which customer of the pair to keep."]})
+    try:
+        result = merge(viewer=user, customer_id=second if keep == first else first,
+                       into_id=keep)
+    except ApiError as error:
+        db.session.rollback()
+        return _duplicates_page(user, error.status, errors={pair: [
+            text for texts in forms.errors_of(error).values() for text in texts]})
+    db.session.commit()
+    flash(f"Merged into {result['kept'].name}: the other record is gone; its visits, orders, "
+          "tasks and feedback moved to the kept one.")
+    return redirect(url_for("console.duplicates_list"))

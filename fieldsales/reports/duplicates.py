@@ -31,10 +31,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.functions import Function
 
+from fieldsales.customers import service as customers_service
 from fieldsales.customers.models import Customer
 from fieldsales.extensions import db
 from fieldsales.geo import equirectangular_m, geodesic_m
 from fieldsales.orders.models import Order
+from fieldsales.users import scope
+from fieldsales.users.models import User
 from fieldsales.visits.models import Visit
 
 CELL_LAT, CELL_LON = 0.002, 0.004
@@ -42,6 +45,14 @@ PHONE_SEPARATORS = (" ", "-", "(", ")", ".", "/", "+")
 MIN_PHONE_DIGITS = 6
 NAME_NOISE = {"the", "ltd", "limited", "inc", "llc", "co", "company", "corp", "gmbh", "plc",
               "sa", "srl", "and"}
+
+
+def find_visible(*, viewer: User, team_id: str | None = None) -> list[dict]:
+    """Likely duplicate pairs among the live customers `viewer` may read (managers: their
+    team's; admins: all, or `team_id`'s), as GET /customers/duplicates and the console list."""
+    query = customers_service.visible(viewer=viewer).where(scope.team_clause(
+        viewer=viewer, team_column=Customer.team_id, team_id=team_id))
+    return find(customers_query=query)
 
 
 def find(*, customers_query: Select) -> list[dict]:

@@ -1,8 +1,6 @@
 """What managers and procurement see: rep days, feedback, territories, data quality, backlog
 and demand. Every report is scoped by the caller's role (see fieldsales/users/scope.py)."""
 from fieldsales.common import now_ms
-from fieldsales.customers import service as customers_service
-from fieldsales.customers.models import Customer
 from fieldsales.errors import answers
 from fieldsales.extensions import Blueprint
 from fieldsales.feedback.models import Feedback
@@ -89,11 +87,8 @@ def customer_duplicates(args):
     other into it with `POST /customers/<id>/merge`. Managers see their team's customers,
     admins all (or `team_id`). `?format=csv` exports every pair.
     """
-    viewer = current_user()
-    query = customers_service.visible(viewer=viewer).where(scope.team_clause(
-        viewer=viewer, team_column=Customer.team_id, team_id=args.get("team_id")))
-    return DUPLICATES.respond(args=args, items=duplicates.find(customers_query=query),
-                              decorate=duplicates.add_activity)
+    return DUPLICATES.respond(args=args, items=duplicates.find_visible(
+        viewer=current_user(), team_id=args.get("team_id")), decorate=duplicates.add_activity)
 
 
 TERRITORIES = Listing(

@@ -6,7 +6,7 @@ Signed out, every page sends the caller to sign-in (302); a role the page is not
 a rep or target of another team is 404, as in the API. What each page shows is checked in
 tests/console/test_pages.py.
 """
-from tests.factories import at
+from tests.factories import Phone, at, changes, feedback_record
 
 CALLERS = ("signed out", "admin", "manager", "other_manager", "procurement", "rep", "other_rep")
 PUBLIC = {("/console/static/<path:filename>", "GET")}
@@ -18,8 +18,10 @@ def row(signed_out, admin, manager, other_manager, procurement, rep, other_rep):
 
 
 MANAGERS_ONLY = row(302, 200, 200, 200, 403, 403, 403)
+ADMINS_ONLY = row(302, 200, 403, 403, 403, 403, 403)
 # (rule, method): the status of each caller. `<rep_id>` is the manager's rep, `<target_id>` a
-# target of that rep; POSTs send an empty form with a valid CSRF token.
+# target of that rep, `<quarantine_id>` a record of that rep a phone pushed; POSTs send an
+# empty form with a valid CSRF token.
 PAGES = {
     ("/signin", "GET"): row(200, 302, 302, 302, 302, 302, 302),
     ("/signin", "POST"): row(422, 422, 422, 422, 422, 422, 422),
@@ -36,7 +38,25 @@ PAGES = {
     ("/targets/<target_id>/edit", "GET"): row(302, 200, 200, 404, 403, 403, 403),
     ("/targets/<target_id>/edit", "POST"): row(302, 422, 422, 404, 403, 403, 403),
     ("/targets/<target_id>/delete", "POST"): row(302, 302, 302, 404, 403, 403, 403),
+    # console-admin: the sync quarantine (admins, as the API), duplicate customers (as the API:
+    # admins and managers). An empty replay form is not JSON (422); an empty merge form
+    # chooses no customer to keep (422).
+    ("/admin/quarantine", "GET"): ADMINS_ONLY,
+    ("/admin/quarantine/<quarantine_id>", "GET"): ADMINS_ONLY,
+    ("/admin/quarantine/<quarantine_id>/replay", "POST"): row(302, 422, 403, 403, 403, 403, 403),
+    ("/admin/quarantine/<quarantine_id>/discard", "POST"): ADMINS_ONLY | {"admin": 302},
+    ("/customers/duplicates", "GET"): MANAGERS_ONLY,
+    ("/customers/duplicates/merge", "POST"): row(302, 422, 422, 422, 403, 403, 403),
 }
+
+
+def quarantined(client, team, world) -> str:
+    """The id of a fresh quarantine entry: a rep's phone pushed feedback rated 9 of 5."""
+    customer = world.customer(rep=team.rep)
+    body = changes(feedback={"created": [feedback_record(customer, rating=9)]})
+    Phone(client, team.headers["rep"]).push(body)
+    return str(client.get("/api/v1/sync/quarantine", headers=team.headers["admin"],
+                          query_string={"limit": 1}).json["items"][0]["id"])
 
 
 def console_routes(app):
@@ -52,7 +72,7 @@ def test_every_console_route_has_its_callers_written_here(app):
     assert sorted(set(PAGES) - found) == [], "a row for a page that is gone"
 
 
-def test_every_page_answers_every_caller_as_written(app, visitor, team, world):
+def test_every_page_answers_every_caller_as_written(app, client, visitor, team, world):
     people = {"signed out": None, "admin": team.admin, "manager": team.manager,
               "other_manager": team.other_manager, "procurement": team.procurement,
               "rep": team.rep, "other_rep": team.other_rep}
@@ -62,7 +82,8 @@ def test_every_page_answers_every_caller_as_written(app, visitor, team, world):
             person = visitor(people[caller])
             target = world.target(rep=team.rep, metric="visits", period="day",
                                   start=at("2026-01-05"), end=at("2026-01-06"), goal=5)
-            path = rule.replace("<rep_id>", team.rep.id).replace("<target_id>", target)
+            path = (rule.replace("<rep_id>", team.rep.id).replace("<target_id>", target)
+                    .replace("<quarantine_id>", quarantined(client, team, world)))
             if method == "GET":
                 status = person.get(path).status_code
             else:  # the CSRF token of whatever page the caller can see
@@ -78,3 +99,6 @@ def test_unknown_ids_are_404_pages_not_json(visitor, team):
         response = manager.get(path)
         assert response.status_code == 404
         assert response.mimetype == "text/html" and "Not found" in response.text
+    for path in ("/admin/quarantine/12345", "/admin/quarantine/no-such-record"):
+        response = visitor(team.admin).get(path)
+        assert response.status_code == 404 and "No such quarantined record." in response.text

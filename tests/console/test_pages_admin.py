@@ -1,0 +1,172 @@
+"""The admin and customer pages of the console: the sync quarantine (inspect, fix and replay,
+discard) and the duplicate customers (side by side, merge keeping the one chosen), over the
+same services as the API's routes. Quarantined records come from a real push of the rep's
+phone over HTTP; bad input is shown by its field, never a 500."""
+import json
+import re
+
+import pytest
+
+from fieldsales.customers.models import Customer
+from fieldsales.feedback.models import Feedback
+from fieldsales.sync.models import QuarantinedRecord
+from tests.factories import Phone, at, changes, feedback_record
+
+QUARANTINE = "/api/v1/sync/quarantine"
+
+
+@pytest.fixture
+def refused(client, team, world):
+    """A feedback the rep's phone pushed rated 9 of 5: quarantined. (entry id, the record)"""
+    customer = world.customer(rep=team.rep, name="Kiosk Mitte")
+    record = feedback_record(customer, rating=9, comment="loves it")
+    pushed = Phone(client, team.headers["rep"]).push(changes(feedback={"created": [record]}))
+    assert [q["id"] for q in pushed["quarantined"]] == [record["id"]]
+    entry = client.get(QUARANTINE, headers=team.headers["admin"]).json["items"][0]
+    return str(entry["id"]), record
+
+
+def textarea(page: str) -> str:
+    found = re.search(r'<textarea id="record"[^>]*>(.*?)</textarea>', page, re.S)
+    assert found, "no record editor on the page"
+    return found.group(1)
+
+
+def entry_status(client, team, entry_id) -> str:
+    return client.get(f"{QUARANTINE}/{entry_id}", headers=team.headers["admin"]).json["status"]
+
+
+# --- the sync quarantine ----------------------------------------------------------------------
+def test_the_quarantine_lists_pending_records_with_rep_table_and_reasons(visitor, team, refused):
+    entry_id, _record = refused
+    page = visitor(team.admin).get("/admin/quarantine").text
+    assert team.rep.name in page and "feedback" in page and "<code>rating</code>" in page
+    assert f'href="/admin/quarantine/{entry_id}"' in page
+    assert "No replayed records." in visitor(team.admin).get(
+        "/admin/quarantine?status=replayed").text
+
+
+def test_a_bad_filter_is_shown_by_its_field(visitor, team):
+    response = visitor(team.admin).get("/admin/quarantine?table=widgets")
+    assert response.status_code == 422 and 'id="table-error"' in response.text
+
+
+def test_inspecting_shows_the_record_as_pushed_and_why_it_was_refused(visitor, team, refused):
+    entry_id, record = refused
+    page = visitor(team.admin).get(f"/admin/quarantine/{entry_id}").text
+    shown = json.loads(textarea(page).replace("&#34;", '"').replace("&quot;", '"'))
+    assert shown == record
+    assert "<code>rating</code>" in page and team.rep.name in page
+
+
+def test_edited_json_that_does_not_parse_is_shown_by_the_field_and_kept(client, visitor,
+                                                                        team, refused):
+    entry_id, _record = refused
+    admin = visitor(team.admin)
+    response = admin.post(f"/admin/quarantine/{entry_id}/replay", {"record": '{"rating": 4,'},
+                          form_on=f"/admin/quarantine/{entry_id}")
+    assert response.status_code == 422
+    assert 'id="record-error"' in response.text and "Not valid JSON" in response.text
+    assert textarea(response.text) == "{&#34;rating&#34;: 4,"
+    response = admin.post(f"/admin/quarantine/{entry_id}/replay", {"record": "[1, 2]"},
+                          form_on=f"/admin/quarantine/{entry_id}")
+    assert response.status_code == 422 and "Must be a JSON object" in response.text
+    assert entry_status(client, team, entry_id) == "pending"
+
+
+def test_a_record_that_still_fails_is_refused_with_its_reasons(client, visitor, team, refused):
+    entry_id, record = refused
+    admin = visitor(team.admin)
+    response = admin.post(f"/admin/quarantine/{entry_id}/replay",
+                          {"record": json.dumps(record)}, form_on=f"/admin/quarantine/{entry_id}")
+    assert response.status_code == 422
+    assert "The record is still invalid: check rating." in response.text
+    assert "rating: " in response.text
+    moved = dict(record, id="another-id", rating=4)
+    response = admin.post(f"/admin/quarantine/{entry_id}/replay",
+                          {"record": json.dumps(moved)}, form_on=f"/admin/quarantine/{entry_id}")
+    assert response.status_code == 422 and "must keep the record&#39;s id" in response.text
+    assert entry_status(client, team, entry_id) == "pending"
+
+
+def test_a_fixed_record_is_replayed_as_the_reps(client, visitor, team, world, refused):
+    entry_id, record = refused
+    admin = visitor(team.admin)
+    fixed = dict(record, rating=4)
+    response = admin.post(f"/admin/quarantine/{entry_id}/replay",
+                          {"record": json.dumps(fixed)}, form_on=f"/admin/quarantine/{entry_id}")
+    assert response.status_code == 302 and response.location == "/admin/quarantine"
+    assert f"Record {entry_id} replayed" in admin.get("/admin/quarantine").text
+    stored = world.get(Feedback, record["id"])
+    assert (stored.rating, stored.rep_id) == (4, team.rep.id)
+    entry = world.get(QuarantinedRecord, int(entry_id))
+    assert (entry.status, entry.resolved_by_id, entry.replayed_record["rating"]) == (
+        "replayed", team.admin.id, 4)
+    again = admin.get(f"/admin/quarantine/{entry_id}").text
+    assert "replayed" in again and '<textarea id="record"' not in again
+
+
+def test_discarding_closes_the_record_and_a_second_discard_says_so(client, visitor, team,
+                                                                   world, refused):
+    entry_id, record = refused
+    admin = visitor(team.admin)
+    path = f"/admin/quarantine/{entry_id}/discard"
+    response = admin.post(path, {}, form_on=f"/admin/quarantine/{entry_id}")
+    assert response.status_code == 302
+    assert entry_status(client, team, entry_id) == "discarded"
+    assert world.rows(Feedback) == []
+    again = admin.post(path, {}, form_on="/admin/quarantine")
+    assert again.status_code == 409 and "This record was already discarded." in again.text
+
+
+# --- duplicate customers ----------------------------------------------------------------------
+@pytest.fixture
+def pair(team, world):
+    """Two records of one shop in the manager's team (same phone); the first has a visit."""
+    first = world.customer(rep=team.rep, name="Bakery Smit", phone="+31 70 123 4567")
+    second = world.customer(rep=team.rep2, name="Bakkerij Smit", phone="+31701234567",
+                            lat=52.0003)
+    world.visit(rep=team.rep, customer=first, at=at("2026-01-05", 10))
+    return first, second
+
+
+def test_duplicates_are_shown_side_by_side_with_the_suggested_one_to_keep(visitor, team, pair):
+    first, second = pair
+    page = visitor(team.manager).get("/customers/duplicates").text
+    assert "Bakery Smit" in page and "Bakkerij Smit" in page and "same phone" in page
+    assert re.search(rf'value="{first}" checked', page)
+    assert not re.search(rf'value="{second}" checked', page)
+    assert "No likely duplicates." in visitor(team.other_manager).get(
+        "/customers/duplicates").text
+
+
+def test_merging_keeps_the_customer_chosen(visitor, team, world, pair):
+    first, second = pair
+    manager = visitor(team.manager)
+    pair_id = sorted((first, second))
+    response = manager.post("/customers/duplicates/merge",
+                            {"pair": ":".join(pair_id), "keep": second},
+                            form_on="/customers/duplicates")
+    assert response.status_code == 302
+    assert "Merged into Bakkerij Smit" in manager.get("/customers/duplicates").text
+    gone, kept = world.get(Customer, first), world.get(Customer, second)
+    assert gone.merged_into_id == second and gone.deleted_at is not None
+    assert kept.deleted_at is None
+    assert "No likely duplicates." in manager.get("/customers/duplicates").text
+
+
+def test_a_merge_without_a_choice_or_out_of_scope_is_refused_by_its_pair(visitor, team, world,
+                                                                         pair):
+    first, second = pair
+    pair_id = ":".join(sorted((first, second)))
+    manager = visitor(team.manager)
+    response = manager.post("/customers/duplicates/merge", {"pair": pair_id},
+                            form_on="/customers/duplicates")
+    assert response.status_code == 422
+    assert "Choose which customer of the pair to keep." in response.text
+    other = visitor(team.other_manager)
+    response = other.post("/customers/duplicates/merge", {"pair": pair_id, "keep": first},
+                          form_on="/customers/duplicates")
+    assert response.status_code == 404 and "No such customer." in response.text
+    assert world.get(Customer, first).deleted_at is None
+    assert world.get(Customer, second).deleted_at is None
