@@ -8,6 +8,7 @@ once, then redirect (post/redirect/get) with a flashed message.
 import json
 import logging
 from datetime import timedelta
+from typing import Any
 
 import marshmallow as ma
 from flask import (
@@ -27,7 +28,11 @@ from fieldsales.auth.schemas import LoginSchema
 from fieldsales.common import DAY_MS, now_ms
 from fieldsales.console import forms, session
 from fieldsales.console.session import page
+from fieldsales.customers import service as customers_service
 from fieldsales.customers.merge import merge
+from fieldsales.customers.models import CUSTOMER_KINDS
+from fieldsales.customers.routes import LISTING as CUSTOMERS
+from fieldsales.customers.schemas import CustomerListArgs, CustomerUpdateSchema
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
 from fieldsales.reports import activity, duplicates, team_overview, team_today
@@ -63,6 +68,7 @@ NAV = (
     ("console.team", "Team", MANAGING),
     ("console.targets", "Targets", MANAGING),
     # console-admin:
+    ("console.customers", "Customers", ("admin", "manager", "procurement", "rep")),
     ("console.duplicates_list", "Duplicates", MANAGING),
     ("console.quarantine_list", "Quarantine", ("admin",)),
 )
@@ -493,3 +499,53 @@ def duplicates_merge(user: User):
     flash(f"Merged into {result['kept'].name}: the other record is gone; its visits, orders, "
           "tasks and feedback moved to the kept one.")
     return redirect(url_for("console.duplicates_list"))
+
+
+def _customers_page(user: User, status: int = 200, *, errors=None):
+    """Customers as GET /customers lists them (its Listing: search `q`, filters, sorts, pages),
+    scoped as the API (admins and procurement all, managers their team's, reps their own)."""
+    values = {"sort": "name", **request.args}  # by name unless asked otherwise
+    args, problems = forms.load(CustomerListArgs(), values,
+                                fields=("q", "kind", "sort", "cursor"))
+    listing = CUSTOMERS.respond(args={**(args or CustomerListArgs().load({"sort": "name"})),
+                                      "format": "json"},
+                                query=customers_service.visible(viewer=user))
+    return render("customers.html", user, 422 if problems else status, page=listing,
+                  errors={**problems, **(errors or {})}, values=values,
+                  names=_user_names(c.assigned_rep_id for c in listing["items"]),
+                  rep_options=[(r.id, r.name) for r in _reps(user)]
+                  if user.role in MANAGING else [],
+                  kind_options=[(k, k) for k in CUSTOMER_KINDS],
+                  sort_options=[("name", "Name"), ("-name", "Name, Z to A"), ("kind", "Kind"),
+                                ("segment", "Segment")])
+
+
+@blp.get("/customers")
+@page()
+def customers(user: User):
+    return _customers_page(user)
+
+
+@blp.post("/customers/<customer_id>/assign")
+@page(*MANAGING)
+def customer_assign(user: User, customer_id: str):
+    """Assign a rep (or none), as PATCH /customers/<id> {"assigned_rep_id"}; the list comes
+    back with its search, a refusal shown by the customer's row."""
+    customer = customers_service.get(viewer=user, customer_id=customer_id)
+    data, errors = forms.load(CustomerUpdateSchema(), request.form, fields=("assigned_rep_id",),
+                              blank_as_none=("assigned_rep_id",))
+    if data is not None:
+        try:
+            customers_service.update(viewer=user, customer=customer, changes=data)
+        except ApiError as error:
+            db.session.rollback()
+            errors = forms.errors_of(error)
+        else:
+            db.session.commit()
+            rep = _user_names([data["assigned_rep_id"]]).get(data["assigned_rep_id"] or "")
+            flash(f"{customer.name}: assigned to {rep}." if rep else
+                  f"{customer.name}: no rep now.")
+            back: dict[str, Any] = request.args.to_dict()  # the list's search, kept
+            return redirect(url_for("console.customers", **back))
+    return _customers_page(user, 422, errors={customer_id: [
+        text for texts in errors.values() for text in texts]})

@@ -20,8 +20,8 @@ def row(signed_out, admin, manager, other_manager, procurement, rep, other_rep):
 MANAGERS_ONLY = row(302, 200, 200, 200, 403, 403, 403)
 ADMINS_ONLY = row(302, 200, 403, 403, 403, 403, 403)
 # (rule, method): the status of each caller. `<rep_id>` is the manager's rep, `<target_id>` a
-# target of that rep, `<quarantine_id>` a record of that rep a phone pushed; POSTs send an
-# empty form with a valid CSRF token.
+# target of that rep, `<quarantine_id>` a record of that rep a phone pushed, `<customer_id>` a
+# customer of that rep; POSTs send an empty form with a valid CSRF token.
 PAGES = {
     ("/signin", "GET"): row(200, 302, 302, 302, 302, 302, 302),
     ("/signin", "POST"): row(422, 422, 422, 422, 422, 422, 422),
@@ -47,6 +47,10 @@ PAGES = {
     ("/admin/quarantine/<quarantine_id>/discard", "POST"): ADMINS_ONLY | {"admin": 302},
     ("/customers/duplicates", "GET"): MANAGERS_ONLY,
     ("/customers/duplicates/merge", "POST"): row(302, 422, 422, 422, 403, 403, 403),
+    # Customers: everyone, scoped as GET /customers; assigning as PATCH /customers/<id> (an
+    # empty form assigns nobody).
+    ("/customers", "GET"): row(302, 200, 200, 200, 200, 200, 200),
+    ("/customers/<customer_id>/assign", "POST"): row(302, 302, 302, 404, 403, 403, 403),
 }
 
 
@@ -83,7 +87,8 @@ def test_every_page_answers_every_caller_as_written(app, client, visitor, team, 
             target = world.target(rep=team.rep, metric="visits", period="day",
                                   start=at("2026-01-05"), end=at("2026-01-06"), goal=5)
             path = (rule.replace("<rep_id>", team.rep.id).replace("<target_id>", target)
-                    .replace("<quarantine_id>", quarantined(client, team, world)))
+                    .replace("<quarantine_id>", quarantined(client, team, world))
+                    .replace("<customer_id>", world.customer(rep=team.rep)))
             if method == "GET":
                 status = person.get(path).status_code
             else:  # the CSRF token of whatever page the caller can see

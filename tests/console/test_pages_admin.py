@@ -170,3 +170,40 @@ def test_a_merge_without_a_choice_or_out_of_scope_is_refused_by_its_pair(visitor
     assert response.status_code == 404 and "No such customer." in response.text
     assert world.get(Customer, first).deleted_at is None
     assert world.get(Customer, second).deleted_at is None
+
+
+# --- customers ------------------------------------------------------------------------------
+def test_customers_are_searched_by_name_within_the_viewers_scope(visitor, team, world):
+    world.customer(rep=team.rep, name="Cafe Central")
+    world.customer(rep=team.rep2, name="Central Pharmacy")
+    world.customer(rep=team.rep, name="Bakery Smit")
+    world.customer(rep=team.other_rep, name="Central Kiosk")
+    manager = visitor(team.manager).get("/customers?q=central").text
+    assert "Cafe Central" in manager and "Central Pharmacy" in manager
+    assert "Bakery Smit" not in manager and "Central Kiosk" not in manager
+    assert manager.index("Cafe Central") < manager.index("Central Pharmacy")  # by name
+    rep = visitor(team.rep).get("/customers").text
+    assert "Cafe Central" in rep and "Central Pharmacy" not in rep
+    assert 'name="assigned_rep_id"' not in rep  # reps only read
+    everyone = visitor(team.procurement).get("/customers?q=central").text
+    assert "Central Kiosk" in everyone and "Cafe Central" in everyone
+
+
+def test_a_bad_search_is_shown_by_its_field(visitor, team):
+    response = visitor(team.manager).get("/customers?kind=giant")
+    assert response.status_code == 422 and 'id="kind-error"' in response.text
+
+
+def test_a_manager_assigns_a_rep_of_the_team_and_never_one_of_another(visitor, team, world):
+    shop = world.customer(rep=team.rep, name="Cafe Central")
+    manager = visitor(team.manager)
+    response = manager.post(f"/customers/{shop}/assign?q=cafe",
+                            {"assigned_rep_id": team.rep2.id}, form_on="/customers")
+    assert response.status_code == 302 and response.location == "/customers?q=cafe"
+    assert f"Cafe Central: assigned to {team.rep2.name}." in manager.get("/customers").text
+    assert world.get(Customer, shop).assigned_rep_id == team.rep2.id
+    response = manager.post(f"/customers/{shop}/assign",
+                            {"assigned_rep_id": team.other_rep.id}, form_on="/customers")
+    assert response.status_code == 422
+    assert f'id="rep-{shop}-error"' in response.text
+    assert world.get(Customer, shop).assigned_rep_id == team.rep2.id

@@ -1,0 +1,129 @@
+"""The admin's console pages in a real browser (fixtures and `Tab` of test_browser.py: Debian's
+chromium, gunicorn on the demo company, both sizes, no console errors, no sideways scrolling,
+screenshots in screenshots/console/).
+
+What the admin acts on is made through the API over HTTP first: a demo rep's phone pushes a
+feedback rated 9 of 5 (quarantined), and two records of one shop are created as customers.
+"""
+import json
+
+import pytest
+
+from tests.console import test_browser as shared
+from tests.console.test_browser import PASSWORD, SIZES, Tab
+from tests.factories import changes, feedback_record, uid
+from tests.support.phones.transport import Http
+
+ADMIN, REP = "admin@demo.fieldsales.dev", "rep1@demo.fieldsales.dev"
+
+pytestmark = [pytest.mark.browser, pytest.mark.real_clock]
+# test_browser.py's fixtures, by name (module-scoped: this module's own server on the demo).
+playwright, browser, demo = shared.playwright, shared.browser, shared.demo
+
+
+class Api:
+    """The JSON API over HTTP as one user."""
+
+    def __init__(self, base_url: str, email: str):
+        self.http = Http(base_url, 30)
+        reply = self.http.request("POST", "/api/v1/auth/token", json.dumps(
+            {"email": email, "password": PASSWORD}).encode(), {"Content-Type": "application/json"})
+        assert reply.status == 200, reply.data
+        self.headers = {"Authorization": f"Bearer {reply.json['access_token']}",
+                        "Content-Type": "application/json"}
+
+    def call(self, method: str, path: str, body=None, expect=200):
+        reply = self.http.request(method, path, None if body is None else json.dumps(
+            body).encode(), self.headers)
+        assert reply.status == expect, reply.data
+        return reply.json
+
+
+def quarantine_a_feedback(base_url: str) -> dict:
+    """The demo rep's phone pulls, then pushes a feedback rated 9 of 5 for one of its
+    customers: the server quarantines it. The record pushed."""
+    phone = Api(base_url, REP)
+    pulled = phone.call("GET", "/api/v1/sync?last_pulled_at=null")
+    customer = pulled["changes"]["customers"]["created"][0]["id"]
+    record = feedback_record(customer, rating=9, comment="Asks for the new pastries")
+    pushed = phone.call("POST", "/api/v1/sync?last_pulled_at=" + str(pulled["timestamp"]),
+                        changes(feedback={"created": [record]}))
+    assert [q["id"] for q in pushed["quarantined"]] == [record["id"]]
+    return record
+
+
+def enter_a_shop_twice(base_url: str, name: str, latitude: float) -> tuple[str, str]:
+    """Two customers of one shop (the same phone, a few metres apart), made by the admin."""
+    admin = Api(base_url, ADMIN)
+    phone = f"+351 21 {uid('')[-7:]}"
+    made = [admin.call("POST", "/api/v1/customers", {
+        "name": spelled, "latitude": latitude + offset, "longitude": -9.1501, "phone": phone},
+        expect=201)["id"] for spelled, offset in ((name, 0), (name.upper() + ".", 0.00005))]
+    return made[0], made[1]
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_admin_replays_a_quarantined_record_and_merges_a_duplicate_pair(browser, demo,
+                                                                            size):
+    record = quarantine_a_feedback(demo.base_url)
+    shop = f"Pastelaria Teste {size}"
+    # Each size its own shop, kilometres from the other's (never a pair across the runs).
+    first, second = enter_a_shop_twice(demo.base_url, shop, 38.70 + 0.02 * list(SIZES).index(size))
+    tab = Tab(browser, demo.base_url, size)
+    page = tab.page
+    try:
+        page.goto("/signin")
+        page.get_by_label("Email", exact=True).fill(ADMIN)
+        page.get_by_label("Password", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/today")
+
+        # The quarantine: the pushed record is listed with its reason; inspect it.
+        page.get_by_role("link", name="Quarantine", exact=True).click()
+        page.wait_for_url("**/admin/quarantine")
+        row = page.locator(f"tr:has-text('{record['id']}')")
+        assert "rating" in row.inner_text()
+        tab.shot("admin-quarantine")
+        row.get_by_role("link", name="Inspect").click()
+        editor = page.get_by_label("Record (JSON): fix it, then replay")
+        assert json.loads(editor.input_value()) == record
+
+        # Edited JSON that does not parse: said by the field, the text kept.
+        editor.fill('{"rating": 4,')
+        page.get_by_role("button", name="Replay").click()
+        assert "Not valid JSON" in page.locator("#record-error").inner_text()
+        assert editor.input_value() == '{"rating": 4,'
+        tab.expected("the form's own 422", "status of 422")
+        tab.shot("admin-quarantine-error")
+
+        # Fixed: replayed as the rep's feedback, gone from the pending list.
+        editor.fill(json.dumps(dict(record, rating=4), indent=2))
+        page.get_by_role("button", name="Replay").click()
+        page.wait_for_url("**/admin/quarantine")
+        assert "replayed" in page.locator(".flash").inner_text()
+        assert page.locator(f"tr:has-text('{record['id']}')").count() == 0
+        tab.shot("admin-quarantine-replayed")
+
+        # Duplicates: the pair side by side, the suggested one to keep chosen (with no history
+        # on either side, the pair's first); keep the other one instead.
+        page.get_by_role("link", name="Duplicates", exact=True).click()
+        page.wait_for_url("**/customers/duplicates")
+        suggested, other = sorted((first, second))
+        names = {first: shop, second: shop.upper() + "."}
+        pair = page.locator(f"form.pair:has(input[name=pair][value='{suggested}:{other}'])")
+        assert pair.count() == 1
+        assert pair.get_by_label(f"Keep {names[suggested]}", exact=True).is_checked()
+        tab.shot("duplicates")
+        pair.get_by_label(f"Keep {names[other]}", exact=True).check()
+        pair.get_by_role("button", name="Merge into the kept one").click()
+        page.wait_for_url("**/customers/duplicates")
+        assert f"Merged into {names[other]}" in page.locator(".flash").inner_text()
+        assert page.locator(f"input[name=pair][value*='{suggested}']").count() == 0
+        tab.shot("duplicates-merged")
+
+        assert tab.errors == []
+    finally:
+        tab.close()
+    admin = Api(demo.base_url, ADMIN)
+    assert admin.call("GET", f"/api/v1/customers/{other}")["deleted_at"] is None
+    admin.call("GET", f"/api/v1/customers/{suggested}", expect=404)  # merged away
