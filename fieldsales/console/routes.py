@@ -40,6 +40,10 @@ from fieldsales.reports.activity_schemas import ActivityArgs
 from fieldsales.reports.duplicates_schemas import DUPLICATE_REASONS, DuplicateArgs
 from fieldsales.reports.routes import DUPLICATES
 from fieldsales.reports.team_overview_schemas import OVERVIEW_PERIODS, OverviewArgs
+from fieldsales.scoring.models import JOB_STATUSES, JobRun
+from fieldsales.scoring.routes import LOG as JOB_RUNS
+from fieldsales.scoring.runner import job_names, run_job
+from fieldsales.scoring.schemas import JobRunListArgs
 from fieldsales.sync import quarantine
 from fieldsales.sync.models import QuarantinedRecord
 from fieldsales.sync.schemas import QuarantineListArgs, ReplaySchema
@@ -71,6 +75,7 @@ NAV = (
     ("console.customers", "Customers", ("admin", "manager", "procurement", "rep")),
     ("console.duplicates_list", "Duplicates", MANAGING),
     ("console.quarantine_list", "Quarantine", ("admin",)),
+    ("console.job_runs", "Jobs", ("admin", "manager", "procurement")),
 )
 LANDING = {"admin": "console.today", "manager": "console.today", "rep": "console.my_day"}
 
@@ -549,3 +554,34 @@ def customer_assign(user: User, customer_id: str):
             return redirect(url_for("console.customers", **back))
     return _customers_page(user, 422, errors={customer_id: [
         text for texts in errors.values() for text in texts]})
+
+
+# --- job runs (GET /api/v1/jobs/runs; running one is `flask jobs run NAME` on the API side) ---
+@blp.get("/admin/jobs")
+@page("admin", "manager", "procurement")
+def job_runs(user: User):
+    """The recorded runs, newest first, as GET /jobs/runs (its log and filters); admins see
+    where each ran and its error, and may run a job now."""
+    args, errors = forms.load(JobRunListArgs(), request.args, fields=("job", "status", "cursor"))
+    listing = JOB_RUNS.page(args=args or JobRunListArgs().load({}), query=select(JobRun))
+    return render("job_runs.html", user, 200 if not errors else 422, page=listing,
+                  errors=errors, values=request.args,
+                  job_options=[(name, name) for name in job_names()],
+                  status_options=[(s, s) for s in JOB_STATUSES])
+
+
+@blp.post("/admin/jobs/run")
+@page("admin")
+def job_run_now(user: User):
+    """Run a job now, under its lock, as `flask jobs run NAME` does (a manual run: the runner
+    records and commits it; another instance running it means skipped)."""
+    name = request.form.get("job", "")
+    try:
+        result = run_job(name, trigger="manual")
+    except ValueError as error:
+        db.session.rollback()
+        raise ApiError(422, "validation_error", str(error)) from None
+    flash(f"Job {result.job}: {result.status}"
+          + (f", {result.rows_written} rows written." if result.status == "ok" else
+             f". {result.error or ''}".rstrip()))
+    return redirect(url_for("console.job_runs"))

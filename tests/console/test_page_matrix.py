@@ -51,6 +51,10 @@ PAGES = {
     # empty form assigns nobody).
     ("/customers", "GET"): row(302, 200, 200, 200, 200, 200, 200),
     ("/customers/<customer_id>/assign", "POST"): row(302, 302, 302, 404, 403, 403, 403),
+    # Job runs: read as GET /jobs/runs (admins, managers, procurement); admins run one now
+    # (an empty form names no job: 422).
+    ("/admin/jobs", "GET"): row(302, 200, 200, 200, 200, 403, 403),
+    ("/admin/jobs/run", "POST"): row(302, 422, 403, 403, 403, 403, 403),
 }
 
 

@@ -7,8 +7,10 @@ import re
 
 import pytest
 
+from fieldsales.common import now_ms
 from fieldsales.customers.models import Customer
 from fieldsales.feedback.models import Feedback
+from fieldsales.scoring.models import JobRun
 from fieldsales.sync.models import QuarantinedRecord
 from tests.factories import Phone, at, changes, feedback_record
 
@@ -207,3 +209,30 @@ def test_a_manager_assigns_a_rep_of_the_team_and_never_one_of_another(visitor, t
     assert response.status_code == 422
     assert f'id="rep-{shop}-error"' in response.text
     assert world.get(Customer, shop).assigned_rep_id == team.rep2.id
+
+
+# --- job runs -----------------------------------------------------------------------------
+def test_job_runs_are_listed_newest_first_and_admins_see_where_and_why(visitor, team, world):
+    world.run("demand", now=now_ms())
+    world.run("backlog", now=now_ms())
+    admin = visitor(team.admin).get("/admin/jobs").text
+    job = '<td data-label="Job">{}</td>'.format
+    assert admin.index(job("backlog")) < admin.index(job("demand"))
+    assert "pid " in admin and "Run now" in admin
+    manager = visitor(team.manager).get("/admin/jobs?job=demand").text
+    assert job("demand") in manager and job("backlog") not in manager
+    assert "pid " not in manager and "Run now" not in manager
+    response = visitor(team.manager).get("/admin/jobs?status=exploded")
+    assert response.status_code == 422 and 'id="status-error"' in response.text
+
+
+def test_an_admin_runs_a_job_now_and_an_unknown_job_is_refused(visitor, team, world):
+    admin = visitor(team.admin)
+    response = admin.post("/admin/jobs/run", {"job": "backlog"}, form_on="/admin/jobs")
+    assert response.status_code == 302
+    assert "Job backlog: ok" in admin.get("/admin/jobs").text
+    run = world.one(JobRun)
+    assert (run.job, run.status, run.trigger) == ("backlog", "ok", "manual")
+    response = admin.post("/admin/jobs/run", {"job": "weather"}, form_on="/admin/jobs")
+    assert response.status_code == 422 and "Unknown job" in response.text
+    assert len(world.rows(JobRun)) == 1
