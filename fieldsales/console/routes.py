@@ -25,7 +25,7 @@ from werkzeug.exceptions import HTTPException
 
 from fieldsales.auth import service as auth_service
 from fieldsales.auth.schemas import LoginSchema
-from fieldsales.common import DAY_MS, now_ms
+from fieldsales.common import DAY_MS, ROLES, now_ms
 from fieldsales.console import forms, session
 from fieldsales.console.session import page
 from fieldsales.customers import service as customers_service
@@ -55,8 +55,11 @@ from fieldsales.targets.periods import utc_today
 from fieldsales.targets.routes import LISTING as TARGETS
 from fieldsales.targets.schemas import TargetCreateSchema, TargetListArgs, TargetUpdateSchema
 from fieldsales.users import scope
+from fieldsales.users import service as users_service
 from fieldsales.users.credentials import issue_token, revoke_token
-from fieldsales.users.models import Team, User
+from fieldsales.users.models import SELLING_STYLES, Team, User
+from fieldsales.users.routes import LISTING as USERS
+from fieldsales.users.schemas import UserCreateSchema, UserListArgs, UserUpdateSchema
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +79,7 @@ NAV = (
     ("console.duplicates_list", "Duplicates", MANAGING),
     ("console.quarantine_list", "Quarantine", ("admin",)),
     ("console.job_runs", "Jobs", ("admin", "manager", "procurement")),
+    ("console.users", "Users", ("admin",)),
 )
 LANDING = {"admin": "console.today", "manager": "console.today", "rep": "console.my_day"}
 
@@ -585,3 +589,93 @@ def job_run_now(user: User):
           + (f", {result.rows_written} rows written." if result.status == "ok" else
              f". {result.error or ''}".rstrip()))
     return redirect(url_for("console.job_runs"))
+
+
+# --- users (admins: GET/POST /users, PATCH /users/<id>) ------------------------------------
+def _user_form(user: User, status: int, *, person: User | None, values, errors):
+    teams = _teams(user)
+    managers = db.session.scalars(select(User).where(
+        User.role == "manager", User.deleted_at.is_(None)).order_by(User.name, User.id))
+    return render("user_form.html", user, status, person=person, values=values, errors=errors,
+                  team_names={t.id: t.name for t in teams},
+                  team_options=[(t.id, t.name) for t in teams],
+                  manager_options=[(m.id, m.name) for m in managers],
+                  role_options=[(r, r) for r in ROLES],
+                  style_options=[(s, s) for s in SELLING_STYLES])
+
+
+@blp.get("/admin/users")
+@page("admin")
+def users(user: User):
+    """Users as GET /users lists them (its Listing), by name; filters role and team."""
+    values = {"sort": "name", **request.args}
+    args, errors = forms.load(UserListArgs(), values, fields=("role", "team_id", "sort",
+                                                              "cursor"))
+    listing = USERS.respond(args={**(args or UserListArgs().load({"sort": "name"})),
+                                  "format": "json"},
+                            query=users_service.visible_users(viewer=user))
+    teams = _teams(user)
+    return render("users.html", user, 200 if not errors else 422, page=listing, errors=errors,
+                  values=values, team_names={t.id: t.name for t in teams},
+                  team_options=[(t.id, t.name) for t in teams],
+                  role_options=[(r, r) for r in ROLES])
+
+
+@blp.route("/admin/users/new", methods=["GET", "POST"])
+@page("admin")
+def user_new(user: User):
+    if request.method == "GET":
+        return _user_form(user, 200, person=None, values={"role": "rep"}, errors={})
+    data, errors = forms.load(UserCreateSchema(), request.form, fields=(
+        "email", "password", "name", "role", "manager_id", "selling_style"),
+        verbatim=("password",), blank_as_none=("manager_id", "selling_style"))
+    if data is not None:
+        try:
+            made = users_service.create(
+                email=data["email"], password=data["password"], name=data["name"],
+                role=data["role"], selling_style=data.get("selling_style"),
+                manager=users_service.get_named_manager(manager_id=data.get("manager_id")))
+            db.session.flush()
+        except ApiError as error:
+            db.session.rollback()
+            errors = forms.errors_of(error)
+        else:
+            db.session.commit()
+            flash(f"{made.name} can sign in now.")
+            return redirect(url_for("console.users"))
+    values = {k: v for k, v in request.form.items() if k != "password"}
+    return _user_form(user, 422, person=None, values=values, errors=errors)
+
+
+@blp.route("/admin/users/<user_id>", methods=["GET", "POST"])
+@page("admin")
+def user_edit(user: User, user_id: str):
+    """Rename, move a rep to another team, reset the password, deactivate or reactivate:
+    PATCH /users/<id> (a new password or a deactivation revokes their tokens)."""
+    person = users_service.get_visible(viewer=user, user_id=user_id)
+    current = {"name": person.name, "team_id": person.team_id or "",
+               "active": "true" if person.active else "false"}
+    if request.method == "GET":
+        return _user_form(user, 200, person=person, values=current, errors={})
+    fields = ["name", "password", "active"] + (["team_id"] if person.role == "rep" else [])
+    data, errors = forms.load(UserUpdateSchema(), request.form, fields=fields,
+                              verbatim=("password",))
+    if data is not None and data.get("active") is False and person.id == user.id:
+        errors = {"active": ["You cannot deactivate yourself."]}
+    elif data is not None:
+        changes = {k: v for k, v in data.items()
+                   if k == "password" or v != getattr(person, k)}
+        try:
+            users_service.update(user=person, changes=changes)
+            db.session.flush()
+        except ApiError as error:
+            db.session.rollback()
+            errors = forms.errors_of(error)
+        else:
+            db.session.commit()
+            flash(f"{person.name}: saved." + (" Their sessions were signed out."
+                                              if "password" in changes
+                                              or changes.get("active") is False else ""))
+            return redirect(url_for("console.users"))
+    values = {k: v for k, v in request.form.items() if k != "password"}
+    return _user_form(user, 422, person=person, values=values, errors=errors)

@@ -59,10 +59,7 @@ class Users(MethodView):
     def post(self, data):
         """Create a user (admin). A rep joins the team of `manager_id`, which is required
         for a rep and refused for other roles."""
-        manager = db.session.get(User, data["manager_id"]) if data.get("manager_id") else None
-        if data.get("manager_id") and manager is None:
-            raise ApiError(422, "validation_error", "No such manager.",
-                           {"manager_id": ["No such user."]})
+        manager = service.get_named_manager(manager_id=data.get("manager_id"))
         user = service.create(email=data["email"], password=data["password"], name=data["name"],
                               role=data["role"], manager=manager,
                               selling_style=data.get("selling_style"))

@@ -17,6 +17,18 @@ def get_by_email(*, email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == email.strip().lower()))
 
 
+def get_named_manager(*, manager_id: str | None) -> User | None:
+    """The user a new rep's `manager_id` names (None for none); an unknown id is the
+    payload's fault (422). `create` checks the role."""
+    if not manager_id:
+        return None
+    manager = db.session.get(User, manager_id)
+    if manager is None:
+        raise ApiError(422, "validation_error", "No such manager.",
+                       {"manager_id": ["No such user."]})
+    return manager
+
+
 def create(*, email: str, password: str, name: str, role: str,
            manager: User | None = None, selling_style: str | None = None,
            rep_needs_manager: bool = True) -> User:

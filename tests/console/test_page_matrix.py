@@ -55,6 +55,13 @@ PAGES = {
     # (an empty form names no job: 422).
     ("/admin/jobs", "GET"): row(302, 200, 200, 200, 200, 403, 403),
     ("/admin/jobs/run", "POST"): row(302, 422, 403, 403, 403, 403, 403),
+    # Users (admins, as POST /users and PATCH /users/<id>; `<user_id>` is the manager's rep).
+    # An empty new-user form misses its fields; an empty edit form changes nothing.
+    ("/admin/users", "GET"): ADMINS_ONLY,
+    ("/admin/users/new", "GET"): ADMINS_ONLY,
+    ("/admin/users/new", "POST"): row(302, 422, 403, 403, 403, 403, 403),
+    ("/admin/users/<user_id>", "GET"): ADMINS_ONLY,
+    ("/admin/users/<user_id>", "POST"): row(302, 302, 403, 403, 403, 403, 403),
 }
 
 
@@ -92,7 +99,8 @@ def test_every_page_answers_every_caller_as_written(app, client, visitor, team, 
                                   start=at("2026-01-05"), end=at("2026-01-06"), goal=5)
             path = (rule.replace("<rep_id>", team.rep.id).replace("<target_id>", target)
                     .replace("<quarantine_id>", quarantined(client, team, world))
-                    .replace("<customer_id>", world.customer(rep=team.rep)))
+                    .replace("<customer_id>", world.customer(rep=team.rep))
+                    .replace("<user_id>", team.rep.id))
             if method == "GET":
                 status = person.get(path).status_code
             else:  # the CSRF token of whatever page the caller can see

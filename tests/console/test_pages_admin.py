@@ -12,6 +12,7 @@ from fieldsales.customers.models import Customer
 from fieldsales.feedback.models import Feedback
 from fieldsales.scoring.models import JobRun
 from fieldsales.sync.models import QuarantinedRecord
+from fieldsales.users.models import User
 from tests.factories import Phone, at, changes, feedback_record
 
 QUARANTINE = "/api/v1/sync/quarantine"
@@ -236,3 +237,57 @@ def test_an_admin_runs_a_job_now_and_an_unknown_job_is_refused(visitor, team, wo
     response = admin.post("/admin/jobs/run", {"job": "weather"}, form_on="/admin/jobs")
     assert response.status_code == 422 and "Unknown job" in response.text
     assert len(world.rows(JobRun)) == 1
+
+
+# --- users ----------------------------------------------------------------------------------
+def test_an_admin_creates_a_rep_in_a_managers_team_and_bad_fields_are_shown(visitor, team,
+                                                                             world):
+    admin = visitor(team.admin)
+    response = admin.post("/admin/users/new", {"name": "Nina New", "email": "not-an-email",
+                                               "role": "rep", "password": "short"})
+    assert response.status_code == 422
+    assert 'id="email-error"' in response.text and 'id="password-error"' in response.text
+    assert 'value="Nina New"' in response.text and "short" not in response.text
+    response = admin.post("/admin/users/new", {"name": "Nina New", "email": "nina@example.com",
+                                               "role": "rep", "password": "long enough"})
+    assert response.status_code == 422 and "Required for a rep." in response.text
+    response = admin.post("/admin/users/new", {
+        "name": "Nina New", "email": "nina@example.com", "role": "rep",
+        "password": "long enough", "manager_id": team.manager.id})
+    assert response.status_code == 302
+    nina = world.one(User, User.email == "nina@example.com")
+    assert (nina.role, nina.team_id, nina.selling_style) == ("rep", team.manager.team_id,
+                                                             "farmer")
+    assert visitor().sign_in(nina, password="long enough").status_code == 302
+
+
+def test_an_admin_moves_resets_and_deactivates_a_rep(visitor, team, world):
+    admin = visitor(team.admin)
+    rep_session = visitor(team.rep2)
+    path = f"/admin/users/{team.rep2.id}"
+    other_team = team.other_manager.team_id
+    assert admin.post(path, {"name": team.rep2.name, "team_id": other_team,
+                             "active": "true"}).status_code == 302
+    assert world.get(User, team.rep2.id).team_id == other_team
+    assert admin.post(path, {"name": team.rep2.name, "password": "a new secret",
+                             "active": "true"}).status_code == 302
+    assert rep_session.get("/me").status_code == 302  # signed out: the password changed
+    assert visitor().sign_in(world.get(User, team.rep2.id),
+                             password="a new secret").status_code == 302
+    assert admin.post(path, {"name": team.rep2.name, "active": "false"}).status_code == 302
+    assert world.get(User, team.rep2.id).active is False
+    assert "deactivated" in admin.get("/admin/users").text
+
+
+def test_moving_a_rep_with_work_and_deactivating_oneself_are_refused_by_the_field(visitor,
+                                                                                  team, world):
+    world.customer(rep=team.rep)
+    admin = visitor(team.admin)
+    response = admin.post(f"/admin/users/{team.rep.id}", {
+        "name": team.rep.name, "team_id": team.other_manager.team_id, "active": "true"})
+    assert response.status_code == 422 and "Reassign the rep&#39;s 1 customer(s)" in response.text
+    assert world.get(User, team.rep.id).team_id == team.manager.team_id
+    response = admin.post(f"/admin/users/{team.admin.id}", {"name": team.admin.name,
+                                                            "active": "false"})
+    assert response.status_code == 422 and 'id="active-error"' in response.text
+    assert world.get(User, team.admin.id).active is True
