@@ -121,6 +121,23 @@ def test_the_admin_replays_a_quarantined_record_and_merges_a_duplicate_pair(brow
         assert page.locator(f"input[name=pair][value*='{suggested}']").count() == 0
         tab.shot("duplicates-merged")
 
+        # Customers: a search by name finds the kept record; jobs and users fit the screen.
+        page.get_by_role("link", name="Customers", exact=True).click()
+        page.get_by_label("Name contains", exact=True).fill("pastelaria teste")
+        page.get_by_role("button", name="Search").click()
+        page.wait_for_url("**/customers?*")
+        assert page.locator("tbody tr").count() >= 1
+        assert names[other] in page.locator("tbody").inner_text()
+        assert names[suggested] not in page.locator("tbody").inner_text()
+        tab.shot("customers")
+        page.get_by_role("link", name="Jobs", exact=True).click()
+        page.wait_for_url("**/admin/jobs")
+        assert page.locator("tbody tr").count() >= 3  # the demo's runs (jobs run all)
+        tab.shot("admin-jobs")
+        page.get_by_role("link", name="Users", exact=True).click()
+        page.wait_for_url("**/admin/users")
+        tab.shot("admin-users")
+
         assert tab.errors == []
     finally:
         tab.close()
