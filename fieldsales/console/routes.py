@@ -46,7 +46,7 @@ from fieldsales.scoring.runner import job_names, run_job
 from fieldsales.scoring.schemas import JobRunListArgs
 from fieldsales.sync import quarantine
 from fieldsales.sync.models import QuarantinedRecord
-from fieldsales.sync.schemas import QuarantineListArgs, ReplaySchema
+from fieldsales.sync.schemas import QUARANTINE_STATUSES, QuarantineListArgs, ReplaySchema
 from fieldsales.sync.tables import TABLES as SYNC_TABLES
 from fieldsales.targets import periods
 from fieldsales.targets import service as targets_service
@@ -374,9 +374,6 @@ def target_delete(user: User, target_id: str):
 # === Admin and customers (branch console-admin): the sync quarantine, duplicate customers ===
 # The same services as the API's routes: sync/quarantine.py (GET/POST /sync/quarantine...),
 # reports/duplicates.py and customers/merge.py (GET /customers/duplicates, POST .../merge).
-QUARANTINE_STATUSES = ("pending", "replayed", "discarded")
-
-
 def _user_names(ids) -> dict[str, str]:
     wanted = {i for i in ids if i}
     if not wanted:

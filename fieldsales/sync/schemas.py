@@ -55,8 +55,11 @@ class QuarantineSchema(ma.Schema):
         "description": "The fixed record an admin replayed, if not the original."})
 
 
+QUARANTINE_STATUSES = ("pending", "replayed", "discarded")
+
+
 class QuarantineListArgs(NewestFirstArgs):
-    status = ma.fields.String(validate=validate.OneOf(("pending", "replayed", "discarded")))
+    status = ma.fields.String(validate=validate.OneOf(QUARANTINE_STATUSES))
     user_id = IdField()
     table = ma.fields.String(validate=validate.OneOf(tuple(TABLES)))
 
