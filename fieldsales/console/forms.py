@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 import marshmallow as ma
 
 from fieldsales.errors import ApiError
+from fieldsales.schemas import Flag
 
 FORM = "_form"  # the key of messages about the form as a whole
 
@@ -28,7 +29,11 @@ def load(schema: ma.Schema, submitted: Mapping[str, str], *, fields: Iterable[st
     for name in fields:
         value = submitted.get(name) or ""
         value = value if name in kept else value.strip()
-        if value:
+        if value and isinstance(schema.fields.get(name), Flag):
+            # A form's "true"/"false" is the JSON boolean the API's `Flag` takes; anything
+            # else stays text, which the field refuses.
+            raw[name] = {"true": True, "false": False}.get(value, value)
+        elif value:
             raw[name] = value
         elif name in nullable:
             raw[name] = None
