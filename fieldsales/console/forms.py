@@ -41,19 +41,20 @@ def load(schema: ma.Schema, submitted: Mapping[str, str], *, fields: Iterable[st
         return schema.load(raw), {}
     except ma.ValidationError as error:
         messages = error.messages if isinstance(error.messages, dict) else {FORM: error.messages}
-        return None, {name: _texts(problem) for name, problem in messages.items()}
+        return None, {name: texts(problem) for name, problem in messages.items()}
 
 
 def errors_of(error: ApiError) -> dict[str, list[str]]:
     """A service's refusal as messages by field; what names no field is about the form."""
-    fields = {name: _texts(problem) for name, problem in error.details.items()
+    fields = {name: texts(problem) for name, problem in error.details.items()
               if isinstance(problem, list)}
     return fields or {FORM: [error.message]}
 
 
-def _texts(problem) -> list[str]:
+def texts(problem) -> list[str]:
+    """Every message of a (possibly nested) marshmallow or service problem, in order."""
     if isinstance(problem, dict):
-        return [text for value in problem.values() for text in _texts(value)]
+        return [text for value in problem.values() for text in texts(value)]
     if isinstance(problem, list):
         return [str(text) for text in problem]
     return [str(problem)]

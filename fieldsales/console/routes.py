@@ -26,7 +26,7 @@ from werkzeug.exceptions import HTTPException
 from fieldsales.auth import service as auth_service
 from fieldsales.auth.schemas import LoginSchema
 from fieldsales.common import DAY_MS, ROLES, now_ms
-from fieldsales.console import forms, session
+from fieldsales.console import charts, forms, session
 from fieldsales.console.session import page
 from fieldsales.customers import service as customers_service
 from fieldsales.customers.merge import merge
@@ -35,8 +35,14 @@ from fieldsales.customers.routes import LISTING as CUSTOMERS
 from fieldsales.customers.schemas import CustomerListArgs, CustomerUpdateSchema
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
+from fieldsales.orders import service as orders_service
+from fieldsales.orders.schemas import DeliveryCreateSchema
 from fieldsales.reports import activity, duplicates, team_overview, team_today
+from fieldsales.reports import backlog as backlog_report
+from fieldsales.reports import demand as demand_report
 from fieldsales.reports.activity_schemas import ActivityArgs
+from fieldsales.reports.backlog_schemas import BacklogArgs, BacklogSummaryArgs
+from fieldsales.reports.demand_schemas import DemandArgs
 from fieldsales.reports.duplicates_schemas import DUPLICATE_REASONS, DuplicateArgs
 from fieldsales.reports.routes import DUPLICATES
 from fieldsales.reports.team_overview_schemas import OVERVIEW_PERIODS, OverviewArgs
@@ -80,8 +86,11 @@ NAV = (
     ("console.quarantine_list", "Quarantine", ("admin",)),
     ("console.job_runs", "Jobs", ("admin", "manager", "procurement")),
     ("console.users", "Users", ("admin",)),
+    ("console.backlog", "Backlog", ("admin", "procurement", "manager")),
+    ("console.demand", "Demand", ("admin", "procurement", "manager")),
 )
-LANDING = {"admin": "console.today", "manager": "console.today", "rep": "console.my_day"}
+LANDING = {"admin": "console.today", "manager": "console.today", "rep": "console.my_day",
+           "procurement": "console.backlog"}
 
 
 @blp.app_context_processor
@@ -676,3 +685,151 @@ def user_edit(user: User, user_id: str):
             return redirect(url_for("console.users"))
     values = {k: v for k, v in request.form.items() if k != "password"}
     return _user_form(user, 422, person=person, values=values, errors=errors)
+# --- procurement: backlog, deliveries, demand ------------------------------------------------
+# The same report and service calls as GET /api/v1/backlog, /backlog/summary, /demand and
+# POST /api/v1/orders/<id>/deliveries, scoped the same (reports/backlog.py, orders/service.py).
+BACKLOG_READERS = ("admin", "procurement", "manager")
+DELIVERERS = ("procurement", "admin")  # as POST /orders/<id>/deliveries
+DEMAND_READERS = ("admin", "procurement", "manager")  # as GET /demand
+
+
+@blp.app_context_processor
+def _procurement_helpers():
+    return {"calendar_day": calendar_day}
+
+
+def calendar_day(ms: int | None) -> str:
+    """A date as the backlog shows promised and requested dates: "Tue 01 Dec 2026" (UTC)."""
+    return "—" if ms is None else periods.ms_date(ms).strftime("%a %d %b %Y")
+
+
+def _list_args(schema, fields: tuple[str, ...], extra: dict | None = None) -> tuple[dict, dict]:
+    """A list's query by the API's schema; on bad input its defaults, and the errors."""
+    args, errors = forms.load(schema, {**request.args, **(extra or {})}, fields=fields)
+    return (args if args is not None else schema.load(extra or {})), errors
+
+
+BACKLOG_FILTERS = ("late_only", "min_age_days", "sort", "cursor")
+
+
+@blp.get("/backlog")
+@page(*BACKLOG_READERS)
+def backlog(user: User):
+    args, errors = _list_args(BacklogArgs(), BACKLOG_FILTERS)
+    listing = backlog_report.respond(viewer=user, args=args)  # as GET /api/v1/backlog
+    period, period_errors = forms.load(BacklogSummaryArgs(), request.args, fields=("from", "to"))
+    health = backlog_report.health(viewer=user, args=period or {})  # as /backlog/summary
+    errors = {**errors, **period_errors}
+    return render("backlog.html", user, 422 if errors else 200, page=listing, health=health,
+                  errors=errors, values=request.args, can_deliver=user.role in DELIVERERS,
+                  csv_args={k: v for k, v in request.args.items()
+                            if k in ("late_only", "min_age_days", "sort") and v})
+
+
+@blp.get("/backlog.csv")
+@page(*BACKLOG_READERS)
+def backlog_csv(user: User):
+    args, errors = _list_args(BacklogArgs(), (*BACKLOG_FILTERS[:-1], "format"),
+                              {"format": "csv"})
+    if errors:
+        raise ApiError(422, "validation_error", _sentence(errors))
+    return backlog_report.respond(viewer=user, args=args)
+
+
+def _sentence(errors: dict[str, list[str]]) -> str:
+    return "; ".join(f"{name}: {' '.join(texts)}" for name, texts in errors.items())
+
+
+def _backlog_order(user: User, order_id: str) -> dict:
+    """One order as the backlog shows it (its pending lines and the stock that can fill
+    them); 404 when the user may not see it, 409 when nothing of it is pending."""
+    orders_service.get(viewer=user, order_id=order_id)
+    found = backlog_report.respond(viewer=user, args=BacklogArgs().load({}),
+                                   order_id=order_id)["items"]
+    if not found:
+        raise ApiError(409, "nothing_pending", "Nothing of this order is left to deliver.")
+    return found[0]
+
+
+def _line_field(line_id: str) -> str:
+    return f"line-{line_id}"
+
+
+@blp.route("/backlog/<order_id>/delivery", methods=["GET", "POST"])
+@page(*DELIVERERS)
+def delivery(user: User, order_id: str):
+    order = _backlog_order(user, order_id)
+    lines = order["lines"]
+    if request.method == "GET":
+        values = {_line_field(line["line_id"]): f"{line['available_quantity']:g}"
+                  for line in lines if line["available_quantity"] > 0}
+        return render("delivery.html", user, order=order, values=values, errors={})
+    # The form's quantities as the API's body: the lines with a quantity typed, in order.
+    named = [line for line in lines if (request.form.get(_line_field(line["line_id"])) or
+                                        "").strip()]
+    body = {"lines": [{"order_line_id": line["line_id"],
+                       "quantity": request.form[_line_field(line["line_id"])].strip()}
+                      for line in named]}
+    errors: dict[str, list[str]] = {}
+    try:
+        data = DeliveryCreateSchema().load(body)
+    except ma.ValidationError as error:
+        errors = _delivery_errors(error.messages, named)
+    else:
+        try:
+            locked = orders_service.get(viewer=user, order_id=order_id, for_update=True)
+            orders_service.deliver(order=locked, lines=data["lines"], delivered_at=None, by=user)
+        except ApiError as error:
+            db.session.rollback()
+            errors = _delivery_errors(error.details, named, refusal=error.message)
+        else:
+            db.session.commit()
+            flash(f"Delivery recorded for {order['customer_name']}.")
+            return redirect(url_for("console.backlog"))
+    return render("delivery.html", user, 422, order=order, values=request.form, errors=errors)
+
+
+def _delivery_errors(details, named: list[dict], refusal: str | None = None
+                     ) -> dict[str, list[str]]:
+    """Messages by quantity field from the schema's or the service's details, which name a
+    line by its place in the body (`lines.<n>`) or the product short of stock."""
+    errors: dict[str, list[str]] = {}
+    per_line = details.get("lines") if isinstance(details, dict) else None
+    if isinstance(per_line, dict):
+        for n, problem in per_line.items():
+            errors[_line_field(named[int(n)]["line_id"])] = forms.texts(problem)
+    elif per_line is not None:  # about the body as a whole: no line has a quantity
+        errors[forms.FORM] = ["Type a quantity for at least one line."]
+    if isinstance(details, dict) and details.get("product_id"):
+        for line in named:
+            if line["product_id"] == details["product_id"]:
+                errors[_line_field(line["line_id"])] = [refusal or "Not enough stock."]
+    return errors or {forms.FORM: [refusal or "The delivery could not be recorded."]}
+
+
+DEMAND_FILTERS = ("flagged", "q", "sort", "cursor")
+
+
+@blp.get("/demand")
+@page(*DEMAND_READERS)
+def demand(user: User):
+    args, errors = _list_args(DemandArgs(), DEMAND_FILTERS)
+    listing = demand_report.respond(args=args)  # as GET /api/v1/demand
+    history = demand_report.weeks(product_ids=[item["product_id"]
+                                               for item in listing["items"]])
+    charts_by_product = {item["product_id"]: charts.weekly_demand(
+        history.get(item["product_id"], []), forecast=item["forecast"])
+        for item in listing["items"]}
+    return render("demand.html", user, 422 if errors else 200, page=listing,
+                  charts=charts_by_product, errors=errors, values=request.args,
+                  csv_args={k: v for k, v in request.args.items()
+                            if k in ("flagged", "q", "sort") and v})
+
+
+@blp.get("/demand.csv")
+@page(*DEMAND_READERS)
+def demand_csv(user: User):
+    args, errors = _list_args(DemandArgs(), (*DEMAND_FILTERS[:-1], "format"), {"format": "csv"})
+    if errors:
+        raise ApiError(422, "validation_error", _sentence(errors))
+    return demand_report.respond(args=args)

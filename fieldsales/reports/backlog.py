@@ -22,13 +22,16 @@ from sqlalchemy import BigInteger, Float, case, cast, exists, func, literal, sel
 from fieldsales.common import DAY_MS, now_ms
 from fieldsales.customers.models import Customer
 from fieldsales.extensions import db
-from fieldsales.listing import NO_DATE
+from fieldsales.listing import NO_DATE, Listing
 from fieldsales.orders import rules as order_rules
 from fieldsales.orders.models import Delivery, DeliveryLine, Order, OrderLine
 from fieldsales.orders.rules import PENDING_QUANTITY as PENDING
 from fieldsales.products.models import Product
+from fieldsales.reports.backlog_schemas import BacklogOrderSchema
+from fieldsales.reports.ranges import date_range
 from fieldsales.scoring.backlog import POINTS
 from fieldsales.scoring.models import BacklogPriority
+from fieldsales.users import scope
 from fieldsales.users.models import User
 
 UNRANKED = 2_000_000_000
@@ -69,6 +72,32 @@ def open_orders_query():
         "pending_value": cast(pending.c.pending_value, Float),
     }
     return query, sorts
+
+
+def respond(*, viewer: User, args: dict, order_id: str | None = None):
+    """The backlog the viewer may see (GET /backlog and the console's Backlog): a page of
+    `args`, or every matching order as CSV; `order_id` narrows it to that one order.
+
+    Admins and procurement see every order, managers their team's, reps their own.
+    """
+    now = now_ms()
+    query, sorts = open_orders_query()
+    query = query.where(scope.rep_clause(viewer=viewer, rep_column=Order.rep_id))
+    if order_id is not None:
+        query = query.where(Order.id == order_id)
+    listing = Listing(name="backlog", item_schema=BacklogOrderSchema, sorts=sorts,
+                      id_key=Order.id, filters=filters(now))
+    return listing.respond(args=args, query=query, decorate=LineStock(now))
+
+
+def health(*, viewer: User, args: dict) -> dict:
+    """The summary of the orders the viewer may cover (GET /backlog/summary, the console):
+    managers their team's (or one of its reps), reps their own, the others all or
+    `team_id` / `rep_id`; over the period of `args` (default the last 30 days)."""
+    team_id, rep_id = scope.orders_owner(viewer=viewer, team_id=args.get("team_id"),
+                                         rep_id=args.get("rep_id"))
+    start, end = date_range(args)
+    return summary(start=start, end=end, team_id=team_id, rep_id=rep_id)
 
 
 def filters(now: int) -> dict:

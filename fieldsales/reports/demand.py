@@ -12,10 +12,14 @@ backlog), then those with the fewest days of cover.
 from sqlalchemy import and_, case, func, or_, select
 
 from fieldsales.common import WEEK_MS
+from fieldsales.extensions import db
+from fieldsales.listing import Listing
 from fieldsales.products.models import Product
+from fieldsales.reports.demand_schemas import DemandSchema
 from fieldsales.scoring.models import ProductDemand
 
 HISTORY_WEEKS = 4
+CHART_WEEKS = 12  # the weeks of history a product's chart shows
 NO_COVER = 1e9
 
 
@@ -64,6 +68,14 @@ def query():
     return base, sorts, filters
 
 
+def respond(*, args: dict):
+    """The demand list (GET /demand and the console's Demand): a page of `args`, or CSV."""
+    base, sorts, filters = query()
+    listing = Listing(name="demand", item_schema=DemandSchema, sorts=sorts,
+                      id_key=Product.id, filters=filters)
+    return listing.respond(args=args, query=base, decorate=shape)
+
+
 def shape(rows: list[dict]) -> list[dict]:
     """Round the figures for reading; flags stay booleans."""
     out = []
@@ -79,3 +91,26 @@ def shape(rows: list[dict]) -> list[dict]:
         out.append(item)
     return out
 
+
+
+def weeks(*, product_ids: list[str], count: int = CHART_WEEKS) -> dict[str, list[dict]]:
+    """Each product's last `count` weeks of the job's history (up to its latest week), oldest
+    first: the ordered quantity, the smoothed level and trend, and the forecast that week
+    made for the one after. One query for all the products of a page."""
+    if not product_ids:
+        return {}
+    newest = select(func.max(ProductDemand.week_start)).scalar_subquery()
+    rows = db.session.execute(
+        select(ProductDemand.product_id, ProductDemand.week_start,
+               ProductDemand.ordered_quantity, ProductDemand.level, ProductDemand.trend,
+               ProductDemand.forecast)
+        .where(ProductDemand.product_id.in_(product_ids),
+               ProductDemand.week_start > newest - count * WEEK_MS)
+        .order_by(ProductDemand.product_id, ProductDemand.week_start)).mappings()
+    history: dict[str, list[dict]] = {}
+    for row in rows:
+        history.setdefault(row["product_id"], []).append({
+            "week_start": row["week_start"], **{
+                name: round(float(row[name]), 2)
+                for name in ("ordered_quantity", "level", "trend", "forecast")}})
+    return history

@@ -5,8 +5,6 @@ from fieldsales.errors import answers
 from fieldsales.extensions import Blueprint
 from fieldsales.feedback.models import Feedback
 from fieldsales.listing import Listing
-from fieldsales.orders.models import Order
-from fieldsales.products.models import Product
 from fieldsales.reports import (
     activity,
     backlog,
@@ -20,12 +18,11 @@ from fieldsales.reports import (
 from fieldsales.reports.activity_schemas import ActivityArgs, ActivitySchema
 from fieldsales.reports.backlog_schemas import (
     BacklogArgs,
-    BacklogOrderSchema,
     BacklogPageSchema,
     BacklogSummaryArgs,
     BacklogSummarySchema,
 )
-from fieldsales.reports.demand_schemas import DemandArgs, DemandPageSchema, DemandSchema
+from fieldsales.reports.demand_schemas import DemandArgs, DemandPageSchema
 from fieldsales.reports.duplicates_schemas import (
     DuplicateArgs,
     DuplicatePageSchema,
@@ -180,11 +177,7 @@ def backlog_list(args):
     Admins and procurement see every order, managers their team's, reps their own.
     `?format=csv` exports every matching order (lines as JSON in one cell).
     """
-    query, sorts = backlog.open_orders_query()
-    listing = Listing(name="backlog", item_schema=BacklogOrderSchema, sorts=sorts,
-                      id_key=Order.id, filters=backlog.filters(now_ms()))
-    query = query.where(scope.rep_clause(viewer=current_user(), rep_column=Order.rep_id))
-    return listing.respond(args=args, query=query, decorate=backlog.LineStock())
+    return backlog.respond(viewer=current_user(), args=args)
 
 
 @blp.route("/backlog/summary")
@@ -200,10 +193,7 @@ def backlog_summary(args):
     Admins and procurement see all orders (or `team_id` / `rep_id`), managers their team's,
     reps their own.
     """
-    team_id, rep_id = scope.orders_owner(viewer=current_user(), team_id=args.get("team_id"),
-                                         rep_id=args.get("rep_id"))
-    start, end = date_range(args)
-    return backlog.summary(start=start, end=end, team_id=team_id, rep_id=rep_id)
+    return backlog.health(viewer=current_user(), args=args)
 
 
 @blp.route("/demand")
@@ -217,7 +207,4 @@ def demand_list(args):
 
     Figures are as of the demand job's last run (`computed_at`). `?format=csv` exports all.
     """
-    query, sorts, filters = demand.query()
-    listing = Listing(name="demand", item_schema=DemandSchema, sorts=sorts,
-                      id_key=Product.id, filters=filters)
-    return listing.respond(args=args, query=query, decorate=demand.shape)
+    return demand.respond(args=args)

@@ -19,6 +19,8 @@ def row(signed_out, admin, manager, other_manager, procurement, rep, other_rep):
 
 MANAGERS_ONLY = row(302, 200, 200, 200, 403, 403, 403)
 ADMINS_ONLY = row(302, 200, 403, 403, 403, 403, 403)
+PROCUREMENT = row(302, 200, 200, 200, 200, 403, 403)  # backlog and demand: as their API
+DELIVERERS = row(302, 200, 403, 403, 200, 403, 403)  # as POST /orders/<id>/deliveries
 # (rule, method): the status of each caller. `<rep_id>` is the manager's rep, `<target_id>` a
 # target of that rep, `<quarantine_id>` a record of that rep a phone pushed, `<customer_id>` a
 # customer of that rep; POSTs send an empty form with a valid CSRF token.
@@ -26,7 +28,7 @@ PAGES = {
     ("/signin", "GET"): row(200, 302, 302, 302, 302, 302, 302),
     ("/signin", "POST"): row(422, 422, 422, 422, 422, 422, 422),
     ("/signout", "POST"): row(302, 302, 302, 302, 302, 302, 302),
-    ("/", "GET"): row(302, 302, 302, 302, 200, 302, 302),
+    ("/", "GET"): row(302, 302, 302, 302, 302, 302, 302),
     ("/today", "GET"): MANAGERS_ONLY,
     ("/me", "GET"): row(302, 403, 403, 403, 403, 200, 200),
     ("/reps/<rep_id>/day", "GET"): row(302, 200, 200, 404, 403, 200, 404),
@@ -62,6 +64,13 @@ PAGES = {
     ("/admin/users/new", "POST"): row(302, 422, 403, 403, 403, 403, 403),
     ("/admin/users/<user_id>", "GET"): ADMINS_ONLY,
     ("/admin/users/<user_id>", "POST"): row(302, 302, 403, 403, 403, 403, 403),
+    # Procurement's pages; `<order_id>` is an open order of the manager's rep.
+    ("/backlog", "GET"): PROCUREMENT,
+    ("/backlog.csv", "GET"): PROCUREMENT,
+    ("/backlog/<order_id>/delivery", "GET"): DELIVERERS,
+    ("/backlog/<order_id>/delivery", "POST"): row(302, 422, 403, 403, 422, 403, 403),
+    ("/demand", "GET"): PROCUREMENT,
+    ("/demand.csv", "GET"): PROCUREMENT,
 }
 
 
@@ -91,16 +100,20 @@ def test_every_page_answers_every_caller_as_written(app, client, visitor, team, 
     people = {"signed out": None, "admin": team.admin, "manager": team.manager,
               "other_manager": team.other_manager, "procurement": team.procurement,
               "rep": team.rep, "other_rep": team.other_rep}
+    customer, product = world.customer(rep=team.rep), world.product(stock=100)
     failures = []
     for (rule, method), expected in PAGES.items():
         for caller in CALLERS:
             person = visitor(people[caller])
             target = world.target(rep=team.rep, metric="visits", period="day",
                                   start=at("2026-01-05"), end=at("2026-01-06"), goal=5)
+            order = world.order(rep=team.rep, customer=customer, at=at("2026-01-05"),
+                                lines=[(product, 1, 10.0)])
             path = (rule.replace("<rep_id>", team.rep.id).replace("<target_id>", target)
                     .replace("<quarantine_id>", quarantined(client, team, world))
                     .replace("<customer_id>", world.customer(rep=team.rep))
-                    .replace("<user_id>", team.rep.id))
+                    .replace("<user_id>", team.rep.id)
+                    .replace("<order_id>", order))
             if method == "GET":
                 status = person.get(path).status_code
             else:  # the CSRF token of whatever page the caller can see
