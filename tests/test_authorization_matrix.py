@@ -37,6 +37,7 @@ EXPECTED = {
     ("/api/v1/customers/<customer_id>/merge", "POST"): "admin manager",
     ("/api/v1/customers/duplicates", "GET"): "admin manager",
     ("/api/v1/demand", "GET"): "admin manager procurement",
+    ("/api/v1/demand/<product_id>/weeks", "GET"): "admin manager procurement",
     ("/api/v1/feedback/summary", "GET"): "admin manager procurement rep",
     ("/api/v1/jobs/runs", "GET"): "admin manager procurement",
     ("/api/v1/orders", "GET"): "any",

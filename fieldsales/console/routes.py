@@ -703,10 +703,14 @@ def calendar_day(ms: int | None) -> str:
     return "—" if ms is None else periods.ms_date(ms).strftime("%a %d %b %Y")
 
 
+PAGE_SIZE = "20"  # orders or products a page of the console shows; "More" pages on
+
+
 def _list_args(schema, fields: tuple[str, ...], extra: dict | None = None) -> tuple[dict, dict]:
     """A list's query by the API's schema; on bad input its defaults, and the errors."""
-    args, errors = forms.load(schema, {**request.args, **(extra or {})}, fields=fields)
-    return (args if args is not None else schema.load(extra or {})), errors
+    extra = {"limit": PAGE_SIZE, **(extra or {})}
+    args, errors = forms.load(schema, {**request.args, **extra}, fields=(*fields, "limit"))
+    return (args if args is not None else schema.load(extra)), errors
 
 
 BACKLOG_FILTERS = ("late_only", "min_age_days", "sort", "cursor")

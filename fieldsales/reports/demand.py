@@ -12,6 +12,7 @@ backlog), then those with the fewest days of cover.
 from sqlalchemy import and_, case, func, or_, select
 
 from fieldsales.common import WEEK_MS
+from fieldsales.errors import ApiError
 from fieldsales.extensions import db
 from fieldsales.listing import Listing
 from fieldsales.products.models import Product
@@ -91,6 +92,15 @@ def shape(rows: list[dict]) -> list[dict]:
         out.append(item)
     return out
 
+
+
+def product_weeks(*, product_id: str) -> dict:
+    """One live product's weekly history (GET /demand/<product_id>/weeks); 404 if none."""
+    if db.session.scalar(select(Product.id).where(Product.id == product_id,
+                                                  Product.deleted_at.is_(None))) is None:
+        raise ApiError(404, "not_found", "No such product.")
+    return {"product_id": product_id,
+            "weeks": weeks(product_ids=[product_id]).get(product_id, [])}
 
 
 def weeks(*, product_ids: list[str], count: int = CHART_WEEKS) -> dict[str, list[dict]]:

@@ -44,3 +44,19 @@ class DemandSchema(ma.Schema):
 
 
 DemandPageSchema = page_schema(DemandSchema, "DemandPage")
+
+
+class DemandWeekSchema(ma.Schema):
+    class Meta:
+        ordered = True
+
+    week_start = ma.fields.Integer(metadata={"description": "Monday 00:00 UTC, epoch ms."})
+    ordered_quantity = ma.fields.Float()
+    level = ma.fields.Float(metadata={"description": "The smoothed demand."})
+    trend = ma.fields.Float(metadata={"description": "Per week."})
+    forecast = ma.fields.Float(metadata={"description": "This week's forecast for the next."})
+
+
+class DemandWeeksSchema(ma.Schema):
+    product_id = ma.fields.String()
+    weeks = ma.fields.List(ma.fields.Nested(DemandWeekSchema))

@@ -22,7 +22,7 @@ from fieldsales.reports.backlog_schemas import (
     BacklogSummaryArgs,
     BacklogSummarySchema,
 )
-from fieldsales.reports.demand_schemas import DemandArgs, DemandPageSchema
+from fieldsales.reports.demand_schemas import DemandArgs, DemandPageSchema, DemandWeeksSchema
 from fieldsales.reports.duplicates_schemas import (
     DuplicateArgs,
     DuplicatePageSchema,
@@ -208,3 +208,13 @@ def demand_list(args):
     Figures are as of the demand job's last run (`computed_at`). `?format=csv` exports all.
     """
     return demand.respond(args=args)
+
+
+@blp.route("/demand/<product_id>/weeks")
+@require("admin", "procurement", "manager")
+@blp.response(200, DemandWeeksSchema)
+def demand_weeks(product_id):
+    """A product's weekly demand over the last 12 weeks the demand job kept, oldest first:
+    the ordered quantity, the smoothed level and trend, and the forecast each week made for
+    the next (the console's demand chart draws these)."""
+    return demand.product_weeks(product_id=product_id)

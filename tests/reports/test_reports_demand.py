@@ -94,3 +94,18 @@ def test_with_the_real_demand_job(app, client, team, world):
     assert item["sku"] == "REAL" and item["ordered_quantity"] == 32
     assert item["rising_demand"] is True and item["flagged"] is True
     assert item["forecast"] > 16 and item["ordered_4w"] == 60
+
+
+def test_a_products_weeks_are_its_history_oldest_first(client, team, products):
+    response = client.get(f"/api/v1/demand/{products['P1']}/weeks",
+                          headers=team.headers["procurement"])
+    assert response.status_code == 200
+    weeks = response.json["weeks"]
+    assert [w["week_start"] for w in weeks] == [at(week) for week in WEEKS]
+    assert [w["ordered_quantity"] for w in weeks] == [100, 5, 10, 15, 20]
+    assert weeks[-1] == {"week_start": at("2024-03-04"), "ordered_quantity": 20, "level": 20,
+                         "trend": 0, "forecast": 20}
+    assert client.get(f"/api/v1/demand/{products['P4']}/weeks",
+                      headers=team.headers["manager"]).json["weeks"] == []
+    assert client.get("/api/v1/demand/no-such-product/weeks",
+                      headers=team.headers["admin"]).status_code == 404
