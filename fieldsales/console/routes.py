@@ -286,8 +286,7 @@ def _target_list_args(extra: dict) -> dict:
     args, errors = forms.load(TargetListArgs(), {**request.args, **extra},
                               fields=("cursor", "format", "period", "metric"))
     if errors:
-        raise ApiError(422, "validation_error", "; ".join(
-            f"{name}: {' '.join(texts)}" for name, texts in errors.items()))
+        raise ApiError(422, "validation_error", _sentence(errors))
     return args or {}
 
 
@@ -724,7 +723,9 @@ def backlog(user: User):
     period, period_errors = forms.load(BacklogSummaryArgs(), request.args, fields=("from", "to"))
     health = backlog_report.health(viewer=user, args=period or {})  # as /backlog/summary
     errors = {**errors, **period_errors}
+    current = health["current"]
     return render("backlog.html", user, 422 if errors else 200, page=listing, health=health,
+                  period_days=(current["end_ms"] - current["start_ms"]) // DAY_MS,
                   errors=errors, values=request.args, can_deliver=user.role in DELIVERERS,
                   csv_args={k: v for k, v in request.args.items()
                             if k in ("late_only", "min_age_days", "sort") and v})

@@ -93,7 +93,6 @@ def shape(rows: list[dict]) -> list[dict]:
     return out
 
 
-
 def product_weeks(*, product_id: str) -> dict:
     """One live product's weekly history (GET /demand/<product_id>/weeks); 404 if none."""
     if db.session.scalar(select(Product.id).where(Product.id == product_id,
@@ -104,9 +103,9 @@ def product_weeks(*, product_id: str) -> dict:
 
 
 def weeks(*, product_ids: list[str], count: int = CHART_WEEKS) -> dict[str, list[dict]]:
-    """Each product's last `count` weeks of the job's history (up to its latest week), oldest
-    first: the ordered quantity, the smoothed level and trend, and the forecast that week
-    made for the one after. One query for all the products of a page."""
+    """Each product's rows of the last `count` weeks the job has seen (up to the newest
+    week_start of any product), oldest first: the ordered quantity, the smoothed level and
+    trend, and the forecast that week made for the one after. One query for a whole page."""
     if not product_ids:
         return {}
     newest = select(func.max(ProductDemand.week_start)).scalar_subquery()
