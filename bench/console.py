@@ -99,6 +99,12 @@ def measure(app, *, team_id: str, rep_id: str, runs: int) -> None:
         ("Targets", "/targets", "/api/v1/targets"),
         ("Targets CSV", "/targets.csv", "/api/v1/targets?format=csv"),
         ("New target", "/targets/new", "/api/v1/users/me"),
+        # The Backlog page also reads the summary (the baseline is the list alone).
+        ("Backlog", "/backlog", "/api/v1/backlog?limit=20"),
+        ("Backlog late", "/backlog?late_only=true", "/api/v1/backlog?limit=20&late_only=true"),
+        ("Backlog CSV", "/backlog.csv", "/api/v1/backlog?format=csv"),
+        ("Demand", "/demand", "/api/v1/demand?limit=20"),
+        ("Demand CSV", "/demand.csv", "/api/v1/demand?format=csv"),
     ]
     print(f"\n== server time per request, ms ({runs} runs each, after one warm-up)")
     print(f"{'page':<14} {'console median':>15} {'max':>7} {'API median':>11} {'max':>7}  budget")
