@@ -80,6 +80,13 @@ class Tab:
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
         self.page.set_default_timeout(15_000)
 
+    def sign_in(self, email: str, *, lands_on: str) -> None:
+        """Sign in on the open sign-in page, as a user types it, and land on `lands_on`."""
+        self.page.get_by_label("Email", exact=True).fill(email)
+        self.page.get_by_label("Password", exact=True).fill(PASSWORD)
+        self.page.get_by_role("button", name="Sign in").click()
+        self.page.wait_for_url(f"**{lands_on}")
+
     def shot(self, name: str) -> None:
         """A full-page screenshot; and the page never scrolls sideways."""
         SHOTS.mkdir(parents=True, exist_ok=True)
@@ -114,10 +121,7 @@ def test_the_demo_manager_signs_in_follows_the_team_and_sets_a_target(browser, d
         page.goto("/")
         assert page.url.startswith(f"{demo.base_url}/signin")
         tab.shot("signin")
-        page.get_by_label("Email", exact=True).fill(MANAGER)
-        page.get_by_label("Password", exact=True).fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url("**/today")
+        tab.sign_in(MANAGER, lands_on="/today")
 
         # Today: a marker per rep on the team map, drawn without any tile server.
         page.wait_for_selector("#map[data-drawn]", state="attached")

@@ -73,10 +73,7 @@ def test_the_admin_replays_a_quarantined_record_and_merges_a_duplicate_pair(brow
     page = tab.page
     try:
         page.goto("/signin")
-        page.get_by_label("Email", exact=True).fill(ADMIN)
-        page.get_by_label("Password", exact=True).fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url("**/today")
+        tab.sign_in(ADMIN, lands_on="/today")
 
         # The quarantine: the pushed record is listed with its reason; inspect it.
         page.get_by_role("link", name="Quarantine", exact=True).click()

@@ -20,10 +20,7 @@ def test_procurement_records_a_delivery_from_the_backlog_and_reads_the_demand_ch
     page = tab.page
     try:
         page.goto("/signin")
-        page.get_by_label("Email", exact=True).fill(PROCUREMENT)
-        page.get_by_label("Password", exact=True).fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url("**/backlog")  # procurement's start page
+        tab.sign_in(PROCUREMENT, lands_on="/backlog")  # procurement's start page
 
         # The queue in priority order, its reasons, the age buckets.
         orders = page.locator("li.order")
