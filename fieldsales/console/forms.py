@@ -5,13 +5,16 @@ matching API route uses (`load`), then calls the same service, whose `ApiError` 
 into messages by field (`errors_of`). The template shows each message next to its field and
 fills the fields back with what was typed, so nothing is lost.
 """
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import TypeVar
 
 import marshmallow as ma
 
 from fieldsales.errors import ApiError
+from fieldsales.extensions import db
 from fieldsales.schemas import Flag
 
+T = TypeVar("T")
 FORM = "_form"  # the key of messages about the form as a whole
 
 
@@ -42,6 +45,19 @@ def load(schema: ma.Schema, submitted: Mapping[str, str], *, fields: Iterable[st
     except ma.ValidationError as error:
         messages = error.messages if isinstance(error.messages, dict) else {FORM: error.messages}
         return None, {name: texts(problem) for name, problem in messages.items()}
+
+
+def attempt(action: Callable[[], T]) -> tuple[T | None, dict[str, list[str]]]:
+    """(result, {}) when the service call `action` passes (flushed, so the database's own
+    refusals surface here); (None, messages by field) when it refuses, rolled back. The view
+    commits on success, once."""
+    try:
+        result = action()
+        db.session.flush()
+    except ApiError as error:
+        db.session.rollback()
+        return None, errors_of(error)
+    return result, {}
 
 
 def errors_of(error: ApiError) -> dict[str, list[str]]:

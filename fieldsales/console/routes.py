@@ -335,12 +335,8 @@ def target_new(user: User):
     data, errors = forms.load(TargetCreateSchema(), request.form, fields=TARGET_FIELDS,
                               blank_as_none=("team_id", "rep_id"))
     if data is not None:
-        try:
-            targets_service.create(viewer=user, data=data)
-        except ApiError as error:
-            db.session.rollback()
-            errors = forms.errors_of(error)
-        else:
+        _, errors = forms.attempt(lambda: targets_service.create(viewer=user, data=data))
+        if not errors:
             db.session.commit()
             flash("Target created.")
             return redirect(url_for("console.targets"))
@@ -357,12 +353,8 @@ def target_edit(user: User, target_id: str):
     data, errors = forms.load(TargetUpdateSchema(), request.form,
                               fields=("metric", "period", "period_start", "goal"))
     if data is not None:
-        try:
-            targets_service.update(target=target, changes=data)
-        except ApiError as error:
-            db.session.rollback()
-            errors = forms.errors_of(error)
-        else:
+        _, errors = forms.attempt(lambda: targets_service.update(target=target, changes=data))
+        if not errors:
             db.session.commit()
             flash("Target saved.")
             return redirect(url_for("console.targets"))
@@ -549,12 +541,9 @@ def customer_assign(user: User, customer_id: str):
     data, errors = forms.load(CustomerUpdateSchema(), request.form, fields=("assigned_rep_id",),
                               blank_as_none=("assigned_rep_id",))
     if data is not None:
-        try:
-            customers_service.update(viewer=user, customer=customer, changes=data)
-        except ApiError as error:
-            db.session.rollback()
-            errors = forms.errors_of(error)
-        else:
+        _, errors = forms.attempt(lambda: customers_service.update(
+            viewer=user, customer=customer, changes=data))
+        if not errors:
             db.session.commit()
             rep = _user_names([data["assigned_rep_id"]]).get(data["assigned_rep_id"] or "")
             flash(f"{customer.name}: assigned to {rep}." if rep else
@@ -635,16 +624,11 @@ def user_new(user: User):
         "email", "password", "name", "role", "manager_id", "selling_style"),
         verbatim=("password",), blank_as_none=("manager_id", "selling_style"))
     if data is not None:
-        try:
-            made = users_service.create(
-                email=data["email"], password=data["password"], name=data["name"],
-                role=data["role"], selling_style=data.get("selling_style"),
-                manager=users_service.get_named_manager(manager_id=data.get("manager_id")))
-            db.session.flush()
-        except ApiError as error:
-            db.session.rollback()
-            errors = forms.errors_of(error)
-        else:
+        made, errors = forms.attempt(lambda: users_service.create(
+            email=data["email"], password=data["password"], name=data["name"],
+            role=data["role"], selling_style=data.get("selling_style"),
+            manager=users_service.get_named_manager(manager_id=data.get("manager_id"))))
+        if made is not None:
             db.session.commit()
             flash(f"{made.name} can sign in now.")
             return redirect(url_for("console.users"))
@@ -670,13 +654,8 @@ def user_edit(user: User, user_id: str):
     elif data is not None:
         changes = {k: v for k, v in data.items()
                    if k == "password" or v != getattr(person, k)}
-        try:
-            users_service.update(user=person, changes=changes)
-            db.session.flush()
-        except ApiError as error:
-            db.session.rollback()
-            errors = forms.errors_of(error)
-        else:
+        _, errors = forms.attempt(lambda: users_service.update(user=person, changes=changes))
+        if not errors:
             db.session.commit()
             flash(f"{person.name}: saved." + (" Their sessions were signed out."
                                               if "password" in changes
