@@ -37,15 +37,24 @@ from fieldsales.errors import ApiError
 from fieldsales.extensions import db
 from fieldsales.orders import service as orders_service
 from fieldsales.orders.schemas import DeliveryCreateSchema
-from fieldsales.reports import activity, duplicates, team_overview, team_today
+from fieldsales.reports import (
+    activity,
+    duplicates,
+    feedback_summary,
+    team_overview,
+    team_today,
+    territory,
+)
 from fieldsales.reports import backlog as backlog_report
 from fieldsales.reports import demand as demand_report
 from fieldsales.reports.activity_schemas import ActivityArgs
 from fieldsales.reports.backlog_schemas import BacklogArgs, BacklogSummaryArgs
 from fieldsales.reports.demand_schemas import DemandArgs
 from fieldsales.reports.duplicates_schemas import DUPLICATE_REASONS, DuplicateArgs
-from fieldsales.reports.routes import DUPLICATES
+from fieldsales.reports.feedback_summary_schemas import FeedbackSummaryArgs
+from fieldsales.reports.routes import DUPLICATES, TERRITORIES
 from fieldsales.reports.team_overview_schemas import OVERVIEW_PERIODS, OverviewArgs
+from fieldsales.reports.territory_schemas import TERRITORY_FLAGS, TerritoryArgs
 from fieldsales.scoring.models import JOB_STATUSES, JobRun
 from fieldsales.scoring.routes import LOG as JOB_RUNS
 from fieldsales.scoring.runner import job_names, run_job
@@ -88,6 +97,8 @@ NAV = (
     ("console.users", "Users", ("admin",)),
     ("console.backlog", "Backlog", ("admin", "procurement", "manager")),
     ("console.demand", "Demand", ("admin", "procurement", "manager")),
+    ("console.feedback", "Feedback", ("admin", "manager", "procurement")),
+    ("console.territories", "Territories", MANAGING),
 )
 LANDING = {"admin": "console.today", "manager": "console.today", "rep": "console.my_day",
            "procurement": "console.backlog"}
@@ -817,3 +828,54 @@ def demand_csv(user: User):
     if errors:
         raise ApiError(422, "validation_error", _sentence(errors))
     return demand_report.respond(args=args)
+
+
+# --- reports: feedback and territories ------------------------------------------------------
+# The same calls as GET /api/v1/feedback/summary and /territories/balance, scoped the same.
+FEEDBACK_READERS = ("admin", "manager", "procurement", "rep")  # as GET /feedback/summary
+
+
+@blp.get("/feedback")
+@page(*FEEDBACK_READERS)
+def feedback(user: User):
+    """The feedback summary of a period (inclusive UTC days `from`/`to`, default the last
+    30): categories, the weekly rating trend, most requested and praised products, repeat
+    complainers. A bad period is shown by its field, with the default period's figures."""
+    args, errors = forms.load(FeedbackSummaryArgs(), request.args, fields=("from", "to"))
+    summary, refused = forms.attempt(lambda: feedback_summary.visible(
+        viewer=user, args=args or FeedbackSummaryArgs().load({})))
+    if summary is None:  # a range the report refuses (longer than two years)
+        summary = feedback_summary.visible(viewer=user, args=FeedbackSummaryArgs().load({}))
+    errors = {**errors, **refused}
+    return render("feedback.html", user, 422 if errors else 200, summary=summary,
+                  chart=charts.rating_trend(summary["rating_trend"]), errors=errors,
+                  values=request.args,
+                  last_day=periods.ms_date(summary["to_ms"] - DAY_MS))
+
+
+TERRITORY_FILTERS = ("flag", "sort", "cursor", "team_id")
+REP_COLOURS = 8  # map colours (console.css `.rep-N`, console.js); reps beyond share them
+
+
+@blp.get("/territories")
+@page(*MANAGING)
+def territories(user: User):
+    """Territory balance per rep, as GET /territories/balance: a map of each rep's
+    customers, a load bar per rep, takeover suggestions for the overloaded."""
+    args, errors = _list_args(TerritoryArgs(), TERRITORY_FILTERS)
+    listing = TERRITORIES.respond(args=args, items=territory.visible(
+        viewer=user, team_id=args.get("team_id")))
+    colour = {row["rep_id"]: n % REP_COLOURS for n, row in enumerate(listing["items"])}
+    names = {row["rep_id"]: row["rep_name"] for row in listing["items"]}
+    points = [{**c, "rep_name": names[c["rep_id"]], "colour": colour[c["rep_id"]]}
+              for c in territory.customer_points(rep_ids=list(colour))]
+    tolerance = current_app.config["TERRITORY_TOLERANCE"]
+    return render("territories.html", user, 422 if errors else 200, page=listing,
+                  customers=points, colour=colour, errors=errors, values=request.args,
+                  bars={row["rep_id"]: charts.load_bar(row["load"], tolerance=tolerance)
+                        for row in listing["items"]},
+                  team_options=[(t.id, t.name) for t in _teams(user)]
+                  if user.role == "admin" else [],
+                  flag_options=[(f, f) for f in TERRITORY_FLAGS],
+                  keep={k: v for k, v in request.args.items()
+                        if k in ("flag", "sort", "team_id") and v})

@@ -14,8 +14,23 @@ from fieldsales.customers.models import Customer
 from fieldsales.extensions import db
 from fieldsales.feedback.models import Feedback
 from fieldsales.products.models import Product
+from fieldsales.reports.ranges import date_range
+from fieldsales.users import scope as user_scope
+from fieldsales.users.models import User
 
 PRAISE_MIN, COMPLAINT_MAX, REPEATED = 4, 2, 2
+
+
+def visible(*, viewer: User, args: dict) -> dict:
+    """The summary as GET /feedback/summary answers it (the API and the console's Feedback
+    page): the inclusive days `from`/`to` of `args` (default the last 30), the feedback the
+    viewer may see (admins and procurement all, managers their team's, reps their own),
+    narrowed to `team_id` / `rep_id`; 404 for a team or rep out of scope, 422 for a range
+    longer than two years."""
+    start, end = date_range(args)
+    clause = user_scope.rep_filter(viewer=viewer, rep_column=Feedback.rep_id,
+                                   team_id=args.get("team_id"), rep_id=args.get("rep_id"))
+    return get(scope=clause, start=start, end=end, top=args["top"])
 
 
 def get(*, scope, start: int, end: int, top: int) -> dict:

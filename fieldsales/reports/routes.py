@@ -3,7 +3,6 @@ and demand. Every report is scoped by the caller's role (see fieldsales/users/sc
 from fieldsales.common import now_ms
 from fieldsales.errors import answers
 from fieldsales.extensions import Blueprint
-from fieldsales.feedback.models import Feedback
 from fieldsales.listing import Listing
 from fieldsales.reports import (
     activity,
@@ -29,7 +28,6 @@ from fieldsales.reports.duplicates_schemas import (
     DuplicateSchema,
 )
 from fieldsales.reports.feedback_summary_schemas import FeedbackSummaryArgs, FeedbackSummarySchema
-from fieldsales.reports.ranges import date_range
 from fieldsales.reports.team_overview_schemas import OverviewArgs, TeamOverviewSchema
 from fieldsales.reports.team_today_schemas import TeamTodaySchema
 from fieldsales.reports.territory_schemas import (
@@ -40,7 +38,6 @@ from fieldsales.reports.territory_schemas import (
 from fieldsales.targets.periods import utc_today
 from fieldsales.users import scope
 from fieldsales.users.guard import current_user, require
-from fieldsales.users.models import User
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1",
                 description="Reports for managers and procurement: rep days, feedback, "
@@ -59,10 +56,7 @@ def feedback_summary_view(args):
     `from`/`to` are inclusive UTC days (default: the last 30 days). Admins and procurement
     see all feedback, managers their team's, reps their own.
     """
-    start, end = date_range(args)
-    clause = scope.rep_filter(viewer=current_user(), rep_column=Feedback.rep_id,
-                              team_id=args.get("team_id"), rep_id=args.get("rep_id"))
-    return feedback_summary.get(scope=clause, start=start, end=end, top=args["top"])
+    return feedback_summary.visible(viewer=current_user(), args=args)
 
 
 DUPLICATES = Listing(
@@ -109,9 +103,7 @@ def territory_balance(args):
     Overloaded reps list the teammates who could take over customers, nearest first.
     Managers see their team, admins all (or `team_id`). `?format=csv` exports every rep.
     """
-    viewer = current_user()
-    rows = territory.balance(team_clause=scope.team_clause(
-        viewer=viewer, team_column=User.team_id, team_id=args.get("team_id")))
+    rows = territory.visible(viewer=current_user(), team_id=args.get("team_id"))
     return TERRITORIES.respond(args=args, items=rows)
 
 

@@ -20,11 +20,30 @@ from fieldsales.extensions import db
 from fieldsales.geo import geodesic_m
 from fieldsales.orders import rules as order_rules
 from fieldsales.orders.models import Order, OrderLine
+from fieldsales.users import scope
 from fieldsales.users.models import Team, User
 
 REVENUE_DAYS = 90
 DEFAULT_CADENCE_DAYS = 14
 MAX_CANDIDATES = 3
+
+
+def visible(*, viewer: User, team_id: str | None = None) -> list[dict]:
+    """The balance as GET /territories/balance computes it (the API and the console's
+    Territories page): managers their team's reps, admins all or `team_id`."""
+    return balance(team_clause=scope.team_clause(viewer=viewer, team_column=User.team_id,
+                                                 team_id=team_id))
+
+
+def customer_points(*, rep_ids: list[str]) -> list[dict]:
+    """Where the customers of these reps are (undeleted), for a map: one query."""
+    found = db.session.execute(
+        select(Customer.id, Customer.name, Customer.kind, Customer.latitude,
+               Customer.longitude, Customer.assigned_rep_id)
+        .where(Customer.deleted_at.is_(None), Customer.assigned_rep_id.in_(rep_ids))
+        .order_by(Customer.assigned_rep_id, Customer.name, Customer.id)).all()
+    return [{"id": c.id, "name": c.name, "kind": c.kind, "latitude": c.latitude,
+             "longitude": c.longitude, "rep_id": c.assigned_rep_id} for c in found]
 
 
 def balance(*, team_clause) -> list[dict]:

@@ -71,6 +71,10 @@ PAGES = {
     ("/backlog/<order_id>/delivery", "POST"): row(302, 422, 403, 403, 422, 403, 403),
     ("/demand", "GET"): PROCUREMENT,
     ("/demand.csv", "GET"): PROCUREMENT,
+    # Reports, as their API: the feedback summary (everyone, scoped: reps their own), the
+    # territory balance (admins and managers).
+    ("/feedback", "GET"): row(302, 200, 200, 200, 200, 200, 200),
+    ("/territories", "GET"): MANAGERS_ONLY,
 }
 
 

@@ -90,6 +90,17 @@
     bounds.push([s.latitude, s.longitude]);
   });
 
+  // Territories: each rep's customers, in the rep's colour (as the page's .swatch.rep-N).
+  var repColours = ["#0b57d0", "#146c2e", "#b3261e", "#8a4b00", "#6f2da8", "#00695c",
+                    "#c2185b", "#37474f"];
+  (data.customers || []).forEach(function (c) {
+    L.circleMarker([c.latitude, c.longitude], { radius: 6, weight: 1, color: "#fff",
+      fillColor: repColours[c.colour % repColours.length], fillOpacity: 0.9,
+      className: "customer-marker" })
+      .bindTooltip(text(c.name + " · " + c.rep_name)).addTo(group("Customers"));
+    bounds.push([c.latitude, c.longitude]);
+  });
+
   if (Object.keys(layers).length > 1) { L.control.layers(null, layers).addTo(map); }
   if (bounds.length) {
     // Room on the right for the reps' name labels.
