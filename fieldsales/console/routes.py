@@ -97,7 +97,7 @@ NAV = (
     ("console.users", "Users", ("admin",)),
     ("console.backlog", "Backlog", ("admin", "procurement", "manager")),
     ("console.demand", "Demand", ("admin", "procurement", "manager")),
-    ("console.feedback", "Feedback", ("admin", "manager", "procurement")),
+    ("console.feedback", "Feedback", ("admin", "manager", "procurement", "rep")),
     ("console.territories", "Territories", MANAGING),
 )
 LANDING = {"admin": "console.today", "manager": "console.today", "rep": "console.my_day",
