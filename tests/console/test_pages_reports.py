@@ -203,3 +203,14 @@ def test_a_bad_load_filter_is_shown_by_its_field(visitor, team, territories):
 def test_a_manager_asking_for_another_team_gets_a_404_page(visitor, team, territories):
     response = visitor(team.manager).get(f"/territories?team_id={team.other_manager.team_id}")
     assert response.status_code == 404 and "No such team." in response.text
+
+
+def test_the_menu_offers_each_report_to_whom_its_api_serves(visitor, team):
+    def menu(user) -> str:
+        page = visitor(user).get("/customers").text
+        return page[page.index('<nav aria-label="Main">'):page.index("</nav>")]
+
+    for user in (team.admin, team.manager):
+        assert ">Feedback<" in menu(user) and ">Territories<" in menu(user)
+    for user in (team.procurement, team.rep):
+        assert ">Feedback<" in menu(user) and ">Territories<" not in menu(user)
