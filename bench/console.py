@@ -29,7 +29,7 @@ from config import TestingConfig  # noqa: E402
 from fieldsales import create_app  # noqa: E402
 from fieldsales.demo import seed as demo  # noqa: E402
 from fieldsales.extensions import db  # noqa: E402
-from fieldsales.scoring.runner import run_job  # noqa: E402
+from fieldsales.jobs.runner import run_job  # noqa: E402
 from fieldsales.scratch import scratch_database  # noqa: E402
 from fieldsales.users.models import User  # noqa: E402
 

@@ -165,7 +165,7 @@ def generate(n_customers: int, n_orders: int) -> dict:
     db.session.commit()
     if db.engine.dialect.name == "postgresql":
         db.session.execute(sa.text("ANALYZE"))
-    from fieldsales.scoring.runner import run_job
+    from fieldsales.jobs.runner import run_job
     run_job("backlog", now=NOW)
     return {"rep": rep.id}
 

@@ -83,7 +83,7 @@ def bench_size(*, reps: int, days: int, base_url: str | None, keep: bool) -> dic
             print(f"generated in {time.perf_counter() - started:.1f} s: "
                   + ", ".join(f"{n:,} {t}" for t, n in counts.items()), flush=True)
 
-            from fieldsales.scoring.runner import run_job
+            from fieldsales.jobs.runner import run_job
             for name in JOBS:
                 label = f"{name} ({days + 1}-day window)" if name == "productivity" else name
                 timings[label] = timed(run_job, name, label)

@@ -120,6 +120,11 @@ class Config:
     # Working hours (UTC hours) outside which a rep's locations are never shown.
     WORKDAY_START_HOUR = 6
     WORKDAY_END_HOUR = 20
+    # Working hours of a team that has none of its own (fieldsales/users/hours.py): its IANA
+    # time zone, and per weekday ["HH:MM", "HH:MM"] or None for a day off.
+    WORKING_HOURS_TIME_ZONE = "UTC"
+    WORKING_HOURS = {day: ["06:00", "20:00"]
+                     for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 
     # Reports: territory balance (capacity per rep over a horizon of working days, and the
     # +-share of capacity that counts as balanced) and duplicate customers.

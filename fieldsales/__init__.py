@@ -20,13 +20,13 @@ from fieldsales.errors import ApiError, api_error, unexpected_error
 from fieldsales.extensions import api, db, migrate
 from fieldsales.feedback.models import Feedback
 from fieldsales.health.routes import blp as health_blp
+from fieldsales.jobs.cli import jobs_cli
+from fieldsales.jobs.routes import blp as jobs_blp
+from fieldsales.jobs.scheduler import start_in_background
 from fieldsales.orders.models import Order
 from fieldsales.orders.routes import blp as orders_blp
 from fieldsales.products.routes import blp as products_blp
 from fieldsales.reports.routes import blp as reports_blp
-from fieldsales.scoring.cli import jobs_cli
-from fieldsales.scoring.routes import blp as jobs_blp
-from fieldsales.scoring.scheduler import start_in_background
 from fieldsales.sync.routes import blp as sync_blp
 from fieldsales.targets.routes import blp as targets_blp
 from fieldsales.tasks import receivers as tasks_receivers

@@ -5,17 +5,12 @@ from fieldsales.auth.models import LoginFailure
 from fieldsales.changes.models import AccessChange, SyncClock
 from fieldsales.customers.models import Customer
 from fieldsales.feedback.models import Feedback
+from fieldsales.jobs.models import JobLock, JobRun
 from fieldsales.locations.models import LocationPing
 from fieldsales.orders.models import Delivery, DeliveryLine, Order, OrderLine
+from fieldsales.plans.models import PlannedVisit
 from fieldsales.products.models import Product
-from fieldsales.scoring.models import (
-    BacklogPriority,
-    JobLock,
-    JobRun,
-    ProductDemand,
-    RepScore,
-    ScoringSuspect,
-)
+from fieldsales.scoring.models import BacklogPriority, ProductDemand, RepScore, ScoringSuspect
 from fieldsales.sync.models import QuarantinedRecord, SyncLog
 from fieldsales.targets.models import Target
 from fieldsales.tasks.models import Task
@@ -25,6 +20,6 @@ from fieldsales.visits.models import Visit
 __all__ = [
     "AccessChange", "AuthToken", "BacklogPriority", "Customer", "Delivery", "DeliveryLine",
     "Feedback", "JobLock", "JobRun", "LocationPing", "LoginFailure", "Order", "OrderLine",
-    "Product", "ProductDemand", "QuarantinedRecord", "RepScore", "ScoringSuspect", "SyncClock",
-    "SyncLog", "Target", "Task", "Team", "User", "Visit",
+    "PlannedVisit", "Product", "ProductDemand", "QuarantinedRecord", "RepScore",
+    "ScoringSuspect", "SyncClock", "SyncLog", "Target", "Task", "Team", "User", "Visit",
 ]

@@ -198,7 +198,7 @@ class World:
 
     def run(self, name, *, now):
         """Run a job through the runner (lock, run record, one commit); its run as a dict."""
-        from fieldsales.scoring.runner import run_job
+        from fieldsales.jobs.runner import run_job
         with self.app.app_context():
             run = run_job(name, now=now)
             return {c: getattr(run, c) for c in ("job", "status", "rows_written", "error")}

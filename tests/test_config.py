@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from config import Config, TestingConfig, from_env, settings
-from fieldsales.scoring.scheduler import INTERVAL_SETTINGS
+from fieldsales.jobs.scheduler import INTERVAL_SETTINGS
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = [*sorted((ROOT / "fieldsales").rglob("*.py")), *sorted((ROOT / "bench").rglob("*.py")),
@@ -24,7 +24,7 @@ def settings_read_by_the_code() -> dict[str, list[str]]:
         for name in READ.findall(path.read_text()):
             found.setdefault(name, []).append(str(path.relative_to(ROOT)))
     for name in INTERVAL_SETTINGS.values():  # read by name through the mapping
-        found.setdefault(name, []).append("fieldsales/scoring/scheduler.py")
+        found.setdefault(name, []).append("fieldsales/jobs/registry.py")
     return found
 
 

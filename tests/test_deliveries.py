@@ -8,12 +8,12 @@ from sqlalchemy import select
 from fieldsales.common import DAY_MS, new_id, now_ms
 from fieldsales.customers.models import Customer
 from fieldsales.extensions import db
+from fieldsales.jobs.runner import run_job
 from fieldsales.listing import NO_DATE
 from fieldsales.orders.models import Order, OrderLine
 from fieldsales.products.models import Product
 from fieldsales.reports.backlog import backlog_health
 from fieldsales.scoring.models import BacklogPriority
-from fieldsales.scoring.runner import run_job
 from tests.list_checks import (
     assert_csv_is_the_json,
     assert_unknown_sort_is_422,

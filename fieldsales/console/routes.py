@@ -35,6 +35,10 @@ from fieldsales.customers.routes import LISTING as CUSTOMERS
 from fieldsales.customers.schemas import CustomerListArgs, CustomerUpdateSchema
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
+from fieldsales.jobs.models import JOB_STATUSES, JobRun
+from fieldsales.jobs.routes import LOG as JOB_RUNS
+from fieldsales.jobs.runner import job_names, run_job
+from fieldsales.jobs.schemas import JobRunListArgs
 from fieldsales.orders import service as orders_service
 from fieldsales.orders.schemas import DeliveryCreateSchema
 from fieldsales.reports import (
@@ -55,10 +59,6 @@ from fieldsales.reports.feedback_summary_schemas import FeedbackSummaryArgs
 from fieldsales.reports.routes import DUPLICATES, TERRITORIES
 from fieldsales.reports.team_overview_schemas import OVERVIEW_PERIODS, OverviewArgs
 from fieldsales.reports.territory_schemas import TERRITORY_FLAGS, TerritoryArgs
-from fieldsales.scoring.models import JOB_STATUSES, JobRun
-from fieldsales.scoring.routes import LOG as JOB_RUNS
-from fieldsales.scoring.runner import job_names, run_job
-from fieldsales.scoring.schemas import JobRunListArgs
 from fieldsales.sync import quarantine
 from fieldsales.sync.models import QuarantinedRecord
 from fieldsales.sync.schemas import QUARANTINE_STATUSES, QuarantineListArgs, ReplaySchema

@@ -1,4 +1,4 @@
-"""Job runs, job locks and the score rows the jobs write.
+"""The score rows the scoring jobs write.
 
 Every score is a row with its components beside it, so a manager or procurement user can see
 why a number is what it is (formulas in docs/scoring.md).
@@ -11,51 +11,15 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
-    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fieldsales.extensions import Model
 
-JOB_STATUSES = ("running", "ok", "failed", "skipped")
 PERIODS = ("day", "week")
 FILLS = ("full", "partial", "none")
 SUSPECT_KINDS = ("unverified_visit", "flagged_ping")
-
-
-class JobRun(Model):
-    """One run of a scheduled job: when, where, how it ended and how many rows it wrote."""
-
-    __tablename__ = "job_runs"
-    __table_args__ = (Index("ix_job_runs_job_started", "job", "started_at"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    job: Mapped[str] = mapped_column(String(32))
-    started_at: Mapped[int] = mapped_column(BigInteger)
-    finished_at: Mapped[int | None] = mapped_column(BigInteger)
-    status: Mapped[str] = mapped_column(String(10), default="running", index=True)
-    rows_written: Mapped[int] = mapped_column(Integer, default=0)
-    # What anyone who may list runs reads: a failure's short message (no SQL, no data), or
-    # why a run was skipped. The failure's full text is `error_detail`, for admins only.
-    error: Mapped[str | None] = mapped_column(Text)
-    error_detail: Mapped[str | None] = mapped_column(Text)
-    trigger: Mapped[str] = mapped_column(String(12), default="manual")  # scheduler / manual
-    host: Mapped[str] = mapped_column(String(255))
-    pid: Mapped[int] = mapped_column(Integer)
-
-
-class JobLock(Model):
-    """SQLite's single-instance lock: one row per running job (PostgreSQL uses advisory locks).
-
-    A row whose `expires_at` has passed belongs to a crashed holder and may be taken over.
-    """
-
-    __tablename__ = "job_locks"
-
-    name: Mapped[str] = mapped_column(String(32), primary_key=True)
-    holder: Mapped[str] = mapped_column(String(255))
-    expires_at: Mapped[int] = mapped_column(BigInteger)
 
 
 class RepScore(Model):

@@ -1,5 +1,5 @@
 """Accounts: teams, users and their bearer tokens."""
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fieldsales.common import id_column, now_ms
@@ -17,6 +17,13 @@ class Team(Model):
     name: Mapped[str] = mapped_column(String(200))
     # How often each customer should be visited, for territory balance.
     visit_cadence_days: Mapped[int] = mapped_column(Integer, default=14)
+    # Working hours (glossary; rules in users/hours.py): an IANA zone, and per weekday
+    # ("mon".."sun") ["HH:MM", "HH:MM"] or null for a day off. Null: the config's defaults.
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    working_hours: Mapped[dict | None] = mapped_column(JSON)
+    # Off-duty positions are acknowledged and not stored; a team that must keep them sets
+    # this: they are stored flagged off duty and shown to no one but the rep.
+    keep_off_duty_positions: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
 
 

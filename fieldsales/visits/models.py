@@ -30,3 +30,6 @@ class Visit(SyncedMixin, Model):
     distance_m: Mapped[float | None] = mapped_column(Float)
     time_on_site_s: Mapped[float | None] = mapped_column(Float)
     time_flags: Mapped[str | None] = phonetime.flags_column()  # odd phone times, server-owned
+    # The planned visit this visit carried out (sync schema 2). No foreign key: planned
+    # visits point back at their visit, and a phone's id is checked on push, not trusted.
+    planned_visit_id: Mapped[str | None] = mapped_column(String(64), index=True)

@@ -10,7 +10,7 @@ import pytest
 from fieldsales.common import now_ms
 from fieldsales.customers.models import Customer
 from fieldsales.feedback.models import Feedback
-from fieldsales.scoring.models import JobRun
+from fieldsales.jobs.models import JobRun
 from fieldsales.sync.models import QuarantinedRecord
 from fieldsales.users.models import User
 from tests.factories import Phone, at, changes, feedback_record

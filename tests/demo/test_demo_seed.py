@@ -10,10 +10,10 @@ from fieldsales.customers.models import Customer
 from fieldsales.demo.seed import CITY, PASSWORD
 from fieldsales.extensions import db
 from fieldsales.feedback.models import Feedback
+from fieldsales.jobs.runner import run_job
 from fieldsales.locations.models import LocationPing
 from fieldsales.orders.models import DeliveryLine, Order, OrderLine
 from fieldsales.products.models import Product
-from fieldsales.scoring.runner import run_job
 from fieldsales.tasks.models import Task
 from fieldsales.users.models import User
 from fieldsales.visits.models import Visit

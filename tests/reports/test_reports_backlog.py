@@ -18,8 +18,8 @@ import pytest
 
 from fieldsales.common import DAY_MS, now_ms
 from fieldsales.extensions import db
+from fieldsales.jobs.runner import run_job
 from fieldsales.orders.models import Order, OrderLine
-from fieldsales.scoring.runner import run_job
 
 
 @pytest.fixture

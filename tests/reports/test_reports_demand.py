@@ -12,8 +12,8 @@ import io
 
 import pytest
 
+from fieldsales.jobs.runner import run_job
 from fieldsales.scoring.models import ProductDemand
-from fieldsales.scoring.runner import run_job
 from tests.factories import at
 
 WEEKS = ["2024-02-05", "2024-02-12", "2024-02-19", "2024-02-26", "2024-03-04"]

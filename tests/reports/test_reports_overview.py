@@ -10,8 +10,8 @@ the team's orders goal 4 against 1 real order -> 0.25.
 """
 import pytest
 
+from fieldsales.jobs.runner import run_job
 from fieldsales.scoring.models import RepScore
-from fieldsales.scoring.runner import run_job
 from fieldsales.targets.models import Target
 from tests.factories import at
 

@@ -1,8 +1,8 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from fieldsales.jobs.models import JOB_STATUSES
 from fieldsales.listing import NewestFirstArgs
-from fieldsales.scoring.models import JOB_STATUSES
 
 
 class JobRunSchema(ma.Schema):

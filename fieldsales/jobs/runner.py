@@ -38,7 +38,6 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
@@ -48,18 +47,10 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from fieldsales.common import MINUTE_MS, now_ms
 from fieldsales.extensions import db
-from fieldsales.scoring import backlog, demand, productivity
-from fieldsales.scoring.models import JobLock, JobRun
+from fieldsales.jobs.models import JobLock, JobRun
+from fieldsales.jobs.registry import JOBS
 
 log = logging.getLogger(__name__)
-
-# name -> job(now=ms) -> rows written. The job writes through db.session and never commits.
-JOBS: dict[str, Callable[..., int]] = {
-    "productivity": productivity.run,
-    "demand": demand.run,
-    "backlog": backlog.run,
-}
-
 
 def job_names() -> list[str]:
     return list(JOBS)

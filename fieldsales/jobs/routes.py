@@ -2,9 +2,9 @@
 from sqlalchemy import select
 
 from fieldsales.extensions import Blueprint
+from fieldsales.jobs.models import JobRun
+from fieldsales.jobs.schemas import JobRunListArgs, JobRunPageSchema, JobRunSchema
 from fieldsales.listing import NewestFirst
-from fieldsales.scoring.models import JobRun
-from fieldsales.scoring.schemas import JobRunListArgs, JobRunPageSchema, JobRunSchema
 from fieldsales.users import scope
 from fieldsales.users.guard import current_user, require
 

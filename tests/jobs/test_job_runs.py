@@ -15,9 +15,9 @@ from config import ProductionConfig, TestingConfig
 from fieldsales import create_app
 from fieldsales.common import now_ms
 from fieldsales.extensions import db
+from fieldsales.jobs import cli, runner, scheduler
+from fieldsales.jobs.models import JobLock, JobRun
 from fieldsales.products.models import Product
-from fieldsales.scoring import cli, runner, scheduler
-from fieldsales.scoring.models import JobLock, JobRun
 
 ROOT = Path(__file__).resolve().parents[2]
 

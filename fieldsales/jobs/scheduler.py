@@ -22,14 +22,10 @@ from flask import Flask
 
 from fieldsales.common import MINUTE_MS
 from fieldsales.extensions import db
+from fieldsales.jobs.registry import INTERVAL_SETTINGS
 
 log = logging.getLogger(__name__)
 
-INTERVAL_SETTINGS = {
-    "productivity": "SCORING_INTERVAL_MINUTES_PRODUCTIVITY",
-    "demand": "SCORING_INTERVAL_MINUTES_DEMAND",
-    "backlog": "SCORING_INTERVAL_MINUTES_BACKLOG",
-}
 # Values of FIELDSALES_SCHEDULER: where the scheduler runs besides `flask jobs scheduler`.
 MODES = ("off", "in-process")
 
@@ -98,7 +94,7 @@ FRESH_SHARE_OF_INTERVAL = 0.8
 
 def run_scheduled(app: Flask, name: str, minutes: float) -> None:
     """One scheduled run, in its own app context; failures are recorded by the runner."""
-    from fieldsales.scoring.runner import run_job
+    from fieldsales.jobs.runner import run_job
 
     with app.app_context():
         try:

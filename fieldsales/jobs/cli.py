@@ -4,10 +4,11 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from fieldsales.extensions import db
-from fieldsales.scoring.runner import job_names, run_job
-from fieldsales.scoring.scheduler import job_intervals, run_in_foreground
+from fieldsales.jobs.runner import job_names, run_job
+from fieldsales.jobs.scheduler import job_intervals, run_in_foreground
 
-jobs_cli = AppGroup("jobs", help="Scoring jobs: productivity, demand, backlog.")
+jobs_cli = AppGroup(
+    "jobs", help="Scheduled jobs (jobs/registry.py): run one now, or schedule them.")
 
 
 @jobs_cli.command("run")

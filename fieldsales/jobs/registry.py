@@ -1,0 +1,21 @@
+"""Every scheduled job, wired here by name: what it runs and which setting holds its interval.
+
+A job is `run(now=ms) -> rows written`; it writes through db.session and never commits (the
+runner commits its work with the run's outcome). A new job is one line in each mapping.
+"""
+from collections.abc import Callable
+
+from fieldsales.scoring import backlog, demand, productivity
+
+JOBS: dict[str, Callable[..., int]] = {
+    "productivity": productivity.run,
+    "demand": demand.run,
+    "backlog": backlog.run,
+}
+
+# name -> the config setting with its interval in minutes (0 = not scheduled).
+INTERVAL_SETTINGS = {
+    "productivity": "SCORING_INTERVAL_MINUTES_PRODUCTIVITY",
+    "demand": "SCORING_INTERVAL_MINUTES_DEMAND",
+    "backlog": "SCORING_INTERVAL_MINUTES_BACKLOG",
+}

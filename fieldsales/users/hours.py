@@ -1,0 +1,68 @@
+"""Working hours: one home for a team's time zone, its local days and when it is on duty.
+
+A team's hours are per weekday in its own zone (`Team.time_zone`, `Team.working_hours`); a
+team without them takes `WORKING_HOURS_TIME_ZONE` and `WORKING_HOURS` from config. Positions
+outside them are off duty (glossary "Working hours").
+"""
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from flask import current_app
+
+from fieldsales.users.models import Team
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def is_time_zone(name: str) -> bool:
+    """An IANA zone this machine knows (what a team's `time_zone` must be)."""
+    if name not in available_timezones():
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def zone_of(team: Team | None) -> ZoneInfo:
+    return ZoneInfo((team.time_zone if team else None)
+                    or current_app.config["WORKING_HOURS_TIME_ZONE"])
+
+
+def hours_of(team: Team | None) -> dict[str, list[str] | None]:
+    """Each weekday's ["HH:MM", "HH:MM"], or None for a day off."""
+    return (team.working_hours if team and team.working_hours is not None
+            else current_app.config["WORKING_HOURS"])
+
+
+def local_day(team: Team | None, at_ms: int) -> date:
+    """The team's calendar day that the instant falls on."""
+    return datetime.fromtimestamp(at_ms / 1000, UTC).astimezone(zone_of(team)).date()
+
+
+def day_bounds_ms(team: Team | None, day: date) -> tuple[int, int]:
+    """[start, end) of the team's local day, in epoch ms (23 or 25 hours across DST)."""
+    zone = zone_of(team)
+    start = datetime.combine(day, time(), zone)
+    end = datetime.combine(day + timedelta(days=1), time(), zone)
+    return _ms(start), _ms(end)
+
+
+def duty_window_ms(team: Team | None, day: date) -> tuple[int, int] | None:
+    """[start, end) of the team's working hours on that local day; None on a day off."""
+    hours = hours_of(team).get(WEEKDAYS[day.weekday()])
+    if not hours:
+        return None
+    zone = zone_of(team)
+    start, end = (datetime.combine(day, time.fromisoformat(h), zone) for h in hours)
+    return _ms(start), _ms(end)
+
+
+def is_on_duty(team: Team | None, at_ms: int) -> bool:
+    window = duty_window_ms(team, local_day(team, at_ms))
+    return window is not None and window[0] <= at_ms < window[1]
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
