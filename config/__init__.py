@@ -242,6 +242,9 @@ class DevelopmentConfig(Config):
 
 class TestingConfig(Config):
     TESTING = True
+    # The suite runs at any hour (tests/conftest.py --at): its pings are on duty unless a
+    # test gives its team working hours (tests/users/test_working_hours.py).
+    WORKING_HOURS = {day: ["00:00", "24:00"] for day in Config.WORKING_HOURS}
     FIELDSALES_SCHEDULER = "off"
     # Strong hashing is slow on purpose; tests only need it to be real.
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"

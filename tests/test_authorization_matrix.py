@@ -70,6 +70,8 @@ EXPECTED = {
     ("/api/v1/teams", "GET"): "admin manager",
     ("/api/v1/teams/<team_id>/overview", "GET"): "admin manager",
     ("/api/v1/teams/<team_id>/today", "GET"): "admin manager",
+    ("/api/v1/teams/<team_id>/working-hours", "GET"): "admin manager",
+    ("/api/v1/teams/<team_id>/working-hours", "PUT"): "admin manager",
     ("/api/v1/territories/balance", "GET"): "admin manager",
     ("/api/v1/users", "GET"): "admin manager",
     ("/api/v1/users", "POST"): "admin",

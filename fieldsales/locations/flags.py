@@ -12,8 +12,9 @@ from fieldsales.common import DAY_MS
 from fieldsales.geo import geodesic_short_m
 from fieldsales.locations.models import PING_FLAGS
 
-_OWN_FLAGS = ("inaccurate", "future", "stale")  # judged on the ping alone
-_UNTRUSTED = {"future", "stale"}  # a time that cannot be placed in the recorded order
+_OWN_FLAGS = ("inaccurate", "future", "stale", "off_duty")  # judged on the ping alone
+# Out of the recorded order: a time that cannot be placed in it, or a private one.
+_UNTRUSTED = {"future", "stale", "off_duty"}
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ def own_flags(ping: dict, *, received_at: int, limits: Limits) -> set[str]:
     accuracy = ping.get("accuracy_m")
     if accuracy is not None and accuracy > limits.max_accuracy_m:
         flags.add("inaccurate")
+    if ping.get("_off_duty"):  # set by the push (sync/push/duty.py)
+        flags.add("off_duty")
     return flags
 
 

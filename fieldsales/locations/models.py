@@ -4,7 +4,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from fieldsales.common import id_column, now_ms
 from fieldsales.extensions import Model
 
-PING_FLAGS = ("inaccurate", "future", "stale", "duplicate", "implausible_speed")
+# `off_duty`: taken outside the team's working hours and kept only because the team must
+# (Team.keep_off_duty_positions); shown to no one but the rep.
+PING_FLAGS = ("inaccurate", "future", "stale", "duplicate", "implausible_speed", "off_duty")
 
 
 class LocationPing(Model):

@@ -60,7 +60,7 @@ def get(*, viewer: User, rep: User, day: date) -> dict:
     tasks = _tasks(rep.id, start, end)
     orders = _orders(rep.id, start, end)
     feedback = _feedback(rep.id, start, end)
-    pings = _pings(rep.id, work_start, work_end)
+    pings = _pings(rep.id, work_start, work_end, private=viewer.id == rep.id)
     stops = detect_stops(pings)
     _name_customers(stops, viewer=viewer)
     _link_visits(stops, visits)
@@ -275,13 +275,15 @@ def _feedback(rep_id: str, start: int, end: int) -> list[dict]:
              "comment": f.comment} for f, name in rows]
 
 
-def _pings(rep_id: str, start: int, end: int) -> list[dict]:
+def _pings(rep_id: str, start: int, end: int, *, private: bool) -> list[dict]:
+    """`private`: the rep reads their own day, off-duty pings a team keeps included."""
+    shown = [] if private else [~LocationPing.flags.contains("off_duty")]
     rows = db.session.execute(
         select(LocationPing.recorded_at, LocationPing.latitude, LocationPing.longitude,
                LocationPing.accuracy_m, LocationPing.speed_mps, LocationPing.flagged,
                LocationPing.flags)
         .where(LocationPing.rep_id == rep_id, LocationPing.recorded_at >= start,
-               LocationPing.recorded_at < end)
+               LocationPing.recorded_at < end, *shown)
         .order_by(LocationPing.recorded_at, LocationPing.id).limit(MAX_PINGS)).all()
     return [{"recorded_at": r.recorded_at, "latitude": r.latitude, "longitude": r.longitude,
              "accuracy_m": r.accuracy_m, "speed_mps": r.speed_mps, "flagged": bool(r.flagged),

@@ -50,12 +50,15 @@ def day_bounds_ms(team: Team | None, day: date) -> tuple[int, int]:
 
 
 def duty_window_ms(team: Team | None, day: date) -> tuple[int, int] | None:
-    """[start, end) of the team's working hours on that local day; None on a day off."""
+    """[start, end) of the team's working hours on that local day; None on a day off.
+    An end of "24:00" is the day's end."""
     hours = hours_of(team).get(WEEKDAYS[day.weekday()])
     if not hours:
         return None
     zone = zone_of(team)
-    start, end = (datetime.combine(day, time.fromisoformat(h), zone) for h in hours)
+    start, end = (datetime.combine(day + timedelta(days=h == "24:00"),
+                                   time() if h == "24:00" else time.fromisoformat(h), zone)
+                  for h in hours)
     return _ms(start), _ms(end)
 
 

@@ -11,6 +11,7 @@ from fieldsales.users.models import Team, User
 from fieldsales.users.schemas import (
     RevokedSchema,
     TeamSchema,
+    TeamWorkingHoursSchema,
     UserCreateSchema,
     UserListArgs,
     UserPageSchema,
@@ -122,3 +123,25 @@ def teams():
     """Teams: all for admins, their own for managers."""
     query = select(Team).where(scope.team_clause(viewer=current_user(), team_column=Team.id))
     return db.session.scalars(query.order_by(Team.name)).all()
+
+
+@blp.route("/teams/<team_id>/working-hours")
+class TeamWorkingHours(MethodView):
+    @require("admin", "manager")
+    @blp.response(200, TeamWorkingHoursSchema)
+    def get(self, team_id):
+        """A team's working hours (admins; a manager, their own team's)."""
+        return service.working_hours(team=scope.visible_team(viewer=current_user(),
+                                                             team_id=team_id))
+
+    @require("admin", "manager")
+    @blp.arguments(TeamWorkingHoursSchema)
+    @blp.response(200, TeamWorkingHoursSchema)
+    def put(self, changes, team_id):
+        """Set a team's working hours. Pings taken outside them are acknowledged to the phone
+        and not kept (or kept flagged and shown only to the rep, with
+        `keep_off_duty_positions`)."""
+        team = scope.visible_team(viewer=current_user(), team_id=team_id)
+        answer = service.set_working_hours(team=team, **changes)
+        db.session.commit()
+        return answer

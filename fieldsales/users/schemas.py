@@ -4,6 +4,7 @@ from marshmallow import validate
 from fieldsales.common import ROLES
 from fieldsales.listing import ListArgs, page_schema, sort_field
 from fieldsales.schemas import Flag, IdField, StrictSchema
+from fieldsales.users import hours
 from fieldsales.users.models import SELLING_STYLES
 
 
@@ -65,6 +66,45 @@ class TeamSchema(ma.Schema):
     id = ma.fields.String()
     name = ma.fields.String()
     visit_cadence_days = ma.fields.Integer()
+
+
+_CLOCK = validate.Regexp(r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$",
+                         error="A time as HH:MM (00:00-24:00; 24:00 is the day's end).")
+
+
+class TeamWorkingHoursSchema(StrictSchema):
+    """A team's working hours (users/hours.py): off-duty positions are not kept or shown."""
+
+    time_zone = ma.fields.String(required=True, metadata={
+        "description": "IANA time zone of the team's days, e.g. Europe/Berlin."})
+    days = ma.fields.Dict(
+        keys=ma.fields.String(validate=validate.OneOf(hours.WEEKDAYS)),
+        values=ma.fields.List(ma.fields.String(validate=_CLOCK), allow_none=True),
+        required=True, metadata={"description": "Each weekday mon..sun: [start, end] as "
+                                 "HH:MM in the team's zone (24:00 ends the day), or null "
+                                 "for a day off."})
+    keep_off_duty_positions = ma.fields.Boolean(load_default=False, metadata={
+        "description": "Keep off-duty positions flagged and shown only to the rep, instead of "
+                       "acknowledging and dropping them (docs/privacy.md)."})
+    team_id = ma.fields.String(dump_only=True)
+    defaults = ma.fields.Boolean(dump_only=True, metadata={
+        "description": "True while the team has no hours of its own (the config's apply)."})
+
+    @ma.validates("time_zone")
+    def _known_zone(self, value, **_):
+        if not hours.is_time_zone(value):
+            raise ma.ValidationError("Not an IANA time zone (for example Europe/Berlin).")
+
+    @ma.validates("days")
+    def _every_day(self, value, **_):
+        missing = [day for day in hours.WEEKDAYS if day not in value]
+        if missing:
+            raise ma.ValidationError(f"Every weekday is needed; missing: {', '.join(missing)} "
+                                     "(null for a day off).")
+        for day, span in value.items():
+            if span is not None and (len(span) != 2 or span[0] >= span[1]):
+                raise ma.ValidationError(f"{day}: [start, end] with start before end, "
+                                         "or null for a day off.")
 
 
 class RevokedSchema(ma.Schema):

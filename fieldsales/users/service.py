@@ -5,7 +5,7 @@ from fieldsales.common import ROLES, now_ms
 from fieldsales.database import UniqueKey, kept_unique
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
-from fieldsales.users import scope, signals
+from fieldsales.users import hours, scope, signals
 from fieldsales.users.credentials import hash_password, revoke_tokens
 from fieldsales.users.models import Team, User
 
@@ -141,3 +141,19 @@ def get_visible(*, viewer: User, user_id: str) -> User:
         raise ApiError(404, "not_found", "No such user.")
     return user
 
+
+
+def working_hours(*, team: Team) -> dict:
+    """The hours a team works by (its own, or the config's defaults)."""
+    return {"team_id": team.id, "time_zone": hours.zone_of(team).key,
+            "days": {day: hours.hours_of(team).get(day) for day in hours.WEEKDAYS},
+            "keep_off_duty_positions": team.keep_off_duty_positions,
+            "defaults": team.working_hours is None}
+
+
+def set_working_hours(*, team: Team, time_zone: str, days: dict,
+                      keep_off_duty_positions: bool) -> dict:
+    team.time_zone = time_zone
+    team.working_hours = {day: days[day] for day in hours.WEEKDAYS}
+    team.keep_off_duty_positions = keep_off_duty_positions
+    return working_hours(team=team)

@@ -14,7 +14,9 @@ Order of work, all inside the caller's transaction (one module per step):
    refuses the record, an odd one is flagged) and the table's own `check` (an order line:
    onto which order, at what price); a record that fails goes to the quarantine, whole,
    with its reasons (rule 5);
-5. `write`: one insert for the quarantine, first, since past the rep's quarantine caps it
+5. `duty`: pings taken off duty are set aside (acknowledged, not kept; or kept flagged where
+   the team must keep them);
+6. `write`: one insert for the quarantine, first, since past the rep's quarantine caps it
    refuses the whole push (413/429); then the facts the server owns (visit verification,
    ping flags) and bulk writes: one upsert per table.
 What differs between tables is a hook on its `SyncTable` (fieldsales/sync/tables.py).
@@ -26,7 +28,7 @@ from fieldsales.changes import clock
 from fieldsales.common import DAY_MS, now_ms
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
-from fieldsales.sync.push import load, rules, write
+from fieldsales.sync.push import duty, load, rules, write
 from fieldsales.sync.push.parse import parse_body, read_records
 from fieldsales.sync.push.rules import Outcome
 
@@ -74,6 +76,7 @@ def apply(*, user_id: str, changes: dict, last_pulled_at: int | None,
                                    now=now, time_limits=phonetime.Limits.from_config(config),
                                    pushed_at=now if pushed_at is None else pushed_at,
                                    config=config)
+    duty.set_aside(writes=writes, user_id=user_id)  # still counted in outcome.accepted
     if keep_quarantined and outcome.quarantined:  # first: past its caps, nothing is written
         write.keep_quarantined(refused=outcome.quarantined, user_id=user_id, now=now,
                                config=config)
