@@ -145,8 +145,9 @@ def get_visible(*, viewer: User, user_id: str) -> User:
 
 def working_hours(*, team: Team) -> dict:
     """The hours a team works by (its own, or the config's defaults)."""
+    days = hours.hours_of(team)
     return {"team_id": team.id, "time_zone": hours.zone_of(team).key,
-            "days": {day: hours.hours_of(team).get(day) for day in hours.WEEKDAYS},
+            "days": {day: days.get(day) for day in hours.WEEKDAYS},
             "keep_off_duty_positions": team.keep_off_duty_positions,
             "defaults": team.working_hours is None}
 

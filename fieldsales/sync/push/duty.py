@@ -11,18 +11,17 @@ from fieldsales.users import hours
 from fieldsales.users.models import User
 
 
-def set_aside(*, writes: Writes, user_id: str) -> int:
-    """Drop (or mark) the pushed pings taken off duty; returns how many were off duty."""
+def set_aside(*, writes: Writes, user_id: str) -> None:
+    """Drop (or mark) the pushed pings taken off duty."""
     pings = writes.rows.get("location_pings")
     if not pings:
-        return 0
+        return
     rep = db.session.get(User, user_id)
     team = rep.team if rep is not None else None
-    off_duty = [ping_id for ping_id, row in pings.items()
-                if not hours.is_on_duty(team, row["recorded_at"])]
+    on_duty = hours.on_duty_test(team)
+    off_duty = [ping_id for ping_id, row in pings.items() if not on_duty(row["recorded_at"])]
     for ping_id in off_duty:
         if team is not None and team.keep_off_duty_positions:
             pings[ping_id]["_off_duty"] = True
         else:
             del pings[ping_id]
-    return len(off_duty)

@@ -11,6 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from fieldsales.users.hours import WEEKDAYS
 from tests.support.phones.transport import BenchError, Http, TransportError
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -38,8 +39,7 @@ class Server:
                     "PYTHONUNBUFFERED": "1"}
         # The simulated phones' day runs at whatever hour the run starts: on duty all day, so
         # no ping is set aside as off duty (fieldsales/sync/push/duty.py).
-        self.env["WORKING_HOURS"] = json.dumps(
-            {day: ["00:00", "24:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")})
+        self.env["WORKING_HOURS"] = json.dumps({day: ["00:00", "24:00"] for day in WEEKDAYS})
         if fast_hashing:  # sign-in cost is not what this measures
             self.env["PASSWORD_HASH_METHOD"] = "pbkdf2:sha256:1000"
         self.process: subprocess.Popen | None = None
