@@ -126,6 +126,20 @@ class Config:
     WORKING_HOURS = {day: ["06:00", "20:00"]
                      for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 
+    # Retention (docs/privacy.md, "How long it is kept"): the `retention` job deletes, in
+    # batches of RETENTION_BATCH rows (each its own short transaction), what is older than
+    # its window: pings (by their phone time), the sync log, login failures, job runs, and
+    # access changes once past the sync window (a phone offline longer than that may keep a
+    # customer it lost sight of). Resolved quarantine entries go after
+    # SYNC_QUARANTINE_RESOLVED_DAYS, expired and revoked tokens at once. 0 keeps a kind forever.
+    RETENTION_PING_DAYS = 90
+    RETENTION_SYNC_LOG_DAYS = 90
+    RETENTION_LOGIN_FAILURE_DAYS = 1
+    RETENTION_JOB_RUN_DAYS = 180
+    RETENTION_ACCESS_CHANGE_DAYS = SYNC_WINDOW_DAYS
+    RETENTION_POSITION_VIEW_DAYS = 365
+    RETENTION_BATCH = 5_000
+
     # Reports: territory balance (capacity per rep over a horizon of working days, and the
     # +-share of capacity that counts as balanced) and duplicate customers.
     REP_VISITS_PER_DAY = 8.0
@@ -142,6 +156,7 @@ class Config:
     SCORING_INTERVAL_MINUTES_PRODUCTIVITY = 60
     SCORING_INTERVAL_MINUTES_DEMAND = 360
     SCORING_INTERVAL_MINUTES_BACKLOG = 15
+    RETENTION_INTERVAL_MINUTES = 24 * 60
     # First runs this long after the scheduler starts, plus as much again at random.
     SCORING_FIRST_RUN_DELAY_SECONDS = 60.0
     # On SQLite a job's lock is a lease row: the running job renews it every heartbeat (a

@@ -19,6 +19,8 @@ from sqlalchemy import select
 from config import TestingConfig
 from fieldsales.common import new_id, now_ms
 from fieldsales.extensions import db
+from fieldsales.users import hours
+from fieldsales.users.models import Team as TeamRow
 
 PASSWORD = "correct horse battery"
 _numbers = itertools.count(1)
@@ -80,6 +82,17 @@ class Team:
         self.rep2 = user(app, role="rep", manager=self.manager, selling_style="farmer")
         self.other_rep = user(app, role="rep", manager=self.other_manager)
         self.headers = {name: login(getattr(self, name)) for name in self.ROLES}
+
+
+def working_hours(app, team_id, *, start="08:00", end="18:00", zone="UTC", **fields):
+    """The team works start-end every day in `zone` (the suite's default is all day)."""
+    with app.app_context():
+        row = db.session.get(TeamRow, team_id)
+        row.time_zone = zone
+        row.working_hours = {day: [start, end] for day in hours.WEEKDAYS}
+        for name, value in fields.items():
+            setattr(row, name, value)
+        db.session.commit()
 
 
 # --- field data --------------------------------------------------------------------------------

@@ -80,6 +80,8 @@ EXPECTED = {
     ("/api/v1/users/<user_id>", "PATCH"): "admin",
     ("/api/v1/users/<user_id>/revoke-tokens", "POST"): "admin manager",
     ("/api/v1/users/me", "GET"): "any",
+    ("/api/v1/users/me/export", "GET"): "any",
+    ("/api/v1/users/me/position-views", "GET"): "any",
 }
 
 

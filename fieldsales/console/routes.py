@@ -69,7 +69,7 @@ from fieldsales.targets.models import TARGET_METRICS, TARGET_PERIODS
 from fieldsales.targets.periods import utc_today
 from fieldsales.targets.routes import LISTING as TARGETS
 from fieldsales.targets.schemas import TargetCreateSchema, TargetListArgs, TargetUpdateSchema
-from fieldsales.users import scope
+from fieldsales.users import hours, scope
 from fieldsales.users import service as users_service
 from fieldsales.users.credentials import issue_token, revoke_token
 from fieldsales.users.models import SELLING_STYLES, Team, User
@@ -244,7 +244,8 @@ def today(user: User):
     team = _team(user, teams)
     if team is None:
         return render("no_team.html", user)
-    live = team_today.get(team=team, now=now_ms())  # as GET /api/v1/teams/<id>/today
+    live = team_today.get(viewer=user, team=team, now=now_ms())  # as GET /teams/<id>/today
+    db.session.commit()  # the position access log
     overview = team_overview.get(team=team, period="day", day=utc_today())
     figures = {row["rep"]["id"]: row["figures"] for row in overview["reps"]}
     return render("today.html", user, teams=teams, team=team, live=live, overview=overview,
@@ -263,8 +264,9 @@ def my_day(user: User):
 def rep_day(user: User, rep_id: str):
     rep = scope.visible_rep(viewer=user, rep_id=rep_id)
     args, errors = forms.load(ActivityArgs(), request.args, fields=("date",))
-    day = (args or {}).get("date") or utc_today()
+    day = (args or {}).get("date") or hours.local_day(rep.team, now_ms())
     report = activity.get(viewer=user, rep=rep, day=day)
+    db.session.commit()  # the position access log
     reps = [] if user.role == "rep" else _reps(user)
     return render("rep_day.html", user, 200 if not errors else 422, rep=rep, day=day,
                   report=report, geofences=activity.geofences(report), reps=reps,

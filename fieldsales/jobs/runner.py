@@ -45,12 +45,14 @@ from flask import current_app
 from sqlalchemy import Connection, Engine, Table, delete, func, select, text, update
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from fieldsales.common import MINUTE_MS, now_ms
+from fieldsales.common import DAY_MS, MINUTE_MS, now_ms
+from fieldsales.database import rowcount
 from fieldsales.extensions import db
 from fieldsales.jobs.models import JobLock, JobRun
 from fieldsales.jobs.registry import JOBS
 
 log = logging.getLogger(__name__)
+FORGET_BATCH = 1000  # job runs forgotten per run at most (retention)
 
 def job_names() -> list[str]:
     return list(JOBS)
@@ -125,6 +127,7 @@ def run_job(name: str, *, trigger: str = "manual", now: int | None = None,
         db.session.add(run)
         db.session.flush()
         run_id = run.id
+        forget_old_runs(now=started, days=current_app.config["RETENTION_JOB_RUN_DAYS"])
         db.session.commit()
         lock.keep_alive()
         try:
@@ -148,6 +151,19 @@ def run_job(name: str, *, trigger: str = "manual", now: int | None = None,
                              detail)
     finally:
         lock.release()
+
+
+def forget_old_runs(*, now: int, days: int, limit: int = FORGET_BATCH) -> int:
+    """Retention of the job history (docs/privacy.md): delete up to `limit` finished runs
+    started more than `days` days ago, oldest first (0 keeps them all). Every run calls it, so
+    the history never outgrows what one call clears."""
+    if not days:
+        return 0
+    old = (select(JobRun.id).where(JobRun.started_at < now - days * DAY_MS,
+                                   JobRun.status != "running")
+           .order_by(JobRun.started_at, JobRun.id).limit(limit))
+    return rowcount(db.session.execute(delete(JobRun).where(JobRun.id.in_(old.scalar_subquery()))
+                                       .execution_options(synchronize_session=False)))
 
 
 def retry_wait_ms(*, failures: int, first_ms: int) -> int:

@@ -1,8 +1,13 @@
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, String
-from sqlalchemy.orm import Mapped, mapped_column
+from typing import TYPE_CHECKING
+
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fieldsales.common import id_column, now_ms
 from fieldsales.extensions import Model
+
+if TYPE_CHECKING:
+    from fieldsales.users.models import User
 
 # `off_duty`: taken outside the team's working hours and kept only because the team must
 # (Team.keep_off_duty_positions); shown to no one but the rep.
@@ -30,3 +35,25 @@ class LocationPing(Model):
     # Geodesic distance and implied speed from the previous fix in recorded order.
     distance_from_previous_m: Mapped[float | None] = mapped_column(Float)
     implied_speed_mps: Mapped[float | None] = mapped_column(Float)
+
+
+# What a view of a rep's positions showed (docs/privacy.md, "Who looked").
+POSITION_VIEWS = ("activity", "team_map", "tasks", "export")
+
+
+class PositionView(Model):
+    """Someone other than the rep saw the rep's positions: the access log the rep reads."""
+
+    __tablename__ = "position_views"
+    __table_args__ = (Index("ix_position_views_rep_viewed", "rep_id", "viewed_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True)
+    rep_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    viewer_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    viewed_at: Mapped[int] = mapped_column(BigInteger, default=now_ms, index=True)
+    # One of POSITION_VIEWS, and what it covered (a day, a list's filters).
+    what: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[str | None] = mapped_column(String(200))
+
+    viewer: Mapped["User"] = relationship(foreign_keys=[viewer_id])

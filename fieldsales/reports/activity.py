@@ -1,9 +1,10 @@
 """A rep's day: visits, stops, the trail between them, tasks, orders and feedback.
 
-Privacy: a rep's positions (pings, stops, trail) are read only inside the working hours
-WORKDAY_START_HOUR..WORKDAY_END_HOUR (UTC) of the day; outside them nothing about where the
-rep was is shown. Visits, tasks, orders and feedback are work records the rep entered and are
-listed whenever they happened, without check-in coordinates.
+The day is the rep's team's local day (users/hours.py). Privacy: others see a rep's positions
+(pings, stops, trail) only inside the team's working hours of that day, and each such view is
+logged for the rep to read (locations/access.py); the rep sees their whole day, off-duty pings
+their team keeps included. Visits, tasks, orders and feedback are work records the rep entered
+and are listed whenever they happened, without check-in coordinates.
 
 Stops: over the unflagged pings in time order, a stop starts at a ping and takes every
 following ping within STOP_RADIUS_M of it; if those span STOP_MIN_S or more, they are a stop
@@ -27,21 +28,20 @@ from datetime import date
 from itertools import pairwise
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import func, select
 
-from fieldsales.common import DAY_MS, HOUR_MS
 from fieldsales.customers import service as customers_service
 from fieldsales.customers.models import Customer
 from fieldsales.extensions import db
 from fieldsales.feedback.models import Feedback
 from fieldsales.geo import geodesic_short_m
+from fieldsales.locations import access
 from fieldsales.locations.models import LocationPing
 from fieldsales.orders.models import Order, OrderLine
 from fieldsales.orders.rules import COUNTED_STATUSES
 from fieldsales.scoring.productivity import current_norms
-from fieldsales.targets.periods import day_ms
 from fieldsales.tasks.models import Task
+from fieldsales.users import hours
 from fieldsales.users.models import User
 from fieldsales.visits.models import Visit
 
@@ -51,16 +51,18 @@ MAX_PINGS = 20_000
 
 
 def get(*, viewer: User, rep: User, day: date) -> dict:
-    start = day_ms(day)
-    end = start + DAY_MS
-    work_start = start + current_app.config["WORKDAY_START_HOUR"] * HOUR_MS
-    work_end = start + current_app.config["WORKDAY_END_HOUR"] * HOUR_MS
+    start, end = hours.day_bounds_ms(rep.team, day)
+    work_start, work_end = hours.duty_window_ms(rep.team, day) or (start, start)
+    own = viewer.id == rep.id
 
     visits = _visits(rep.id, start, end)
     tasks = _tasks(rep.id, start, end)
     orders = _orders(rep.id, start, end)
     feedback = _feedback(rep.id, start, end)
-    pings = _pings(rep.id, work_start, work_end, private=viewer.id == rep.id)
+    pings = _pings(rep.id, *((start, end) if own else (work_start, work_end)), private=own)
+    if pings and not own:
+        access.record_views(viewer=viewer, rep_ids=[rep.id], what="activity",
+                            detail=day.isoformat())
     stops = detect_stops(pings)
     _name_customers(stops, viewer=viewer)
     _link_visits(stops, visits)

@@ -2,7 +2,7 @@
 and demand. Every report is scoped by the caller's role (see fieldsales/users/scope.py)."""
 from fieldsales.common import now_ms
 from fieldsales.errors import answers
-from fieldsales.extensions import Blueprint
+from fieldsales.extensions import Blueprint, db
 from fieldsales.listing import Listing
 from fieldsales.reports import (
     activity,
@@ -36,7 +36,7 @@ from fieldsales.reports.territory_schemas import (
     TerritorySchema,
 )
 from fieldsales.targets.periods import utc_today
-from fieldsales.users import scope
+from fieldsales.users import hours, scope
 from fieldsales.users.guard import current_user, require
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1",
@@ -118,13 +118,17 @@ def rep_activity(args, rep_id):
     see), tasks done, orders taken, feedback captured, first and last activity, and selling
     vs non-selling time.
 
-    Positions outside the working hours (WORKDAY_START_HOUR..WORKDAY_END_HOUR, UTC) are never
-    shown. Managers see their own reps, reps themselves, admins anyone; procurement never
-    sees a rep's day (403).
+    The day is the rep's team's local day (default: today there). Others never see the rep's
+    positions outside the team's working hours, and each view of them is logged for the rep
+    (`GET /api/v1/users/me/position-views`). Managers see their own reps, reps themselves,
+    admins anyone; procurement never sees a rep's day (403).
     """
     viewer = current_user()
     rep = scope.visible_rep(viewer=viewer, rep_id=rep_id)
-    return activity.get(viewer=viewer, rep=rep, day=args.get("date") or utc_today())
+    report = activity.get(viewer=viewer, rep=rep,
+                          day=args.get("date") or hours.local_day(rep.team, now_ms()))
+    db.session.commit()  # the position access log
+    return report
 
 
 @blp.route("/teams/<team_id>/overview")
@@ -150,11 +154,15 @@ def team_today_view(team_id):
     """Where a team's reps are now: each rep's status (on a visit at a customer since when,
     travelling, idle, silent for N minutes, off duty) and last on-duty position.
 
-    Positions are only pings inside the working hours, from the last TODAY_LOOKBACK_DAYS;
-    flagged pings never count. Managers see their own team, admins any.
+    Positions are only pings inside the team's working hours, from the last
+    TODAY_LOOKBACK_DAYS; flagged pings never count; each rep's shown position is logged for
+    the rep. Managers see their own team, admins any.
     """
-    team = scope.visible_team(viewer=current_user(), team_id=team_id)
-    return team_today.get(team=team, now=now_ms())
+    viewer = current_user()
+    team = scope.visible_team(viewer=viewer, team_id=team_id)
+    report = team_today.get(viewer=viewer, team=team, now=now_ms())
+    db.session.commit()  # the position access log
+    return report
 
 
 @blp.route("/backlog")

@@ -1,8 +1,8 @@
 """Where a team is right now: each rep's last on-duty position and what they are doing.
 
-Privacy as in the rep's day (reports/activity.py): only pings inside the working hours
-(WORKDAY_START_HOUR..WORKDAY_END_HOUR, UTC, of their own day) are read, and none older than
-TODAY_LOOKBACK_DAYS; flagged pings are never a position.
+Privacy as in the rep's day (reports/activity.py): a position is a ping inside the team's
+working hours (users/hours.py), none older than TODAY_LOOKBACK_DAYS; flagged pings are never
+a position. Each rep whose position is shown is logged as viewed (locations/access.py).
 
 Status, the first that holds:
 - `on_visit`: checked in at a customer today and not checked out (`since`: the check-in);
@@ -12,15 +12,18 @@ Status, the first that holds:
 - `travelling`: it reports a speed of at least TRAVEL_SPEED_MPS;
 - `idle`: otherwise.
 """
+from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, false, func, or_, select
 
-from fieldsales.common import DAY_MS, HOUR_MS, MINUTE_MS
+from fieldsales.common import DAY_MS, MINUTE_MS
 from fieldsales.customers.models import Customer
 from fieldsales.extensions import db
+from fieldsales.locations import access
 from fieldsales.locations.models import LocationPing
+from fieldsales.users import hours
 from fieldsales.users.models import Team, User
 from fieldsales.visits.models import Visit
 
@@ -28,21 +31,26 @@ TRAVEL_SPEED_MPS = 1.0  # faster than a stroll across a car park
 STATUSES = ("on_visit", "travelling", "idle", "silent", "off_duty")
 
 
-def get(*, team: Team, now: int) -> dict:
+def get(*, viewer: User, team: Team, now: int) -> dict:
     cfg = current_app.config
-    day_start = now - now % DAY_MS
-    work_from, work_to = cfg["WORKDAY_START_HOUR"] * HOUR_MS, cfg["WORKDAY_END_HOUR"] * HOUR_MS
+    today = hours.local_day(team, now)
+    day_start, _ = hours.day_bounds_ms(team, today)
+    window = hours.duty_window_ms(team, today)
     reps = db.session.execute(
         select(User.id, User.name).where(User.team_id == team.id, User.role == "rep",
                                          User.deleted_at.is_(None))
         .order_by(User.name, User.id)).all()
     rep_ids = [rep.id for rep in reps]
 
+    # Each day's working hours of the look-back, as ranges: a ping inside one is on duty.
+    windows = [span for back in range(cfg["TODAY_LOOKBACK_DAYS"] + 1)
+               if (span := hours.duty_window_ms(team, today - timedelta(days=back)))]
     on_duty = and_(LocationPing.rep_id.in_(rep_ids), LocationPing.flagged.is_(False),
                    LocationPing.recorded_at <= now,
                    LocationPing.recorded_at > now - cfg["TODAY_LOOKBACK_DAYS"] * DAY_MS,
-                   LocationPing.recorded_at % DAY_MS >= work_from,
-                   LocationPing.recorded_at % DAY_MS < work_to)
+                   or_(false(), *(and_(LocationPing.recorded_at >= start,
+                                       LocationPing.recorded_at < end)
+                                  for start, end in windows)))
     newest = (select(LocationPing.rep_id, func.max(LocationPing.recorded_at).label("at"))
               .where(on_duty).group_by(LocationPing.rep_id).subquery())
     positions = {row.rep_id: row for row in db.session.execute(
@@ -61,7 +69,7 @@ def get(*, team: Team, now: int) -> dict:
             .order_by(Visit.check_in_at.desc())):
         open_visits.setdefault(row[0], row)
 
-    working = work_from <= now - day_start < work_to
+    working = window is not None and window[0] <= now < window[1]
     rows = []
     for rep in reps:
         ping, visit = positions.get(rep.id), open_visits.get(rep.id)
@@ -75,6 +83,8 @@ def get(*, team: Team, now: int) -> dict:
                 "latitude": ping.latitude, "longitude": ping.longitude,
                 "recorded_at": ping.recorded_at, "speed_mps": ping.speed_mps},
         })
+    access.record_views(viewer=viewer, rep_ids=positions, what="team_map",
+                        detail=today.isoformat())
     return {"team": {"id": team.id, "name": team.name}, "now": now, "reps": rows,
             "counts": {status: sum(1 for r in rows if r["status"] == status)
                        for status in STATUSES}}

@@ -38,7 +38,7 @@ class SyncLog(Model):
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
     device_id: Mapped[str | None] = mapped_column(String(128))
     direction: Mapped[str] = mapped_column(String(4))  # push / pull
-    started_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
+    started_at: Mapped[int] = mapped_column(BigInteger, default=now_ms, index=True)  # retention
     duration_ms: Mapped[int] = mapped_column(Integer, default=0)
     outcome: Mapped[str] = mapped_column(String(32))  # ok / conflict / bad_request / error
     last_pulled_at: Mapped[int | None] = mapped_column(BigInteger)

@@ -57,3 +57,24 @@ def create_user_command(email, password, name, role, manager_email, selling_styl
         click.echo("Warning: this rep is in no team (no --manager-email): only admins see "
                    "them until an admin sets their team_id.", err=True)
 
+
+
+@users_cli.command("erase")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def erase_user_command(email, yes):
+    """Erase a person (docs/privacy.md): positions and free text removed, name and email
+    replaced by a tombstone (the email is free again); orders and visits stay, anonymous."""
+    user = service.get_by_email(email=email)
+    if user is None or user.erased_at is not None:
+        raise click.ClickException(f"No user with email '{email}'.")
+    if not yes:
+        click.confirm(f"Erase {user.role} {user.email} (id {user.id})? This cannot be undone",
+                      abort=True)
+    try:
+        erasure = service.erase(user=user, by=None)
+    except ApiError as error:
+        raise click.ClickException(error.message) from None
+    db.session.commit()
+    removed = ", ".join(f"{kind} {count}" for kind, count in sorted(erasure.removed.items()))
+    click.echo(f"Erased user {user.id}; removed: {removed}.")

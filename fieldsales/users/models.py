@@ -41,8 +41,24 @@ class User(Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
     deleted_at: Mapped[int | None] = mapped_column(BigInteger)
+    # Erased (docs/privacy.md): name and email are a tombstone, positions and free text gone.
+    erased_at: Mapped[int | None] = mapped_column(BigInteger)
 
     team: Mapped[Team | None] = relationship()
+
+
+class UserErasure(Model):
+    """That a person's data was erased: by whom, when, and how many of what were removed.
+    It keeps nothing personal: the user row it names is a tombstone by then."""
+
+    __tablename__ = "user_erasures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    # Null when an operator erased from the command line (`flask users erase`).
+    erased_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    erased_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
+    removed: Mapped[dict] = mapped_column(JSON, default=dict)  # kind -> rows
 
 
 class AuthToken(Model):

@@ -13,6 +13,7 @@ from fieldsales.users.schemas import (
     TeamSchema,
     TeamWorkingHoursSchema,
     UserCreateSchema,
+    UserDeleteArgs,
     UserListArgs,
     UserPageSchema,
     UserSchema,
@@ -90,15 +91,22 @@ class UserById(MethodView):
 
     @require("admin")
     @answers(409, "`rep_has_work`: the rep still has customers or open tasks; "
-                  "`cannot_remove_self`: an admin removing themselves.")
+                  "`cannot_remove_self` / `cannot_erase_self`: an admin removing or erasing "
+                  "themselves.")
+    @blp.arguments(UserDeleteArgs, location="query", unknown=None)
     @blp.response(204)
-    def delete(self, user_id):
+    def delete(self, args, user_id):
         """Deactivate a user (admin); their tokens stop working at once. A rep who still
-        has customers or open tasks is 409 `rep_has_work`: reassign them first."""
-        user = service.get_visible(viewer=current_user(), user_id=user_id)
-        if user.id == current_user().id:
-            raise ApiError(409, "cannot_remove_self", "Admins cannot remove themselves.")
-        service.remove(user=user)
+        has customers or open tasks is 409 `rep_has_work`: reassign them first.
+        `?erase=true` also erases the person, removed before or not (docs/privacy.md)."""
+        viewer = current_user()
+        if args["erase"]:
+            service.erase(user=service.get_erasable(user_id=user_id), by=viewer)
+        else:
+            user = service.get_visible(viewer=viewer, user_id=user_id)
+            if user.id == viewer.id:
+                raise ApiError(409, "cannot_remove_self", "Admins cannot remove themselves.")
+            service.remove(user=user)
         db.session.commit()
 
 

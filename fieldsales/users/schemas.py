@@ -53,6 +53,13 @@ class UserUpdateSchema(StrictSchema):
     active = Flag()
 
 
+class UserDeleteArgs(ma.Schema):
+    erase = ma.fields.Boolean(load_default=False, metadata={
+        "description": "true: erase the person too (docs/privacy.md, \"Erasure\"): their "
+                       "positions and free text are removed, the name and email replaced by "
+                       "a tombstone (the email can be used again); orders and visits stay."})
+
+
 class UserListArgs(ListArgs):
     sort = sort_field("id", "name", "email", "role", default="id")
     role = ma.fields.String(validate=validate.OneOf(ROLES))

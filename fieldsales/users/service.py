@@ -1,13 +1,13 @@
 """Users and teams: creation rules and who may see whom."""
-from sqlalchemy import Select, select
+from sqlalchemy import Select, delete, select
 
 from fieldsales.common import ROLES, now_ms
-from fieldsales.database import UniqueKey, kept_unique
+from fieldsales.database import UniqueKey, kept_unique, rowcount
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
 from fieldsales.users import hours, scope, signals
 from fieldsales.users.credentials import hash_password, revoke_tokens
-from fieldsales.users.models import Team, User
+from fieldsales.users.models import AuthToken, Team, User, UserErasure
 
 EMAIL = UniqueKey(User.email, code="duplicate_email",
                   message="A user with email '{value}' already exists.")
@@ -127,6 +127,43 @@ def remove(*, user: User) -> None:
     user.active = False
     user.deleted_at = now_ms()
     revoke_tokens(user=user)
+
+
+ERASED_NAME = "Erased user"
+
+
+def erase(*, user: User, by: User | None) -> UserErasure:
+    """Erase a person (docs/privacy.md, "Erasure"): the domains remove their positions and
+    free text (`signals.user_erasing`), their tokens go, and the name and email become a
+    tombstone, which frees the email. Orders, visits and the rest stay as anonymous business
+    records. `by`: the admin (None from the command line). Erasing yourself is refused, and a
+    rep with work in hand must hand it over first, as for a removal."""
+    if by is not None and by.id == user.id:
+        raise ApiError(409, "cannot_erase_self", "Admins cannot erase themselves.")
+    if user.role == "rep" and user.deleted_at is None:
+        _refuse_leaving_with_work(rep=user, leaving="erasing the rep")
+    removed: dict[str, int] = {}
+    for _receiver, counts in signals.user_erasing.send(user):
+        removed.update(counts)
+    removed["auth_tokens"] = rowcount(db.session.execute(
+        delete(AuthToken).where(AuthToken.user_id == user.id)))
+    now = now_ms()
+    user.name, user.email = ERASED_NAME, f"erased-{user.id}@erased.invalid"
+    user.password_hash = "!"  # no password hashes to it
+    user.active, user.selling_style = False, None
+    user.deleted_at, user.erased_at = user.deleted_at or now, now
+    erasure = UserErasure(user_id=user.id, erased_by_id=by.id if by else None, erased_at=now,
+                          removed=removed)
+    db.session.add(erasure)
+    return erasure
+
+
+def get_erasable(*, user_id: str) -> User:
+    """Any user not erased yet, removed ones included (admins erase them too); else 404."""
+    user = db.session.get(User, user_id)
+    if user is None or user.erased_at is not None:
+        raise ApiError(404, "not_found", "No such user.")
+    return user
 
 
 def visible_users(*, viewer: User) -> Select:

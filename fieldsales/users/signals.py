@@ -13,3 +13,7 @@ rep_joining_team = _signals.signal("rep-joining-team")
 # counts of the rep's work it owns ({"assigned_customers": n}, {"open_tasks": n}); any work
 # refuses the move or the removal.
 rep_leaving_team = _signals.signal("rep-leaving-team")
+# A user is being erased (docs/privacy.md): each receiver removes the person's positions and
+# free text in its domain and returns what it removed ({"location_pings": n, ...}). The name
+# and email are made a tombstone after, by users.service.erase.
+user_erasing = _signals.signal("user-erasing")

@@ -17,8 +17,9 @@ class Visit(SyncedMixin, Model):
     rep_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
     check_in_at: Mapped[int] = mapped_column(BigInteger)
-    check_in_latitude: Mapped[float] = mapped_column(Float)
-    check_in_longitude: Mapped[float] = mapped_column(Float)
+    # Null once erased (privacy/erasure.py).
+    check_in_latitude: Mapped[float | None] = mapped_column(Float)
+    check_in_longitude: Mapped[float | None] = mapped_column(Float)
     check_in_accuracy_m: Mapped[float | None] = mapped_column(Float)
     check_out_at: Mapped[int | None] = mapped_column(BigInteger)
     check_out_latitude: Mapped[float | None] = mapped_column(Float)

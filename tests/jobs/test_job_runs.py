@@ -215,10 +215,11 @@ def test_cli_jobs_run_all_runs_every_job(app, world, team):
 
     assert result.exit_code == 0, result.output
     assert [line.split(":")[0] for line in result.output.splitlines()] == [
-        "productivity", "demand", "backlog"]
+        "productivity", "demand", "backlog", "retention"]
     recorded = runs(app)
     assert [(r.job, r.status, r.trigger) for r in recorded] == [
-        ("productivity", "ok", "manual"), ("demand", "ok", "manual"), ("backlog", "ok", "manual")]
+        ("productivity", "ok", "manual"), ("demand", "ok", "manual"), ("backlog", "ok", "manual"),
+        ("retention", "ok", "manual")]
     unknown = app.test_cli_runner().invoke(args=["jobs", "run", "nonsense"])
     assert unknown.exit_code != 0 and "nonsense" in unknown.output
 
@@ -241,6 +242,7 @@ def test_the_app_starts_no_scheduler_unless_the_setting_says_in_process(app, mak
     monkeypatch.setitem(app.config, "FIELDSALES_SCHEDULER", "in-process")  # a single-process server
     monkeypatch.setitem(app.config, "SCORING_INTERVAL_MINUTES_BACKLOG", 5)
     monkeypatch.setitem(app.config, "SCORING_INTERVAL_MINUTES_DEMAND", 0)  # left off
+    monkeypatch.setitem(app.config, "RETENTION_INTERVAL_MINUTES", 0)
     started = scheduler.start_in_background(app)
     try:
         jobs = {job.id: job.trigger.interval.total_seconds() for job in started.get_jobs()}
@@ -261,7 +263,8 @@ def test_flask_jobs_scheduler_runs_the_jobs_on_schedule_until_stopped(make_datab
         db.create_all()
     env = {**os.environ, "FIELDSALES_CONFIG": "testing", "DATABASE_URL": url,
            "SCORING_FIRST_RUN_DELAY_SECONDS": "1", "SCORING_INTERVAL_MINUTES_PRODUCTIVITY": "0",
-           "SCORING_INTERVAL_MINUTES_DEMAND": "0", "SCORING_INTERVAL_MINUTES_BACKLOG": "1"}
+           "SCORING_INTERVAL_MINUTES_DEMAND": "0", "SCORING_INTERVAL_MINUTES_BACKLOG": "1",
+           "RETENTION_INTERVAL_MINUTES": "0"}
     process = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "jobs",
                                 "scheduler"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
@@ -290,8 +293,8 @@ def test_a_run_left_running_by_a_dead_process_is_marked_failed_by_the_next(app, 
                                                                           monkeypatch):
     monkeypatch.setattr(time, "sleep", lambda _s: None)
     with app.app_context():
-        db.session.add(JobRun(job="slow", started_at=1, status="running", rows_written=0,
-                              trigger="scheduler", host="gone", pid=1))
+        db.session.add(JobRun(job="slow", started_at=now_ms() - 3_600_000, status="running",
+                              rows_written=0, trigger="scheduler", host="gone", pid=1))
         db.session.commit()
         runner.run_job("slow")
         db.session.remove()

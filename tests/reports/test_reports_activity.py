@@ -20,7 +20,7 @@ Orders: 25 at A (2 x 10 + 5); a cancelled one of 100 is listed but not counted.
 """
 import pytest
 
-from tests.factories import at
+from tests.factories import at, working_hours
 
 DAY = "2024-03-05"
 HOP = 110.574  # metres per 0.001 deg of latitude at the equator
@@ -31,8 +31,9 @@ def t(hour, minute=0):
 
 
 @pytest.fixture
-def day(world, team):
+def day(app, world, team):
     rep = team.rep
+    working_hours(app, rep.team_id, start="06:00", end="20:00")
     a = world.customer(team=team.manager, rep=rep, name="A", lat=0.0, lon=0.0, radius=100)
     b = world.customer(team=team.manager, rep=rep, name="B", lat=0.006, lon=0.0, radius=50)
     for when, lat, lon, flags in [

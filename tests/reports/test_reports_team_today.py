@@ -1,18 +1,26 @@
 """Where a team is now (reports/team_today.py), at a fixed instant: Tuesday 2024-03-05 at
-11:00 UTC, inside the working hours (06-20 by default)."""
+11:00 UTC, inside the team's working hours (06-20 UTC)."""
+import pytest
+
 from fieldsales.common import DAY_MS, HOUR_MS, now_ms
 from fieldsales.extensions import db
 from fieldsales.reports import team_today
 from fieldsales.users.models import Team
 from fieldsales.visits.models import Visit
-from tests.factories import at
+from tests.factories import at, working_hours
 
 NOW = at("2024-03-05", 11)
 
 
+@pytest.fixture(autouse=True)
+def daytime(app, team):
+    working_hours(app, team.manager.team_id, start="06:00", end="20:00")
+
+
 def today(app, team, now=NOW):
     with app.app_context():
-        report = team_today.get(team=db.session.get(Team, team.manager.team_id), now=now)
+        report = team_today.get(viewer=team.manager,
+                                team=db.session.get(Team, team.manager.team_id), now=now)
     return {row["rep"]["id"]: row for row in report["reps"]}, report["counts"]
 
 

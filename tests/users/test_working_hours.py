@@ -4,11 +4,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from fieldsales.extensions import db
 from fieldsales.locations.models import LocationPing
 from fieldsales.users import hours
 from fieldsales.users.models import Team
-from tests.factories import Phone, changes, ping_record, stored
+from tests.factories import Phone, changes, ping_record, stored, working_hours
 
 WEEKDAYS = {day: ["08:00", "18:00"] for day in ("mon", "tue", "wed", "thu", "fri")}
 OFFICE = {**WEEKDAYS, "sat": None, "sun": None}
@@ -82,17 +81,6 @@ def test_bad_hours_are_refused_field_by_field(client, team, body, field):
 
 # --- off-duty pings at push ---------------------------------------------------------------
 
-def office_hours(app, team_id, **fields):
-    """The rep's team works 08:00-18:00 UTC every day."""
-    with app.app_context():
-        row = db.session.get(Team, team_id)
-        row.time_zone = "UTC"
-        row.working_hours = {day: ["08:00", "18:00"] for day in hours.WEEKDAYS}
-        for name, value in fields.items():
-            setattr(row, name, value)
-        db.session.commit()
-
-
 def yesterday_at(hour: int) -> int:
     """HH:30 UTC yesterday: a time in the past, whatever hour the suite runs at."""
     now = datetime.now(UTC)
@@ -101,7 +89,7 @@ def yesterday_at(hour: int) -> int:
 
 
 def test_an_off_duty_ping_is_acknowledged_and_not_stored(app, client, team):
-    office_hours(app, team.rep.team_id)
+    working_hours(app, team.rep.team_id)
     phone = Phone(client, team.headers["rep"])
     phone.pull()
     on_duty, off_duty = ping_record(yesterday_at(10)), ping_record(yesterday_at(23))
@@ -114,7 +102,7 @@ def test_an_off_duty_ping_is_acknowledged_and_not_stored(app, client, team):
 
 def test_a_team_that_must_keep_them_stores_them_flagged_and_only_the_rep_sees_them(
         app, client, team):
-    office_hours(app, team.rep.team_id, keep_off_duty_positions=True)
+    working_hours(app, team.rep.team_id, keep_off_duty_positions=True)
     phone = Phone(client, team.headers["rep"])
     phone.pull()
     late = yesterday_at(18)  # 18:30: just off duty
