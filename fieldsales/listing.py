@@ -162,7 +162,7 @@ class Listing:
     def _ordered(self, query, args, sort_name, descending, after):
         """The filtered query in (sort key, id) order, starting after the cursor's row."""
         sort_expr = self.sorts[sort_name]
-        query = self._filter_query(query, args)
+        query = self.matching(query, args)
         query = query.add_columns(sort_expr.label(_SORT_KEY), self.id_key.label(_SORT_ID))
         if after is not None:
             value, last_id = after
@@ -182,7 +182,8 @@ class Listing:
             keys.append((_jsonable(mapping[_SORT_KEY]), mapping[_SORT_ID]))
         return items, keys
 
-    def _filter_query(self, query, args):
+    def matching(self, query: Select, args: dict) -> Select:
+        """The query narrowed by the list's filters: every row a CSV export holds."""
         return _filtered(query, self.filters, args)
 
     # --- Python lists ------------------------------------------------------------------

@@ -4,7 +4,7 @@ from sqlalchemy import func
 
 from fieldsales.errors import answers
 from fieldsales.extensions import Blueprint, db
-from fieldsales.listing import NO_DATE, Listing
+from fieldsales.listing import NO_DATE, Listing, wants_csv
 from fieldsales.tasks import service
 from fieldsales.tasks.models import Task
 from fieldsales.tasks.schemas import (
@@ -46,9 +46,19 @@ class Tasks(MethodView):
         Sort by `id` (the default), `due_at` (tasks without one last), `status` or `title`
         (any case); `-field` descending, ties on the id. Pass `next_cursor` back as `cursor`
         until it is null. `?format=csv` (or `Accept: text/csv`) exports every matching task.
+        A task's coordinates are where its rep completed it: each rep whose are shown to
+        someone else is logged for the rep (`GET /api/v1/users/me/position-views`).
         """
-        query = service.visible(viewer=current_user())
-        return LISTING.respond(args=args, query=query)
+        viewer = current_user()
+        query = service.visible(viewer=viewer)
+        if wants_csv(args):  # every matching task, so every rep whose positions it holds
+            service.log_position_views(viewer=viewer, query=LISTING.matching(query, args))
+            db.session.commit()
+            return LISTING.respond(args=args, query=query)
+        page = LISTING.respond(args=args, query=query)
+        service.log_position_views(viewer=viewer, tasks=page["items"])
+        db.session.commit()
+        return page
 
     @require("admin", "manager")
     @answers(409, "`duplicate_id`: a task has this id.")
@@ -70,8 +80,13 @@ class TaskById(MethodView):
     @require("admin", "manager", "rep")
     @blp.response(200, TaskSchema)
     def get(self, task_id):
-        """One task, if the caller may see it (404 otherwise)."""
-        return service.get(viewer=current_user(), task_id=task_id)
+        """One task, if the caller may see it (404 otherwise); a look at its coordinates by
+        someone else is logged for its rep."""
+        viewer = current_user()
+        task = service.get(viewer=viewer, task_id=task_id)
+        service.log_position_views(viewer=viewer, tasks=[task])
+        db.session.commit()
+        return task
 
     @require("admin", "manager", "rep")
     @blp.arguments(TaskUpdateSchema)

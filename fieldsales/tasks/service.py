@@ -8,6 +8,7 @@ from fieldsales.customers.service import assignable_rep, get_referenced, invalid
 from fieldsales.database import add_new, id_key
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
+from fieldsales.locations import access as position_access
 from fieldsales.tasks.models import REP_FIELDS, Task
 from fieldsales.users import scope
 from fieldsales.users.models import User
@@ -22,6 +23,19 @@ def visible(*, viewer: User) -> Select:
     reps their own."""
     return select(Task).where(Task.deleted_at.is_(None), scope.rep_clause(
         viewer=viewer, rep_column=Task.assigned_rep_id, procurement="none"))
+
+
+def log_position_views(*, viewer: User, tasks: list[Task] | None = None,
+                       query: Select | None = None) -> None:
+    """Record who saw where reps completed their tasks (locations/access.py): the reps of
+    these tasks, or of those the query matches, that carry coordinates."""
+    if query is not None:
+        shown = query.subquery()
+        rep_ids = list(db.session.scalars(select(shown.c.assigned_rep_id).distinct()
+                                          .where(shown.c.latitude.is_not(None))))
+    else:
+        rep_ids = [task.assigned_rep_id for task in tasks or () if task.latitude is not None]
+    position_access.record_views(viewer=viewer, rep_ids=rep_ids, what="tasks")
 
 
 def get(*, viewer: User, task_id: str) -> Task:

@@ -206,3 +206,16 @@ def test_the_edit_form_names_who_the_target_is_for_and_keeps_a_bad_goal(visitor,
     assert 'id="goal-error">Must be greater than 0.' in refused.text
     assert world.get(Target, target).goal == 5
 
+
+
+def test_a_managers_look_at_a_reps_day_is_logged_for_the_rep_as_through_the_api(
+        client, world, team, visitor):
+    world.ping(rep=team.rep, at=at("2026-11-10", 9))
+
+    page = visitor(team.manager).get(f"/reps/{team.rep.id}/day", query_string={
+        "date": "2026-11-10"})
+
+    assert page.status_code == 200
+    logged = client.get("/api/v1/users/me/position-views", headers=team.headers["rep"]).json
+    assert [(v["what"], v["viewer"]["id"], v["detail"]) for v in logged["items"]] == [
+        ("activity", team.manager.id, "2026-11-10")]
