@@ -9,8 +9,8 @@ from fieldsales.common import now_ms
 from fieldsales.customers.models import Customer
 from fieldsales.demo.seed import CITY, PASSWORD
 from fieldsales.extensions import db
-from fieldsales.jobs.registry import JOBS
 from fieldsales.feedback.models import Feedback
+from fieldsales.jobs.registry import JOBS
 from fieldsales.jobs.runner import run_job
 from fieldsales.locations.models import LocationPing
 from fieldsales.orders.models import DeliveryLine, Order, OrderLine
