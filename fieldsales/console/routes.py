@@ -74,7 +74,12 @@ from fieldsales.users import service as users_service
 from fieldsales.users.credentials import issue_token, revoke_token
 from fieldsales.users.models import SELLING_STYLES, Team, User
 from fieldsales.users.routes import LISTING as USERS
-from fieldsales.users.schemas import UserCreateSchema, UserListArgs, UserUpdateSchema
+from fieldsales.users.schemas import (
+    TeamWorkingHoursSchema,
+    UserCreateSchema,
+    UserListArgs,
+    UserUpdateSchema,
+)
 
 log = logging.getLogger(__name__)
 
@@ -289,6 +294,66 @@ def team(user: User):
     return render("team.html", user, 200 if not errors else 422, teams=teams, team=chosen,
                   overview=overview, periods=OVERVIEW_PERIODS, errors=errors,
                   values=request.args, components=team_overview.COMPONENTS)
+
+
+# --- working hours ------------------------------------------------------------------------
+def _hours_values(hours_now: dict) -> dict:
+    """The API's working hours as the form's fields."""
+    values = {"time_zone": hours_now["time_zone"],
+              "keep_off_duty_positions": hours_now["keep_off_duty_positions"]}
+    for day, span in hours_now["days"].items():
+        values[f"{day}_off"] = span is None
+        values[f"{day}_start"], values[f"{day}_end"] = span or ("", "")
+    return values
+
+
+def _hours_body(form) -> dict:
+    """The form as the body of PUT /api/v1/teams/<id>/working-hours."""
+    return {"time_zone": (form.get("time_zone") or "").strip(),
+            "keep_off_duty_positions": form.get("keep_off_duty_positions") == "true",
+            "days": {day: None if form.get(f"{day}_off") == "true" else
+                     [(form.get(f"{day}_start") or "").strip(),
+                      (form.get(f"{day}_end") or "").strip()]
+                     for day in hours.WEEKDAYS}}
+
+
+def _hours_errors(messages: dict) -> dict[str, list[str]]:
+    """The schema's messages by the form's fields (a day's go next to its start)."""
+    errors: dict[str, list[str]] = {}
+    for name, problem in messages.items():
+        if name == "days" and isinstance(problem, dict):
+            for day, day_problem in problem.items():
+                errors[f"{day}_start"] = forms.texts(day_problem)
+        else:
+            errors[forms.FORM if name == "_schema" else name] = forms.texts(problem)
+    return errors
+
+
+@blp.route("/hours", methods=["GET", "POST"])
+@page(*MANAGING)
+def working_hours(user: User):
+    """A team's working hours, as PUT /api/v1/teams/<id>/working-hours sets them."""
+    teams = _teams(user)
+    team = _team(user, teams)
+    if team is None:
+        return render("no_team.html", user)
+    values, errors = _hours_values(users_service.working_hours(team=team)), {}
+    if request.method == "POST":
+        body = _hours_body(request.form)
+        try:
+            data = TeamWorkingHoursSchema().load(body)
+        except ma.ValidationError as error:
+            errors = _hours_errors(error.messages_dict)
+        else:
+            users_service.set_working_hours(team=team, **data)
+            db.session.commit()
+            flash("Working hours saved.")
+            return redirect(url_for("console.working_hours", team=team.id))
+        values = {**request.form, **{f"{day}_off": request.form.get(f"{day}_off") == "true"
+                                     for day in hours.WEEKDAYS},
+                  "keep_off_duty_positions": body["keep_off_duty_positions"]}
+    return render("hours.html", user, 422 if errors else 200, teams=teams, team=team,
+                  values=values, errors=errors, weekdays=hours.WEEKDAYS)
 
 
 # --- targets ------------------------------------------------------------------------------

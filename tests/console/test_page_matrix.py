@@ -33,6 +33,9 @@ PAGES = {
     ("/me", "GET"): row(302, 403, 403, 403, 403, 200, 200),
     ("/reps/<rep_id>/day", "GET"): row(302, 200, 200, 404, 403, 200, 404),
     ("/team", "GET"): MANAGERS_ONLY,
+    # A team's working hours, as GET/PUT /teams/<id>/working-hours (an empty form: no zone).
+    ("/hours", "GET"): MANAGERS_ONLY,
+    ("/hours", "POST"): row(302, 422, 422, 422, 403, 403, 403),
     ("/targets", "GET"): MANAGERS_ONLY,
     ("/targets.csv", "GET"): MANAGERS_ONLY,
     ("/targets/new", "GET"): MANAGERS_ONLY,

@@ -219,3 +219,40 @@ def test_a_managers_look_at_a_reps_day_is_logged_for_the_rep_as_through_the_api(
     logged = client.get("/api/v1/users/me/position-views", headers=team.headers["rep"]).json
     assert [(v["what"], v["viewer"]["id"], v["detail"]) for v in logged["items"]] == [
         ("activity", team.manager.id, "2026-11-10")]
+
+
+def test_a_manager_sets_their_teams_working_hours_in_the_console(client, team, visitor):
+    manager = visitor(team.manager)
+    form = {"time_zone": "Europe/Berlin", "keep_off_duty_positions": "true",
+            **{f"{day}_start": "08:00" for day in ("mon", "tue", "wed", "thu", "fri")},
+            **{f"{day}_end": "17:30" for day in ("mon", "tue", "wed", "thu", "fri")},
+            "sat_off": "true", "sun_off": "true"}
+
+    saved = manager.post("/hours", form)
+
+    assert saved.status_code == 302
+    api = client.get(f"/api/v1/teams/{team.manager.team_id}/working-hours",
+                     headers=team.headers["manager"]).json
+    assert api["time_zone"] == "Europe/Berlin" and api["keep_off_duty_positions"] is True
+    assert api["days"]["mon"] == ["08:00", "17:30"] and api["days"]["sat"] is None
+    page = manager.get("/hours").text
+    assert 'value="Europe/Berlin"' in page and 'id="sun_off" name="sun_off" value="true" checked' \
+        in " ".join(page.split())
+
+
+def test_bad_working_hours_are_shown_next_to_their_field_and_nothing_is_saved(client, team,
+                                                                              visitor):
+    manager = visitor(team.manager)
+    form = {"time_zone": "Mars/Olympus", **{f"{day}_start": "08:00" for day in
+                                            ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+            **{f"{day}_end": "18:00" for day in ("tue", "wed", "thu", "fri", "sat", "sun")},
+            "mon_end": "7pm"}
+
+    refused = manager.post("/hours", form)
+
+    assert refused.status_code == 422
+    assert 'id="time_zone-error"' in refused.text and 'id="mon_start-error"' in refused.text
+    assert 'value="7pm"' in refused.text  # what was typed stays
+    api = client.get(f"/api/v1/teams/{team.manager.team_id}/working-hours",
+                     headers=team.headers["manager"]).json
+    assert api["defaults"] is True
