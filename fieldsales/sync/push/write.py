@@ -46,7 +46,7 @@ def store(*, writes: Writes, user_id: str, stamp: int, now: int, config: Mapping
     for name, rows in writes.rows.items():
         table = TABLES[name]
         if table.after_write is not None:
-            table.after_write(rows=list(rows.values()))
+            table.after_write(rows=list(rows.values()), user_id=user_id)
 
 
 def _dialect_insert(table):
