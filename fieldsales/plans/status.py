@@ -108,9 +108,9 @@ def carry_out(*, rep_id: str, visits: Iterable[dict]) -> None:
                 continue  # an unplanned visit
             links.append({"_id": visit["id"], "planned_visit_id": planned_id})
             visit["planned_visit_id"] = planned_id
-        row = candidates.get(planned_id)
-        if (row is not None and row.planned_date == day_of[visit["id"]]
-                and row.customer_id == visit["customer_id"] and planned_id not in done):
+        stop = candidates.get(planned_id)
+        if (stop is not None and stop.planned_date == day_of[visit["id"]]
+                and stop.customer_id == visit["customer_id"] and planned_id not in done):
             done[planned_id] = visit["id"]
     if not links and not done:
         return
