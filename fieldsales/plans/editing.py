@@ -5,12 +5,13 @@ module only keeps a manager's edits within the rules:
 - the rep is one the caller may give work to (admins any, managers their team's), and the
   customer one the caller can see and the rep's phone has (assigned to the rep), so a plan
   never names a customer the phone cannot show; ids from the payload grant nothing;
-- a stop is added or moved to the rep's today or later (in the team's zone), and only while
-  it is still `planned`: done, missed and skipped ones are history;
+- a stop is added or moved to the rep's today or later (in the team's zone), at most
+  `SYNC_DAYS_AHEAD` days ahead (what the phone holds), and only while it is still
+  `planned`: done, missed and skipped ones are history;
 - a removal is soft, and reaches the rep's next version-2 pull as a deleted id; a done stop
   is kept (its visit points at it).
 """
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import Select, func, select
 
@@ -19,7 +20,7 @@ from fieldsales.customers.service import assignable_rep, get_referenced, invalid
 from fieldsales.database import add_new, id_key
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
-from fieldsales.plans.models import PlannedVisit
+from fieldsales.plans.models import SYNC_DAYS_AHEAD, PlannedVisit
 from fieldsales.users import hours, scope
 from fieldsales.users.models import User
 
@@ -43,8 +44,10 @@ def get(*, viewer: User, planned_visit_id: str) -> PlannedVisit:
 
 def _check_day(*, rep: User, day: date) -> str:
     today = hours.local_day(rep.team, now_ms())
-    if day < today:
-        raise invalid("planned_date", f"Must be the rep's today ({today.isoformat()}) or later.")
+    last = today + timedelta(days=SYNC_DAYS_AHEAD)
+    if not today <= day <= last:
+        raise invalid("planned_date", f"Must be from the rep's today ({today.isoformat()}) "
+                                      f"to {SYNC_DAYS_AHEAD} days ahead ({last.isoformat()}).")
     return day.isoformat()
 
 

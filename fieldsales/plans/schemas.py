@@ -41,7 +41,8 @@ class PlannedVisitUpdateSchema(StrictSchema):
     """What a PATCH may change (omitted fields stay): move it (day, place in the day, times)
     while it is still planned, or lock and unlock it."""
 
-    planned_date = Day(metadata={"description": "The rep's local day; not before their today."})
+    planned_date = Day(metadata={
+        "description": "The rep's local day: from their today to 14 days ahead."})
     sequence = ma.fields.Integer(strict=True, validate=validate.Range(1, MAX_SEQUENCE))
     planned_arrival_at = ma.fields.Integer(strict=True, allow_none=True, validate=_MS)
     planned_duration_s = ma.fields.Integer(strict=True, allow_none=True,
@@ -56,7 +57,8 @@ class PlannedVisitCreateSchema(PlannedVisitUpdateSchema):
     customer_id = IdField(required=True, metadata={
         "description": "A customer the caller can see, assigned to the rep."})
     planned_date = Day(required=True, metadata={
-        "description": "The rep's local day (YYYY-MM-DD); not before their today."})
+        "description": "The rep's local day (YYYY-MM-DD): from their today to 14 days ahead "
+                       "(what the phone holds)."})
     sequence = ma.fields.Integer(strict=True, validate=validate.Range(1, MAX_SEQUENCE),
                                  metadata={"description": "Absent: after the day's last stop."})
     locked = Flag(load_default=True, metadata={

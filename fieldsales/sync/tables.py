@@ -63,7 +63,13 @@ from fieldsales.orders.models import ORDER_STATUSES, Order, OrderLine
 from fieldsales.orders.rules import PENDING_STATUSES
 from fieldsales.phonetime import EVENT, PLAN
 from fieldsales.plans import status as plan_status
-from fieldsales.plans.models import PLAN_REASONS, PLAN_STATUSES, PlannedVisit
+from fieldsales.plans.models import (
+    PLAN_REASONS,
+    PLAN_STATUSES,
+    SYNC_DAYS_AHEAD,
+    SYNC_DAYS_BEHIND,
+    PlannedVisit,
+)
 from fieldsales.products.models import Product
 from fieldsales.sync import facts as server_facts
 from fieldsales.tasks.models import REP_FIELDS, TASK_CATEGORIES, TASK_STATUSES, Task
@@ -78,9 +84,6 @@ MAX_TEXT = 10_000
 # requested quantity of 1e308, summed, is Infinity: not JSON).
 MAX_QUANTITY = 1e9
 MAX_METRES = 1e7
-# The planned visits a rep pulls: planned_date from 7 days ago to 14 days ahead (their team's
-# local days).
-PLAN_DAYS_BEHIND, PLAN_DAYS_AHEAD = 7, 14
 
 
 class Invalid(ValueError):
@@ -344,8 +347,8 @@ def _planned_days(rep_id: str) -> tuple[str, str]:
     """The first and last `planned_date` the rep pulls, around today in the team's zone."""
     rep = db.session.get(User, rep_id)
     today = hours.local_day(rep.team if rep is not None else None, now_ms())
-    return ((today - timedelta(days=PLAN_DAYS_BEHIND)).isoformat(),
-            (today + timedelta(days=PLAN_DAYS_AHEAD)).isoformat())
+    return ((today - timedelta(days=SYNC_DAYS_BEHIND)).isoformat(),
+            (today + timedelta(days=SYNC_DAYS_AHEAD)).isoformat())
 
 
 def _planned_visits_visible(rep_id: str, since: int) -> ColumnElement:

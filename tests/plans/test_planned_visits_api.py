@@ -57,6 +57,10 @@ def test_a_manager_adds_a_manual_locked_stop_to_their_reps_day(client, team, cre
     assert client.get(f"{URL}/{planned['id']}", headers=team.headers["rep"]).json == planned
 
 
+def test_a_stop_may_be_planned_up_to_14_days_ahead(create):
+    assert create(planned_date=_day(14))["planned_date"] == _day(14)
+
+
 def test_without_a_sequence_a_stop_comes_after_the_days_last(create):
     assert create(sequence=4)["sequence"] == 4
     assert create()["sequence"] == 5
@@ -79,6 +83,7 @@ def test_an_admin_may_plan_any_rep_with_a_client_id_once(create, team, customers
     ({"customer_id": "teammate"}, "customer_id"),  # visible, but not the rep's
     ({"customer_id": "no-such-customer"}, "customer_id"),
     ({"planned_date": "yesterday"}, "planned_date"),
+    ({"planned_date": "in 15 days"}, "planned_date"),  # beyond what the phone holds
     ({"planned_date": "2026-02-30"}, "planned_date"),
     ({"sequence": 0}, "sequence"),
     ({"sequence": "1"}, "sequence"),
@@ -95,6 +100,8 @@ def test_a_stop_the_manager_may_not_plan_is_422_naming_the_field(create, team, c
         resolved["customer_id"] = customers[overrides["customer_id"]]
     if overrides.get("planned_date") == "yesterday":
         resolved["planned_date"] = _day(-1)
+    if overrides.get("planned_date") == "in 15 days":
+        resolved["planned_date"] = _day(15)
     body = create(expect=422, **resolved)
     assert field in body["error"]["details"]
 
