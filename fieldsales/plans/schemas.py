@@ -77,3 +77,31 @@ class PlannedVisitListArgs(ListArgs):
 
 
 PlannedVisitPageSchema = page_schema(PlannedVisitSchema, "PlannedVisitPage")
+
+
+class PlanSkipSchema(ma.Schema):
+    planned_visit_id = ma.fields.String()
+    customer_id = ma.fields.String()
+    planned_date = ma.fields.String()
+    skip_reason = ma.fields.String(allow_none=True)
+
+
+class PlanComplianceSchema(ma.Schema):
+    """How the rep kept to the plan (fieldsales/plans/compliance.py; docs/scoring.md)."""
+
+    planned = ma.fields.Integer(metadata={"description": "Planned visits (not removed)."})
+    done = ma.fields.Integer()
+    missed = ma.fields.Integer()
+    skipped = ma.fields.Integer()
+    open = ma.fields.Integer(metadata={"description": "Still planned (the day not closed)."})
+    call_rate = ma.fields.Float(allow_none=True, metadata={"description": "done / planned."})
+    plan_adherence = ma.fields.Float(allow_none=True, metadata={
+        "description": "Planned visits done in planned order, within their day / planned."})
+    unplanned_visits = ma.fields.Integer(metadata={
+        "description": "Visits that carried out no planned visit."})
+    skips = ma.fields.List(ma.fields.Nested(PlanSkipSchema), metadata={
+        "description": "Skipped planned visits with the rep's reasons."})
+    planned_distance_m = ma.fields.Float(metadata={
+        "description": "Straight-line distance from stop to stop in planned order."})
+    route_efficiency = ma.fields.Float(allow_none=True, metadata={
+        "description": "planned_distance_m / travelled distance; null without either."})
