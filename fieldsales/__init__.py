@@ -25,6 +25,8 @@ from fieldsales.jobs.routes import blp as jobs_blp
 from fieldsales.jobs.scheduler import start_in_background
 from fieldsales.orders.models import Order
 from fieldsales.orders.routes import blp as orders_blp
+from fieldsales.plans.models import PlannedVisit
+from fieldsales.plans.routes import blp as plans_blp
 from fieldsales.privacy import erasure
 from fieldsales.privacy.routes import blp as privacy_blp
 from fieldsales.products.routes import blp as products_blp
@@ -92,7 +94,7 @@ def create_app(config: str | object | None = None) -> Flask:
     erasure.connect()  # erasing a user removes their positions and free text everywhere
     # Customers announce a merge; the domains whose rows name the customer move them.
     for model, name in ((Visit, "visits"), (Order, "orders"), (Task, "tasks"),
-                        (Feedback, "feedback")):
+                        (Feedback, "feedback"), (PlannedVisit, "planned_visits")):
         customer_signals.customer_merging.connect(rows_follow(model, name=name), weak=False)
     with app.app_context():
         configure_engine(db.engine)
@@ -107,7 +109,8 @@ def create_app(config: str | object | None = None) -> Flask:
     app.register_error_handler(Exception, unexpected_error)
 
     for blueprint in (health_blp, auth_blp, users_blp, customers_blp, products_blp, tasks_blp,
-                      orders_blp, sync_blp, jobs_blp, targets_blp, reports_blp, privacy_blp):
+                      orders_blp, plans_blp, sync_blp, jobs_blp, targets_blp, reports_blp,
+                      privacy_blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(console_blp)  # the web console at / (pages, not in the OpenAPI)
 

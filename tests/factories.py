@@ -201,6 +201,14 @@ class World:
                         category=category, rating=rating, product_id=_id(product),
                         requested_quantity=requested_quantity, comment=comment, **fields)
 
+    def planned_visit(self, *, rep, customer, day, sequence=1, status="planned", **fields):
+        """A stop of the rep's journey plan on `day` (YYYY-MM-DD, the team's local day), as
+        the plan job leaves it (reason cadence)."""
+        from fieldsales.plans.models import PlannedVisit
+        fields.setdefault("reason", "cadence")
+        return self.add(PlannedVisit, rep_id=_id(rep), customer_id=_id(customer),
+                        planned_date=day, sequence=sequence, status=status, **fields)
+
     def target(self, *, rep, metric, period, start, end, goal, **fields):
         """A goal for `rep` (in the rep's team) over [start, end)."""
         from fieldsales.targets.models import Target
@@ -258,10 +266,11 @@ TABLE_NAMES = ("customers", "products", "tasks", "visits", "location_pings", "fe
 
 
 def changes(**tables) -> dict:
-    """A changes object like a stock WatermelonDB client sends: every table, empty lists."""
+    """A changes object like a stock WatermelonDB client sends: every table of schema version
+    1, empty lists, and the version-2 tables (planned_visits) named."""
     body = {name: {"created": [], "updated": [], "deleted": []} for name in TABLE_NAMES}
     for name, parts in tables.items():
-        body[name].update(parts)
+        body.setdefault(name, {"created": [], "updated": [], "deleted": []}).update(parts)
     return body
 
 
@@ -297,6 +306,12 @@ class Phone:
             data=data, headers={**self.headers, "Content-Type": content_type})
         assert response.status_code == expect, response.get_json()
         return response.json
+
+
+def local_day(at_ms: int, zone: str = "UTC") -> str:
+    """The day (YYYY-MM-DD) an instant falls on in a time zone (a team's local day)."""
+    from zoneinfo import ZoneInfo
+    return datetime.fromtimestamp(at_ms / 1000, ZoneInfo(zone)).date().isoformat()
 
 
 def visit_record(customer_id, **overrides) -> dict:

@@ -9,6 +9,10 @@ from fieldsales.extensions import Model
 
 PLAN_REASONS = ("cadence", "task", "backlog", "complaint", "prospect", "manual")
 PLAN_STATUSES = ("planned", "done", "missed", "skipped")
+# The days a rep's phone holds (sync schema version 2): planned_date from 7 days ago to 14
+# days ahead of the rep's today. No plan is made beyond it: a row further ahead would come
+# into the window unchanged, and an incremental pull would never bring it.
+SYNC_DAYS_BEHIND, SYNC_DAYS_AHEAD = 7, 14
 
 
 class PlannedVisit(SyncedMixin, Model):

@@ -19,6 +19,10 @@ consecutive unflagged pings, from the last ping of the stop before to the first 
 after. A day is a few hundred pings, so this runs in Python over that one day; distances are
 `geo.geodesic_short_m` (the geodesic, fast for the short hops between fixes).
 
+The journey plan of the day (`plan`): the figures of fieldsales/plans/compliance.py for the
+rep's planned visits of that day (the team's local day), with route efficiency against the
+day's travel distance.
+
 Selling vs non-selling time, as the productivity score counts it: selling = time on site of
 verified visits + task_minutes (TASK_CREDIT_MINUTES, or SCORING_NORMS) per selling task done
 away from a customer; non-selling = task_minutes per admin task done.
@@ -39,6 +43,7 @@ from fieldsales.locations import access
 from fieldsales.locations.models import LocationPing
 from fieldsales.orders.models import Order, OrderLine
 from fieldsales.orders.rules import COUNTED_STATUSES
+from fieldsales.plans import compliance
 from fieldsales.scoring.productivity import current_norms
 from fieldsales.tasks.models import Task
 from fieldsales.users import hours
@@ -76,7 +81,12 @@ def get(*, viewer: User, rep: User, day: date) -> dict:
                                                      if v["check_out_at"]]
                + [t["completed_at"] for t in tasks] + [o["ordered_at"] for o in orders]
                + [f["recorded_at"] for f in feedback] + [p["recorded_at"] for p in pings])
+    travelled = round(sum(leg["distance_m"] for leg in legs), 1)
+    plan = compliance.summarize(team=rep.team, rep_ids=[rep.id], first=day, last=day)[rep.id]
+    plan["route_efficiency"] = compliance.route_efficiency(
+        planned_m=plan["planned_distance_m"], travelled_m=travelled)
     return {
+        "plan": plan,
         "rep": {"id": rep.id, "name": rep.name, "selling_style": rep.selling_style},
         "date": day.isoformat(),
         "working_hours": {"start_ms": work_start, "end_ms": work_end},
@@ -92,7 +102,7 @@ def get(*, viewer: User, rep: User, day: date) -> dict:
                               if selling + non_selling else None),
             "stops": len(stops),
             "stops_at_customers": sum(1 for s in stops if s["customer"] is not None),
-            "travel_distance_m": round(sum(leg["distance_m"] for leg in legs), 1),
+            "travel_distance_m": travelled,
             "pings": len(pings),
             "flagged_pings": sum(1 for p in pings if p["flagged"]),
             "tasks_done": len(tasks),

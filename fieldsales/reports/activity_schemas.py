@@ -1,6 +1,7 @@
 """Arguments and answer of a rep's day (GET /reps/<id>/activity)."""
 import marshmallow as ma
 
+from fieldsales.plans.schemas import PlanComplianceSchema
 from fieldsales.schemas import Day, StrictSchema
 
 
@@ -142,6 +143,9 @@ class ActivitySchema(ma.Schema):
     working_hours = ma.fields.Nested(WorkingHoursSchema, metadata={
         "description": "Positions are shown only inside these hours."})
     summary = ma.fields.Nested(DaySummarySchema)
+    plan = ma.fields.Nested(PlanComplianceSchema, metadata={
+        "description": "The rep's journey plan of the day (the team's local day) and how it "
+                       "was kept; route efficiency against the day's travel distance."})
     visits = ma.fields.List(ma.fields.Nested(ActivityVisitSchema))
     stops = ma.fields.List(ma.fields.Nested(ActivityStopSchema))
     trail = ma.fields.List(ma.fields.Nested(ActivityLegSchema))

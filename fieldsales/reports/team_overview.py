@@ -7,13 +7,16 @@ Scores come from the productivity job's rows (fieldsales/scoring, docs/scoring.m
   average over those weeks, the figures (visits, orders, ...) their sum.
 The team total averages the reps' scores and components and sums their figures. Target
 attainment is that of the targets of the same period kind holding the date (fieldsales/targets);
-the team total shows the whole-team targets.
+the team total shows the whole-team targets. `plan`: how each rep kept to the journey plans of
+the period's days (fieldsales/plans/compliance.py), route efficiency against the scores'
+travel distance; the total sums the reps'.
 """
-from datetime import date
+from datetime import UTC, date, datetime
 
 from sqlalchemy import func, select
 
 from fieldsales.extensions import db
+from fieldsales.plans import compliance
 from fieldsales.scoring.models import RepScore
 from fieldsales.targets import periods
 from fieldsales.targets import service as targets
@@ -57,12 +60,19 @@ def get(*, team: Team, period: str, day: date) -> dict:
     for item in targets.as_items(list(team_targets)):
         by_rep.setdefault(item["rep_id"], []).append(_target(item))
 
+    first, last = (datetime.fromtimestamp(ms / 1000, UTC).date() for ms in (start, end - 1))
+    plans = compliance.summarize(team=team, rep_ids=rep_ids, first=first, last=last)
     rows = []
     for rep in reps:
         score = scores.get(rep.id)
+        figures = _figures(score)
+        plan = plans[rep.id]
+        plan["route_efficiency"] = compliance.route_efficiency(
+            planned_m=plan["planned_distance_m"],
+            travelled_m=figures["figures"]["travel_distance_m"])
         rows.append({
             "rep": {"id": rep.id, "name": rep.name, "selling_style": rep.selling_style},
-            **_figures(score), "targets": by_rep.get(rep.id, []),
+            **figures, "targets": by_rep.get(rep.id, []), "plan": plan,
         })
     ranked = sorted((r for r in rows if r["score"] is not None),
                     key=lambda r: (-r["score"], r["rep"]["name"], r["rep"]["id"]))
@@ -77,7 +87,8 @@ def get(*, team: Team, period: str, day: date) -> dict:
         "computed_at": max((s.computed_at for s in scores.values()), default=None),
         "reps": [{"rank": None, **row} for row in rows],
         "leaderboard": leaderboard,
-        "team_total": {**_total(rows), "targets": by_rep.get(None, [])},
+        "team_total": {**_total(rows), "targets": by_rep.get(None, []),
+                       "plan": _plan_total(rows)},
     }
 
 
@@ -111,6 +122,14 @@ def _total(rows: list[dict]) -> dict:
         "figures": {name: _round(sum(r["figures"][name] or 0 for r in rows))
                     for name in FIGURES},
     }
+
+
+def _plan_total(rows: list[dict]) -> dict:
+    total = compliance.combine([row["plan"] for row in rows])
+    total["route_efficiency"] = compliance.route_efficiency(
+        planned_m=total["planned_distance_m"],
+        travelled_m=sum(row["figures"]["travel_distance_m"] or 0 for row in rows))
+    return total
 
 
 def _target(item: dict) -> dict:

@@ -2,6 +2,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from fieldsales.plans.schemas import PlanComplianceSchema
 from fieldsales.reports import team_overview as overview_fields
 from fieldsales.reports.activity_schemas import ActivityRepSchema
 from fieldsales.schemas import Day, StrictSchema
@@ -47,6 +48,9 @@ class OverviewRepSchema(ma.Schema):
     rates = ma.fields.Nested(ScoreRatesSchema)
     figures = ma.fields.Nested(ScoreFiguresSchema)
     targets = ma.fields.List(ma.fields.Nested(OverviewTargetSchema))
+    plan = ma.fields.Nested(PlanComplianceSchema, metadata={
+        "description": "The journey plans of the period's days (route efficiency against "
+                       "the scores' travel distance)."})
 
 
 class LeaderSchema(ma.Schema):
@@ -66,6 +70,8 @@ class TeamTotalSchema(ma.Schema):
         "description": "Sums over the reps."})
     targets = ma.fields.List(ma.fields.Nested(OverviewTargetSchema), metadata={
         "description": "Whole-team targets of this period."})
+    plan = ma.fields.Nested(PlanComplianceSchema, metadata={
+        "description": "The reps' plans together: counts summed, rates from the sums."})
 
 
 class TeamRefSchema(ma.Schema):

@@ -32,6 +32,11 @@ _LAST_PULLED_AT = {"name": "last_pulled_at", "in": "query", "required": False,
                    "description": "The `timestamp` of the previous pull (ms), or `null` / "
                                   "absent if this phone never pulled."}
 
+_SCHEMA_VERSION = {"name": "schema_version", "in": "query", "required": False,
+                   "schema": {"type": "integer", "enum": [1, 2]},
+                   "description": "The phone's sync schema version: 1 (the default) or 2 "
+                                  "(journey plans: `planned_visits`, `visits.planned_visit_id`)."}
+
 
 def _read_last_pulled_at(log: "_Logged") -> None:
     """The phone's cursor into `log.last_pulled_at` (null: never pulled). Logged before the
@@ -95,21 +100,27 @@ class Sync(MethodView):
     @require("rep")
     @without_etag  # the contract's pull: a fresh timestamp every time, never a 304
     @answers(400, "`bad_request`: `last_pulled_at` is not a time in ms or null; "
-                  "`unsupported_schema`: a `schema_version` other than 1.")
+                  "`unsupported_schema`: a `schema_version` other than 1 or 2, or a "
+                  "`migration` that is not JSON or not from a supported version below it.")
     @blp.doc(parameters=[
         _LAST_PULLED_AT,
-        {"name": "schema_version", "in": "query", "required": False,
-         "schema": {"type": "integer", "enum": [1]}, "description": "Must be 1 (the default)."},
+        _SCHEMA_VERSION,
         {"name": "migration", "in": "query", "required": False, "schema": {"type": "string"},
-         "description": "WatermelonDB's migration info; accepted and ignored."},
+         "description": "WatermelonDB's migration sync (`migrationsEnabledAtVersion`): "
+                        '`{"from": 1, "tables": [...], "columns": [...]}` or `null`. The '
+                        "answer then also holds what the old version lacked, whole: every "
+                        "row of a new table as created, every row of a table with new "
+                        "columns as updated."},
     ])
     @blp.response(200, PullSchema)
     def get(self):
         """Pull: what changed for the signed-in rep since `last_pulled_at` (reps only).
 
-        Returns `{"changes": {...}, "timestamp": <ms>}` with every table of the sync
-        contract. Records come with exact JSON types and without `_status`/`_changed`;
-        removed records, and records the rep lost access to, come as ids in `deleted`.
+        Returns `{"changes": {...}, "timestamp": <ms>}` with every table of the phone's
+        `schema_version` (1, the default, or 2: also `planned_visits` and
+        `visits.planned_visit_id`). Records come with exact JSON types and without
+        `_status`/`_changed`; removed records, and records the rep lost access to, come as
+        ids in `deleted`.
         Send `timestamp` back as `last_pulled_at` next time. `null` or absent: everything the
         rep may see, as created; so is a `last_pulled_at` this server never handed out (later
         than its clock), with a fresh `timestamp`. An unsupported `schema_version` is 400
@@ -120,7 +131,8 @@ class Sync(MethodView):
             _read_last_pulled_at(log)
             pulled = pull.pull_changes(user_id=current_user().id,
                                        last_pulled_at=log.last_pulled_at,
-                                       schema_version=request.args.get("schema_version"))
+                                       schema_version=request.args.get("schema_version"),
+                                       migration=request.args.get("migration"))
             db.session.commit()
         except Exception as error:
             log.failed(error)
@@ -131,7 +143,8 @@ class Sync(MethodView):
 
     @require("rep")
     @answers(400, "`bad_request`: `last_pulled_at` is not a time in ms or null, or the body "
-                  "is not a changes object.")
+                  "is not a changes object (of the `schema_version`, when given); "
+                  "`unsupported_schema`: a `schema_version` other than 1 or 2.")
     @answers(409, "`sync_conflict`: records changed on the server since `last_pulled_at`, "
                   "or a `last_pulled_at` this server never handed out; nothing was stored. "
                   "Pull, then push again.")
@@ -141,7 +154,7 @@ class Sync(MethodView):
                   "invalid ones, would pass the per-rep cap. Nothing was stored; the phone "
                   "keeps its records. An admin replays or discards pending records, then the "
                   "same push succeeds.")
-    @blp.doc(parameters=[_LAST_PULLED_AT], requestBody={
+    @blp.doc(parameters=[_LAST_PULLED_AT, _SCHEMA_VERSION], requestBody={
         "required": True,
         "description": "The bare changes object: `{\"<table>\": {\"created\": [...], "
                        "\"updated\": [...], \"deleted\": [\"id\", ...]}}`. Parsed as JSON "
@@ -165,10 +178,13 @@ class Sync(MethodView):
         log = _Logged("push")
         try:
             _read_last_pulled_at(log)
+            version = request.args.get("schema_version")
+            schema_version = None if version is None else pull.read_schema_version(version)
             push.check_cursor(last_pulled_at=log.last_pulled_at)
-            changes = push.parse_body(body=_body())
+            changes = push.parse_body(body=_body(), schema_version=schema_version)
             outcome = push.apply(user_id=current_user().id, changes=changes,
-                                 last_pulled_at=log.last_pulled_at)
+                                 last_pulled_at=log.last_pulled_at,
+                                 schema_version=schema_version)
         except Exception as error:
             log.failed(error)
             raise

@@ -6,7 +6,8 @@ and the push need to know about a table lives here, so the two cannot disagree:
 - `columns`: the contract's columns in order (beyond `id`), with their JSON type and checks.
   `writable=False` marks read-only columns: sent in pulls, ignored in pushes.
 - `ops`: what a phone may push (`create`, `update`; `delete` for none today). A table with no
-  ops (customers, products) is never written by a push.
+  ops (customers, products) is never written by a push; one without `create` (planned
+  visits) takes no `created` record, nor an `updated` one whose row does not exist.
 - `append_only`: never a sync conflict (location_pings, feedback).
 - `owner`: the column naming the rep who owns a row (order lines: through their order).
 - `creator` / `rep_may_change`: in a row the rep did not create (tasks a manager gave them),
@@ -23,11 +24,20 @@ names a table:
   may point to, what is loaded of them, and the reason when it points elsewhere;
 - `facts` / `server_columns`: the server's own values of a pushed row (fieldsales/sync/facts.py),
   written with it and rewritten by an update; `insert_values`: the server's values of a new row;
-- `check(row, refs=, written=, pushed_at=, config=)`: what a row must satisfy beyond its
-  columns and foreign keys (order lines: the order rules of fieldsales/orders/rules.py), as
-  column -> reasons; `written` holds the rows this push has accepted so far, per table, and
-  `pushed_at` is when the phone pushed the row (for a replay: its original push);
-- `after_write(rows)`: what else changes once the push's rows are written;
+- `check(row, current=, refs=, written=, pushed_at=, config=)`: what a row must satisfy
+  beyond its columns and foreign keys (order lines: the order rules of
+  fieldsales/orders/rules.py; a planned visit: only a skip), as column -> reasons; `current`
+  is the row as stored or written earlier in the push (None for a new one), `written` holds
+  the rows this push has accepted so far, per table, and `pushed_at` is when the phone
+  pushed the row (for a replay: its original push);
+- `after_write(rows, user_id=)`: what else changes once the push's rows are written (a
+  visit carries out the rep's planned visit: fieldsales/plans/status.py);
+- `same_as(values, row)`: whether a pushed record only repeats what is stored (a retry); by
+  default its columns equal the stored ones (a planned visit: also a skip the server has
+  since marked done);
+- `since_version` (on a table and on a `Col`): the sync schema version that brought it
+  (docs/sync-contract.md, "Schema version 2"); a phone on an older version never pulls it,
+  and a push names it only when the phone has it;
 - `Col.when` / `time_order`: which columns are phone times (events or plans) and which must
   follow which, judged by push/times.py (fieldsales/phonetime.py); `time_flags` among the
   `server_columns` stores the odd ones.
@@ -35,25 +45,36 @@ names a table:
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, or_, select
 
 from fieldsales.changes.models import AccessChange
-from fieldsales.common import DAY_MS, ID_MESSAGE, is_valid_id
+from fieldsales.common import DAY_MS, ID_MESSAGE, is_valid_id, now_ms
 from fieldsales.customers import service as customers_service
 from fieldsales.customers.models import CUSTOMER_KINDS, Customer
-from fieldsales.extensions import Model
+from fieldsales.extensions import Model, db
 from fieldsales.feedback.models import FEEDBACK_CATEGORIES, Feedback
 from fieldsales.locations.models import LocationPing
 from fieldsales.orders import rules as order_rules
 from fieldsales.orders.models import ORDER_STATUSES, Order, OrderLine
 from fieldsales.orders.rules import PENDING_STATUSES
 from fieldsales.phonetime import EVENT, PLAN
+from fieldsales.plans import status as plan_status
+from fieldsales.plans.models import (
+    PLAN_REASONS,
+    PLAN_STATUSES,
+    SYNC_DAYS_AHEAD,
+    SYNC_DAYS_BEHIND,
+    PlannedVisit,
+)
 from fieldsales.products.models import Product
 from fieldsales.sync import facts as server_facts
 from fieldsales.tasks.models import REP_FIELDS, TASK_CATEGORIES, TASK_STATUSES, Task
+from fieldsales.users import hours
+from fieldsales.users.models import User
 from fieldsales.visits.models import VISIT_OUTCOMES, Visit
 
 # Largest time accepted (ms): JavaScript's largest safe integer, far beyond any real date.
@@ -63,7 +84,6 @@ MAX_TEXT = 10_000
 # requested quantity of 1e308, summed, is Infinity: not JSON).
 MAX_QUANTITY = 1e9
 MAX_METRES = 1e7
-# Orders that still wait for goods count as open for the pull ("open or changed in 30 days").
 
 
 class Invalid(ValueError):
@@ -99,6 +119,7 @@ class Col:
     max: float | None = None
     default: Any = None  # used when a created record omits the column
     when: str = ""  # a phone time: phonetime.EVENT or phonetime.PLAN (judged by push/times.py)
+    since_version: int = 1  # the sync schema version that brought the column
 
     @cached_property
     def cleaner(self) -> Callable:
@@ -210,6 +231,8 @@ class SyncTable:
     after_write: Callable[..., None] | None = None
     # Phone times that must follow another: (earlier, later, slack in ms) (push/times.py).
     time_order: tuple[tuple[str, str, int], ...] = ()
+    same_as: Callable[[dict, dict], bool] | None = None
+    since_version: int = 1  # the sync schema version that brought the table
 
     @property
     def table(self):
@@ -226,6 +249,16 @@ class SyncTable:
     @cached_property
     def writable(self) -> tuple[Col, ...]:
         return tuple(c for c in self.columns if c.writable)
+
+    def columns_of(self, version: int) -> tuple[Col, ...]:
+        """The columns a phone on schema `version` has."""
+        return tuple(c for c in self.columns if c.since_version <= version)
+
+    def repeats(self, values: dict, row: dict) -> bool:
+        """Whether pushed `values` only repeat what `row` holds (`same_as`)."""
+        if self.same_as is not None:
+            return self.same_as(values, row)
+        return all(row.get(name) == value for name, value in values.items())
 
     @cached_property
     def record_keys(self) -> frozenset[str]:
@@ -245,10 +278,12 @@ class SyncTable:
     def pulled(self) -> bool:
         return self.visible is not None
 
-    def serializer(self) -> Callable[[Any], dict]:
-        """Row (with `id` and the contract's columns) -> the raw record phones get."""
-        names = [c.name for c in self.columns]
-        converters = [_to_json(c.kind) for c in self.columns]
+    def serializer(self, version: int = 1) -> Callable[[Any], dict]:
+        """Row (with `id` and the contract's columns) -> the raw record a phone on schema
+        `version` gets."""
+        columns = self.columns_of(version)
+        names = [c.name for c in columns]
+        converters = [_to_json(c.kind) for c in columns]
         pairs = list(zip(names, converters, strict=True))
 
         def serialize(row) -> dict:
@@ -286,12 +321,13 @@ def _customers_referable(rep_id: str, since: int) -> ColumnElement:
                 or_(Customer.assigned_rep_id == rep_id, Customer.id.in_(revoked)))
 
 
-def _promote_prospects(*, rows: list[dict]) -> None:
+def _promote_prospects(*, rows: list[dict], user_id: str) -> None:
     customers_service.promote_prospects(customer_ids=[
         row["customer_id"] for row in rows if row["_new"]])
 
 
-def _check_line(row: dict, *, refs: dict, written: dict, pushed_at: int, config) -> dict:
+def _check_line(row: dict, *, current: dict | None, refs: dict, written: dict, pushed_at: int,
+                config) -> dict:
     # The order is one of this push (written before its lines) or a stored one of the rep's
     # (its status and received_at loaded as references); the product's price is loaded too.
     pushed = written.get("orders", {}).get(row["order_id"])
@@ -305,6 +341,50 @@ def _check_line(row: dict, *, refs: dict, written: dict, pushed_at: int, config)
         edit_window_minutes=config["ORDER_EDIT_WINDOW_MINUTES"],
         price_tolerance=config["ORDER_PRICE_TOLERANCE"],
         max_line_value=config["ORDER_MAX_LINE_VALUE"])
+
+
+def _planned_days(rep_id: str) -> tuple[str, str]:
+    """The first and last `planned_date` the rep pulls, around today in the team's zone."""
+    rep = db.session.get(User, rep_id)
+    today = hours.local_day(rep.team if rep is not None else None, now_ms())
+    return ((today - timedelta(days=SYNC_DAYS_BEHIND)).isoformat(),
+            (today + timedelta(days=SYNC_DAYS_AHEAD)).isoformat())
+
+
+def _planned_visits_visible(rep_id: str, since: int) -> ColumnElement:
+    first, last = _planned_days(rep_id)
+    return and_(PlannedVisit.rep_id == rep_id, PlannedVisit.deleted_at.is_(None),
+                PlannedVisit.planned_date.between(first, last))
+
+
+def _check_plan_change(row: dict, *, current: dict | None, refs: dict, written: dict,
+                       pushed_at: int, config) -> dict:
+    # Only updates reach here (the table takes no creations): `current` is the stored row.
+    assert current is not None
+    return plan_status.skip_errors(
+        stored_status=current["status"], stored_skip_reason=current["skip_reason"],
+        status=row["status"], skip_reason=row["skip_reason"])
+
+
+def _plan_change_repeats(values: dict, row: dict) -> bool:
+    return plan_status.repeats(
+        stored_status=row["status"], stored_skip_reason=row.get("skip_reason"),
+        status=values.get("status", row["status"]),
+        skip_reason=values.get("skip_reason", row.get("skip_reason")))
+
+
+def _check_visit(row: dict, *, current: dict | None, refs: dict, written: dict,
+                 pushed_at: int, config) -> dict:
+    # The planned visit it names is the rep's (`refs`); it must be at the visit's customer.
+    planned_id = row.get("planned_visit_id")
+    planned = refs["planned_visits"].get(planned_id) if planned_id else None
+    if planned is not None and planned.customer_id != row["customer_id"]:
+        return {"planned_visit_id": ["This planned visit is at another customer."]}
+    return {}
+
+
+def _carry_out_plans(*, rows: list[dict], user_id: str) -> None:
+    plan_status.carry_out(rep_id=user_id, visits=rows)
 
 
 def _orders_visible(rep_id: str, since: int) -> ColumnElement:
@@ -385,18 +465,47 @@ VISITS = SyncTable(
         Col("notes", "str"),
         Col("verified", "bool", writable=False),
         Col("distance_m", "float", writable=False),
+        Col("planned_visit_id", "id", since_version=2),
     ),
     visible=lambda rep, since: and_(Visit.rep_id == rep, Visit.deleted_at.is_(None),
                                   Visit.check_in_at > since),
     tombstones=lambda rep, since: and_(Visit.rep_id == rep, Visit.deleted_at.is_not(None)),
     ops=frozenset({"create", "update"}),
     owner="rep_id",
-    refs={"customer_id": "customers"},
+    refs={"customer_id": "customers", "planned_visit_id": "planned_visits"},
     referable=lambda rep, since: and_(Visit.rep_id == rep, Visit.deleted_at.is_(None)),
     ref_message="No visit of yours with this id.",
     facts=server_facts.verify_visits,
     server_columns=("verified", "distance_m", "time_on_site_s", "time_flags"),
     time_order=(("check_in_at", "check_out_at", 0),),
+    check=_check_visit,  # its planned visit is at its customer
+    after_write=_carry_out_plans,  # a verified visit carries out the rep's planned visit
+)
+
+PLANNED_VISITS = SyncTable(
+    name="planned_visits", model=PlannedVisit, since_version=2,
+    columns=(
+        Col("customer_id", "id", writable=False),
+        Col("planned_date", "str", writable=False),
+        Col("sequence", "int", writable=False),
+        Col("planned_arrival_at", "time", writable=False),
+        Col("planned_duration_s", "int", writable=False),
+        Col("reason", "enum", writable=False, choices=PLAN_REASONS),
+        Col("status", "enum", nullable=False, choices=PLAN_STATUSES),
+        Col("skip_reason", "str"),
+        Col("visit_id", "id", writable=False),
+    ),
+    visible=_planned_visits_visible,
+    tombstones=lambda rep, since: and_(PlannedVisit.rep_id == rep,
+                                     PlannedVisit.deleted_at.is_not(None)),
+    ops=frozenset({"update"}),  # made by the server; the phone may only skip them
+    owner="rep_id",
+    referable=lambda rep, since: and_(PlannedVisit.rep_id == rep,
+                                    PlannedVisit.deleted_at.is_(None)),
+    ref_columns=("customer_id",),  # a visit's planned visit is at its customer
+    ref_message="No planned visit of yours with this id.",
+    check=_check_plan_change,  # planned -> skipped, with a reason
+    same_as=_plan_change_repeats,  # a skip carried out after all is still that skip
 )
 
 LOCATION_PINGS = SyncTable(
@@ -491,4 +600,11 @@ ORDER_LINES = SyncTable(
 
 # In the order a push is applied: a row's parents come before it.
 TABLES: dict[str, SyncTable] = {t.name: t for t in (
-    CUSTOMERS, PRODUCTS, TASKS, VISITS, LOCATION_PINGS, FEEDBACK, ORDERS, ORDER_LINES)}
+    CUSTOMERS, PRODUCTS, TASKS, PLANNED_VISITS, VISITS, LOCATION_PINGS, FEEDBACK, ORDERS,
+    ORDER_LINES)}
+SCHEMA_VERSIONS = (1, 2)  # the sync schema versions this server speaks (pull rule 5)
+
+
+def tables_of(version: int) -> dict[str, SyncTable]:
+    """The tables a phone on schema `version` has, in the push's order."""
+    return {name: t for name, t in TABLES.items() if t.since_version <= version}

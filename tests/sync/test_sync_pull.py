@@ -235,14 +235,27 @@ def test_a_removed_product_is_deleted_for_every_rep(world, app, phone, other_pho
 
 # -- rule 5: schema version, parameters ------------------------------------------------------
 
-def test_schema_version_1_or_missing_is_accepted_and_migration_ignored(world, phone):
+def test_schema_version_1_2_or_missing_is_accepted_and_a_null_migration_is_none(world, phone):
     phone.pull(schema_version=1)
-    phone.pull(schema_version=1, migration='{"from": 1, "tables": [], "columns": []}')
+    phone.pull(schema_version=2)
+    phone.pull(schema_version=2, migration='{"from": 1, "tables": [], "columns": []}')
     phone.pull(migration="null")
 
 
+def test_a_migration_not_from_a_supported_version_below_the_schema_version_is_400(world,
+                                                                                  phone):
+    for version, migration in ((1, '{"from": 1, "tables": [], "columns": []}'),
+                               (2, '{"from": 2}'), (2, '{"from": 0}'), (2, '{"from": "1"}'),
+                               (2, "{from: 1}"), (2, "[1]"), (None, '{"from": 1}')):
+        params = {"migration": migration}
+        if version is not None:
+            params["schema_version"] = version
+        body = phone.pull(expect=400, **params)
+        assert body["error"]["code"] == "unsupported_schema", migration
+
+
 def test_an_unsupported_schema_version_is_400(world, phone):
-    for version in ("2", "0", "abc"):
+    for version in ("3", "0", "abc", "", "١"):
         body = phone.pull(schema_version=version, expect=400)
         assert body["error"]["code"] == "unsupported_schema"
 

@@ -31,6 +31,7 @@ from fieldsales.extensions import db
 from fieldsales.sync.push import duty, load, rules, write
 from fieldsales.sync.push.parse import parse_body, read_records
 from fieldsales.sync.push.rules import Outcome
+from fieldsales.sync.tables import TABLES
 
 __all__ = ["Outcome", "apply", "check_cursor", "parse_body"]
 
@@ -52,7 +53,7 @@ def check_cursor(*, last_pulled_at: int | None) -> None:
 
 def apply(*, user_id: str, changes: dict, last_pulled_at: int | None,
           check_conflicts: bool = True, keep_quarantined: bool = True,
-          pushed_at: int | None = None) -> Outcome:
+          pushed_at: int | None = None, schema_version: int | None = None) -> Outcome:
     """Store a parsed changes object for the rep `user_id`; the caller commits.
 
     Raises 409 `sync_conflict` (nothing written) when rule 4 applies, 413
@@ -60,8 +61,12 @@ def apply(*, user_id: str, changes: dict, last_pulled_at: int | None,
     rep's quarantine caps (nothing written either). `keep_quarantined=False`
     reports refused records without storing them (used by a replay). `pushed_at`: when the
     phone pushed the records (now, unless a replay names the original push): the time an
-    order line's edit window is judged at (`SyncTable.check`).
+    order line's edit window is judged at (`SyncTable.check`). `schema_version`: the
+    phone's, if it said (a stock client does not); else the newest its tables show. The
+    answer counts every table of that version.
     """
+    if schema_version is None:
+        schema_version = max((TABLES[name].since_version for name in changes), default=1)
     now = now_ms()
     config = current_app.config
     stamp = clock.take_stamp(db.session)
@@ -75,7 +80,7 @@ def apply(*, user_id: str, changes: dict, last_pulled_at: int | None,
     outcome, writes = rules.decide(records=records, stored=stored, refs=refs, user_id=user_id,
                                    now=now, time_limits=phonetime.Limits.from_config(config),
                                    pushed_at=now if pushed_at is None else pushed_at,
-                                   config=config)
+                                   config=config, schema_version=schema_version)
     duty.set_aside(writes=writes, user_id=user_id)  # still counted in outcome.accepted
     if keep_quarantined and outcome.quarantined:  # first: past its caps, nothing is written
         write.keep_quarantined(refused=outcome.quarantined, user_id=user_id, now=now,

@@ -5,7 +5,7 @@ from typing import NamedTuple
 
 from fieldsales.common import ID_MESSAGE, is_valid_id
 from fieldsales.errors import ApiError
-from fieldsales.sync.tables import TABLES, HugeInt, Invalid, SyncTable
+from fieldsales.sync.tables import TABLES, HugeInt, Invalid, SyncTable, tables_of
 
 OPERATIONS = ("created", "updated", "deleted")
 
@@ -25,8 +25,11 @@ def bad_request(message: str, details: dict | None = None) -> ApiError:
     return ApiError(400, "bad_request", message, details)
 
 
-def parse_body(*, body: bytes) -> dict:
-    """The changes object from a raw body, whatever its content type, or 400 saying why not."""
+def parse_body(*, body: bytes, schema_version: int | None = None) -> dict:
+    """The changes object from a raw body, whatever its content type, or 400 saying why not.
+    With a `schema_version`, only that version's tables are known (a stock client sends
+    none: then every table is)."""
+    known = TABLES if schema_version is None else tables_of(schema_version)
     try:
         try:
             data = json.loads(body, parse_constant=_not_json)
@@ -40,9 +43,9 @@ def parse_body(*, body: bytes) -> dict:
         raise bad_request("The body must be a changes object: "
                           '{"<table>": {"created": [...], "updated": [...], "deleted": [...]}}.')
     for name, table_changes in data.items():
-        if name not in TABLES:
+        if name not in known:
             raise bad_request(f"Unknown table '{name}'.",
-                              {"table": name, "known_tables": list(TABLES)})
+                              {"table": name, "known_tables": list(known)})
         if not isinstance(table_changes, dict):
             raise bad_request(f"'{name}' must be an object of created, updated and deleted lists.",
                               {"table": name})

@@ -11,7 +11,7 @@ from fieldsales import phonetime
 from fieldsales.errors import ApiError
 from fieldsales.sync.push import times
 from fieldsales.sync.push.parse import PushedRecord
-from fieldsales.sync.tables import TABLES, SyncTable
+from fieldsales.sync.tables import TABLES, SyncTable, tables_of
 
 # Neutral: it must not tell a rep that the id exists for someone else.
 _NOT_YOURS = "This id cannot be written by you."
@@ -25,10 +25,6 @@ def _short_id(value) -> str | None:
 def _unchanged(value, stored) -> bool:
     # WatermelonDB gives a non-optional text column "" where the server has none.
     return value == stored or (value in (None, "") and stored in (None, ""))
-
-
-def _same(values: dict, row: dict) -> bool:
-    return all(row.get(name) == value for name, value in values.items())
 
 
 @dataclass
@@ -78,7 +74,7 @@ def check_conflicts(*, records: dict[str, list[PushedRecord]],
             if (row is None or row.get("_owner") != user_id
                     or row["changed_seq"] <= since or row["deleted_at"] is not None):
                 continue  # a removed row is not overwritten: the record is quarantined
-            if record.errors or not _same(record.values, row):
+            if record.errors or not table.repeats(record.values, row):
                 ids.append(record.record_id)
         if ids:
             conflicts.append({"table": name, "ids": sorted(set(ids))})
@@ -91,14 +87,18 @@ def check_conflicts(*, records: dict[str, list[PushedRecord]],
 def decide(*, records: dict[str, list[PushedRecord]], stored: dict[str, dict[str, dict]],
            refs: dict[str, dict[str, object]], user_id: str, now: int,
            time_limits: phonetime.Limits, pushed_at: int,
-           config: Mapping) -> tuple[Outcome, Writes]:
+           config: Mapping, schema_version: int = 1) -> tuple[Outcome, Writes]:
     """Each record's fate, in table order (a row's parents come before it). `now`: the
     push's receipt, against which phone times are judged (`time_limits`); `pushed_at`: when
     the phone pushed them (a replay: its original push), the time the tables' own rules
-    (`SyncTable.check`, with the settings in `config`) judge them at."""
+    (`SyncTable.check`, with the settings in `config`) judge them at. The answer counts
+    every table of `schema_version` and every table the push names (a stock client does
+    not say its version when it pushes: a version-1 phone's answer stays as it was)."""
     rules = _Rules(stored=stored, refs=refs, user_id=user_id, now=now, time_limits=time_limits,
                    pushed_at=pushed_at, config=config)
     for name in TABLES:
+        if name not in records and name not in tables_of(schema_version):
+            continue
         rules.outcome.accepted[name] = 0
         rules.writes.rows[name] = {}
         for record in records.get(name, ()):
@@ -170,7 +170,13 @@ class _Rules:
         if errors:
             self._refuse(record, errors)
             return
-        if current is not None and _same(values, current):
+        if "create" not in table.ops and (record.operation == "created" or current is None):
+            # Made by the server only (planned visits): rule 2's upsert does not apply.
+            self._refuse(record, {"_schema": [
+                f"Phones may not create {table.name}." if record.operation == "created"
+                else f"No {table.name} record of yours with this id."]})
+            return
+        if current is not None and table.repeats(values, current):
             self._accept(table)  # a retry: already stored as sent
             return
         if current is not None and table.creator and current[table.creator] != self.user_id:
@@ -198,7 +204,7 @@ class _Rules:
                              **times.judge(table, row, current=current,
                                            received_at=self.now, limits=self.time_limits)}
         if not errors and table.check is not None:
-            errors = table.check(row, refs=self.refs, written=self.writes.rows,
+            errors = table.check(row, current=current, refs=self.refs, written=self.writes.rows,
                                  pushed_at=self.pushed_at, config=self.config)
         if errors:
             self._refuse(record, errors)

@@ -46,7 +46,7 @@ def store(*, writes: Writes, user_id: str, stamp: int, now: int, config: Mapping
     for name, rows in writes.rows.items():
         table = TABLES[name]
         if table.after_write is not None:
-            table.after_write(rows=list(rows.values()))
+            table.after_write(rows=list(rows.values()), user_id=user_id)
 
 
 def _dialect_insert(table):
@@ -71,6 +71,16 @@ def _upsert(name: str, rows: dict[str, dict], *, user_id: str, stamp: int, now: 
     payload = [{"id": row["id"], **{column: row[column] for column in writable}, **server,
                 **{column: row[column] for column in facts}}
                for row in rows.values()]
+    if "create" not in table.ops:  # rows the server made (planned visits): updated in place
+        assert table.owner is not None
+        columns = writable + list(facts)
+        db.session.execute(
+            update(t).where(t.c.id == bindparam("_id"),
+                            t.c[table.owner] == bindparam("_owner_id"))
+            .values({**{column: bindparam(column) for column in columns}, "changed_seq": stamp}),
+            [{"_id": row["id"], "_owner_id": user_id, **{c: row[c] for c in columns}}
+             for row in rows.values()])
+        return
     statement = _dialect_insert(t)
     if all(row["_new"] for row in rows.values()):
         statement = statement.on_conflict_do_nothing(index_elements=["id"])
