@@ -30,7 +30,9 @@ class Base(DeclarativeBase):
 _ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 _NOT_MODIFIED = ("Not modified: `If-None-Match` names the ETag this answer would carry; "
                  "no body.")
-_CSV_CONTENT = {"text/csv": {"schema": {"type": "string"}}}
+_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"  # listing.py's
+_EXPORT_CONTENT = {"text/csv": {"schema": {"type": "string"}},
+                   _XLSX: {"schema": {"type": "string", "format": "binary"}}}
 
 
 class ErrorAnswers(BasePlugin):
@@ -44,7 +46,8 @@ class ErrorAnswers(BasePlugin):
     - a `@require`d view: 401, and 403 unless every role may call it;
     - a path id: 404; every operation: 503 (the database is not reachable);
     - `@answers(...)` on the view: what its service adds (409 conflicts, 429, a 403 of scope);
-    - a `format` query argument offering `csv`: `text/csv` beside JSON on the success answer.
+    - a `format` query argument offering `csv`: `text/csv` and the XLSX type beside JSON on
+      the success answer.
 
     422 comes from flask-smorest for `@blp.arguments`; there is no catch-all `default`, so an
     answer the document never declares fails the status-code check of the OpenAPI sweep
@@ -66,7 +69,7 @@ class ErrorAnswers(BasePlugin):
                 responses.setdefault("304", {"description": _NOT_MODIFIED})
             if self._exports_csv(operation):
                 success = next(code for code in responses if str(code).startswith("2"))
-                responses[success].setdefault("content", {}).update(_CSV_CONTENT)
+                responses[success].setdefault("content", {}).update(_EXPORT_CONTENT)
 
     def _view(self, rule, method: str):
         if self.app is None or rule is None:

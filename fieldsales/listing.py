@@ -20,17 +20,30 @@ rows the viewer may see (`visible`), the list narrows them by its arguments.
   objects flattened to `a.b` columns, and text cells that a spreadsheet would read as a
   formula (starting with = + - @ tab or CR) prefixed with `'` (numbers stay numbers: -1.5 is
   exported as -1.5).
+- XLSX (`?format=xlsx`, or `Accept: application/vnd.openxmlformats-officedocument.
+  spreadsheetml.sheet` without `format`): the same rows, order, scope and columns as the CSV,
+  in one sheet named after the list, with typed cells: numbers are numbers, true/false are
+  booleans, an epoch-ms time (an integer field named `*_at`) is an Excel date-time in UTC
+  (Excel has no time zones; the header keeps the field's name), a day (a `Date` field, or a
+  string field documented with `format: date`) is an Excel date, lists and objects are their
+  JSON text as in the CSV. Every text is a string cell (`data_type` "s"), so a value starting
+  with = + - @ is shown as it is and never runs as a formula: unlike the CSV, no `'` is
+  prefixed. Characters XML cannot hold (control characters other than tab and line breaks)
+  are dropped. The workbook is written in openpyxl's write-only mode into a temporary file
+  (rows go to disk as they are read, so memory stays bounded), then streamed from it.
 
 A list comes from SQL (`Listing.respond(query=...)`) or, where the last step of the work is in
 Python (e.g. fuzzy name matching), from a list of dicts (`Listing.respond(items=...)`); the
 cursor, sort and CSV behave the same.
 """
 import csv
+import datetime
 import io
 import itertools
 import json
 import math
 import re
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -40,6 +53,9 @@ import marshmallow as ma
 from flask import Response, current_app, request, stream_with_context
 from itsdangerous import BadData, URLSafeSerializer
 from marshmallow import validate
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from sqlalchemy import Select, and_, or_
 
 from fieldsales.errors import ApiError
@@ -49,15 +65,21 @@ from fieldsales.schemas import PageArgs, StrictSchema
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 NO_DATE = 9_000_000_000_000_000  # sort key of a missing time (ms): after every real one
 CSV_CHUNK = 1000
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX_TIME_FORMAT = "yyyy-mm-dd hh:mm:ss.000"
+XLSX_DAY_FORMAT = "yyyy-mm-dd"
+FILE_CHUNK = 64 * 1024  # bytes of a finished workbook sent at a time
+_EPOCH = datetime.datetime(1970, 1, 1)
 _SORT_KEY, _SORT_ID = "_listing_sort_key", "_listing_sort_id"
 
 
 class ListArgs(PageArgs):
     """Query arguments every list takes: `limit`, `cursor`, `sort`, `format`."""
 
-    format = ma.fields.String(load_default=None, validate=validate.OneOf(("json", "csv")),
-                              metadata={"description": "`csv` exports every matching row; "
-                                        "without it, `Accept: text/csv` does the same."})
+    format = ma.fields.String(
+        load_default=None, validate=validate.OneOf(("json", "csv", "xlsx")),
+        metadata={"description": "`csv` or `xlsx` exports every matching row; without it, "
+                  f"`Accept: text/csv` or `Accept: {XLSX_MIMETYPE}` does the same."})
 
 
 class LogCursor(ma.fields.Integer):
@@ -102,11 +124,15 @@ def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
     }, name=name)
 
 
-def wants_csv(args: dict) -> bool:
-    """`format` when given (an explicit `format=json` wins over the Accept header)."""
+_FORMATS = {"application/json": "json", "text/csv": "csv", XLSX_MIMETYPE: "xlsx"}
+
+
+def wanted_format(args: dict) -> str:
+    """`json`, `csv` or `xlsx`: `format` when given (an explicit `format=json` wins over the
+    Accept header), else the best match of the Accept header (JSON on a tie)."""
     if args.get("format") is not None:
-        return args["format"] == "csv"
-    return request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv"
+        return args["format"]
+    return _FORMATS[request.accept_mimetypes.best_match(list(_FORMATS)) or "application/json"]
 
 
 @dataclass
@@ -128,13 +154,16 @@ class Listing:
     # --- entry point -------------------------------------------------------------------
     def respond(self, *, args: dict, query: Select | None = None,
                 items: list[dict] | None = None, decorate: Callable | None = None):
-        """A JSON page (a dict for `@blp.response`) or a CSV response of every row.
+        """A JSON page (a dict for `@blp.response`) or a CSV or XLSX response of every row.
 
         `decorate(rows)` runs on each fetched page (e.g. to add figures computed per page
         with one set-based query) before the rows are dumped.
         """
-        if wants_csv(args):
+        wanted = wanted_format(args)
+        if wanted == "csv":
             return self._csv(args=args, query=query, items=items, decorate=decorate)
+        if wanted == "xlsx":
+            return self._xlsx(args=args, query=query, items=items, decorate=decorate)
         page = self.page(args=args, query=query, items=items)
         if decorate is not None:
             page["items"] = decorate(page["items"])
@@ -259,6 +288,36 @@ class Listing:
         return Response(stream_with_context(lines()), mimetype="text/csv", headers={
             "Content-Disposition": f'attachment; filename="{self.name}.csv"'})
 
+    # --- XLSX --------------------------------------------------------------------------
+    def _xlsx(self, *, args, query, items, decorate):
+        """The workbook, written row by row (openpyxl's write-only mode keeps each row on
+        disk, not in memory) into a temporary file, then streamed from it. Built before the
+        answer starts, so any error is still an error answer."""
+        schema = self.item_schema()
+        columns = _columns(schema)
+        kinds = _cell_kinds(schema)
+        workbook = Workbook(write_only=True)
+        sheet = workbook.create_sheet(title=self.name[:31])
+        sheet.append([_xlsx_cell(sheet, column, "text") for column in columns])
+        for chunk in self._all_rows(args=args, query=query, items=items):
+            rows = decorate(chunk) if decorate is not None else chunk
+            for item in schema.dump(rows, many=True):
+                flat = _flatten(item)
+                sheet.append([_xlsx_cell(sheet, flat.get(column), kinds.get(column, "text"))
+                              for column in columns])
+        # Closed by the last chunk of the stream (or by the garbage collector if the client
+        # goes away); a temporary file is removed when closed.
+        spool = tempfile.TemporaryFile()  # noqa: SIM115
+        workbook.save(spool)
+        spool.seek(0)
+
+        def chunks():
+            with spool:
+                while block := spool.read(FILE_CHUNK):
+                    yield block
+
+        return Response(chunks(), mimetype=XLSX_MIMETYPE, headers={
+            "Content-Disposition": f'attachment; filename="{self.name}.xlsx"'})
 
     def _all_rows(self, *, args, query, items):
         """Every matching row in list order, in chunks: one ordered query, not a page walk
@@ -319,6 +378,51 @@ def csv_cell(value) -> str:
     if text.startswith(FORMULA_PREFIXES) or text.lstrip().startswith(FORMULA_PREFIXES):
         text = "'" + text
     return text
+
+
+def _cell_kinds(schema: ma.Schema, prefix: str = "") -> dict[str, str]:
+    """The columns whose XLSX cell is typed beyond what the value says: `time` (epoch ms,
+    an integer field named `*_at`) and `day` (a Date field, or text documented as a date)."""
+    kinds = {}
+    for name, schema_field in schema.dump_fields.items():
+        key = f"{prefix}{schema_field.data_key or name}"
+        if isinstance(schema_field, ma.fields.Nested) and not schema_field.many:
+            kinds.update(_cell_kinds(schema_field.schema, f"{key}."))
+        elif isinstance(schema_field, ma.fields.Integer) and key.endswith("_at"):
+            kinds[key] = "time"
+        elif (isinstance(schema_field, ma.fields.Date)
+              or schema_field.metadata.get("format") == "date"):
+            kinds[key] = "day"
+    return kinds
+
+
+def _xlsx_cell(sheet, value, kind: str) -> Cell | None:
+    """A typed cell: numbers, booleans, UTC date-times, days; any text a string cell that
+    never runs as a formula."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or (isinstance(value, (int, float, Decimal)) and kind != "time"):
+        return WriteOnlyCell(sheet, value=float(value) if isinstance(value, Decimal) else value)
+    if kind == "time" and isinstance(value, int):
+        cell = WriteOnlyCell(sheet, value=_EPOCH + datetime.timedelta(milliseconds=value))
+        cell.number_format = XLSX_TIME_FORMAT
+        return cell
+    if kind == "day" and isinstance(value, str):
+        try:
+            day = datetime.date.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            cell = WriteOnlyCell(sheet, value=datetime.datetime.combine(day, datetime.time()))
+            cell.number_format = XLSX_DAY_FORMAT
+            return cell
+    if isinstance(value, (list, dict)):
+        text = json.dumps(value, separators=(",", ":"))
+    else:
+        text = str(value)
+    cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", text))
+    cell.data_type = "s"  # a text starting with "=" stays text, never a formula
+    return cell
 
 
 def _columns(schema: ma.Schema, prefix: str = "") -> list[str]:

@@ -1,5 +1,5 @@
 """The OpenAPI document declares every answer an operation gives: its errors (no catch-all
-`default`), `text/csv` where a list exports, and on OPTIONS the methods it documents.
+`default`), `text/csv` and XLSX where a list exports, and on OPTIONS the methods it documents.
 
 The schemathesis sweep (tests/hardening/test_fuzz_openapi.py) checks the answers against the
 document; these tests check the document itself, route by route, against what the app does.
@@ -11,6 +11,7 @@ import pytest
 from fieldsales.common import ROLES
 
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +89,27 @@ def test_every_export_is_declared_as_text_csv_and_every_declared_one_exports(app
             assert by_accept.mimetype == "text/csv", path
     assert len(exports) >= 10, exports
     assert exports == declared
+
+
+def test_every_csv_export_is_also_declared_and_exported_as_xlsx(app, client, team, document):
+    csv_paths, xlsx_paths = set(), set()
+    for method, path, operation in operations(document):
+        content = operation["responses"].get("200", {}).get("content", {})
+        if "text/csv" in content:
+            csv_paths.add(path)
+        if XLSX in content:
+            xlsx_paths.add(path)
+            assert content[XLSX]["schema"] == {"type": "string", "format": "binary"}, path
+        if method != "get" or "{" in path or XLSX not in content:
+            continue
+        as_xlsx = client.get(path, query_string={"format": "xlsx"},
+                             headers=team.headers["admin"])
+        by_accept = client.get(path, headers={**team.headers["admin"], "Accept": XLSX})
+        assert as_xlsx.status_code == 200 and as_xlsx.mimetype == XLSX, path
+        assert by_accept.mimetype == XLSX, path
+        assert as_xlsx.get_data().startswith(b"PK"), path  # a zip: the workbook
+    assert len(csv_paths) >= 10
+    assert xlsx_paths == csv_paths
 
 
 def test_options_allows_exactly_the_methods_the_document_gives_the_path(client, document):

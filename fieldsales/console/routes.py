@@ -380,7 +380,17 @@ def targets(user: User):
 @blp.get("/targets.csv")
 @page(*MANAGING)
 def targets_csv(user: User):
-    return TARGETS.respond(args=_target_list_args({"format": "csv"}),
+    return _targets_export(user, "csv")
+
+
+@blp.get("/targets.xlsx")
+@page(*MANAGING)
+def targets_xlsx(user: User):
+    return _targets_export(user, "xlsx")
+
+
+def _targets_export(user: User, export: str):
+    return TARGETS.respond(args=_target_list_args({"format": export}),
                            query=targets_service.visible_targets(user),
                            decorate=targets_service.as_items)
 
@@ -791,8 +801,18 @@ def backlog(user: User):
 @blp.get("/backlog.csv")
 @page(*BACKLOG_READERS)
 def backlog_csv(user: User):
+    return _backlog_export(user, "csv")
+
+
+@blp.get("/backlog.xlsx")
+@page(*BACKLOG_READERS)
+def backlog_xlsx(user: User):
+    return _backlog_export(user, "xlsx")
+
+
+def _backlog_export(user: User, export: str):
     args, errors = _list_args(BacklogArgs(), (*BACKLOG_FILTERS[:-1], "format"),
-                              {"format": "csv"})
+                              {"format": export})
     if errors:
         raise ApiError(422, "validation_error", _sentence(errors))
     return backlog_report.respond(viewer=user, args=args)
@@ -891,7 +911,17 @@ def demand(user: User):
 @blp.get("/demand.csv")
 @page(*DEMAND_READERS)
 def demand_csv(user: User):
-    args, errors = _list_args(DemandArgs(), (*DEMAND_FILTERS[:-1], "format"), {"format": "csv"})
+    return _demand_export("csv")
+
+
+@blp.get("/demand.xlsx")
+@page(*DEMAND_READERS)
+def demand_xlsx(user: User):
+    return _demand_export("xlsx")
+
+
+def _demand_export(export: str):
+    args, errors = _list_args(DemandArgs(), (*DEMAND_FILTERS[:-1], "format"), {"format": export})
     if errors:
         raise ApiError(422, "validation_error", _sentence(errors))
     return demand_report.respond(args=args)

@@ -36,7 +36,8 @@ class TargetSchema(ma.Schema):
     rep_id = ma.fields.String(allow_none=True)
     metric = ma.fields.String()
     period = ma.fields.String()
-    period_start = ma.fields.String(metadata={"description": "First day (UTC), YYYY-MM-DD."})
+    period_start = ma.fields.String(metadata={"description": "First day (UTC), YYYY-MM-DD.",
+                                              "format": "date"})
     starts_at = ma.fields.Integer(metadata={"description": "Epoch ms."})
     ends_at = ma.fields.Integer(metadata={"description": "Epoch ms, exclusive."})
     goal = ma.fields.Float()

@@ -38,6 +38,7 @@ PAGES = {
     ("/hours", "POST"): row(302, 422, 422, 422, 403, 403, 403),
     ("/targets", "GET"): MANAGERS_ONLY,
     ("/targets.csv", "GET"): MANAGERS_ONLY,
+    ("/targets.xlsx", "GET"): MANAGERS_ONLY,
     ("/targets/new", "GET"): MANAGERS_ONLY,
     ("/targets/new", "POST"): row(302, 422, 422, 422, 403, 403, 403),
     ("/targets/<target_id>/edit", "GET"): row(302, 200, 200, 404, 403, 403, 403),
@@ -70,10 +71,12 @@ PAGES = {
     # Procurement's pages; `<order_id>` is an open order of the manager's rep.
     ("/backlog", "GET"): PROCUREMENT,
     ("/backlog.csv", "GET"): PROCUREMENT,
+    ("/backlog.xlsx", "GET"): PROCUREMENT,
     ("/backlog/<order_id>/delivery", "GET"): DELIVERERS,
     ("/backlog/<order_id>/delivery", "POST"): row(302, 422, 403, 403, 422, 403, 403),
     ("/demand", "GET"): PROCUREMENT,
     ("/demand.csv", "GET"): PROCUREMENT,
+    ("/demand.xlsx", "GET"): PROCUREMENT,
     # Reports, as their API: the feedback summary (everyone, scoped: reps their own), the
     # territory balance (admins and managers).
     ("/feedback", "GET"): row(302, 200, 200, 200, 200, 200, 200),

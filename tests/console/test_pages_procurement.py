@@ -18,6 +18,7 @@ from fieldsales.orders.models import Order, OrderLine
 from fieldsales.products.models import Product
 from fieldsales.scoring.models import ProductDemand
 from tests.factories import at
+from tests.list_checks import xlsx_rows
 
 
 @pytest.fixture
@@ -95,6 +96,17 @@ def test_the_csv_is_the_apis_csv(visitor, team, orders, client):
         rows = list(csv.DictReader(io.StringIO(mine.get_data(as_text=True))))
         assert rows == list(csv.DictReader(io.StringIO(api.get_data(as_text=True))))
     assert len(rows) == 1
+
+
+def test_the_excel_export_is_the_apis_xlsx(visitor, team, orders, client):
+    for query in ("", "?late_only=true"):
+        mine = visitor(team.manager).get(f"/backlog.xlsx{query}")
+        api = client.get(f"/api/v1/backlog{query}{'&' if query else '?'}format=xlsx",
+                         headers=team.headers["manager"])
+        assert xlsx_rows(mine) == xlsx_rows(api)
+    assert len(xlsx_rows(mine)) == 1
+    page = visitor(team.manager).get("/backlog?late_only=true").text
+    assert "/backlog.xlsx?late_only=true" in page
 
 
 # --- recording a delivery -----------------------------------------------------------------------

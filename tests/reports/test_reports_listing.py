@@ -1,13 +1,18 @@
-"""The one list behaviour: keyset pages, allow-listed sorts, clear cursor errors, safe CSV."""
+"""The one list behaviour: keyset pages, allow-listed sorts, clear cursor errors, safe CSV
+and typed, safe XLSX."""
 import base64
+import datetime
+import io
 import itertools
 import json
+import zipfile
 
 import pytest
 
 from fieldsales.listing import csv_cell
 from fieldsales.targets.models import Target
 from tests.factories import at
+from tests.list_checks import xlsx_rows, xlsx_sheet
 
 DAYS = (f"2024-01-{day:02d}" for day in itertools.count(1))
 
@@ -128,3 +133,84 @@ def test_a_cursor_signed_with_the_key_but_holding_odd_values_is_refused(
     response = client.get("/api/v1/targets", query_string={"sort": "-goal", "cursor": forged},
                           headers=team.headers["manager"])
     assert response.status_code == 400 and response.json["error"]["code"] == "invalid_cursor"
+
+
+# --- XLSX -------------------------------------------------------------------------------------
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def test_an_xlsx_export_has_typed_cells_numbers_utc_times_and_days(client, team, add_target):
+    target = add_target(2.5)
+    sheet = xlsx_sheet(client.get("/api/v1/targets?format=xlsx", headers=team.headers["manager"]))
+    header, row = list(sheet.iter_rows())
+    cells = {name.value: cell for name, cell in zip(header, row, strict=True)}
+    assert cells["goal"].value == 2.5 and cells["goal"].data_type == "n"
+    assert cells["actual"].data_type == "n"
+    # An epoch-ms time is an Excel date-time in UTC; a documented day is an Excel date.
+    starts = cells["starts_at"]
+    assert starts.is_date and starts.value == datetime.datetime(2024, 1, 1)
+    assert starts.number_format == "yyyy-mm-dd hh:mm:ss.000"
+    assert cells["period_start"].is_date and cells["period_start"].value.date() == \
+        datetime.date(2024, 1, 1)
+    assert cells["id"].value == target and cells["id"].data_type == "s"
+    assert cells["rep_id"].value is None  # a team-wide target: an empty cell, not "None"
+
+
+def test_an_xlsx_export_holds_only_the_callers_scope(client, team, world):
+    mine = world.customer(rep=team.rep, name="Mine")
+    world.customer(rep=team.other_rep, name="Another team's")
+    rows = xlsx_rows(client.get("/api/v1/customers?format=xlsx",
+                                headers=team.headers["manager"]))
+    assert [row["id"] for row in rows] == [mine]
+    everyone = xlsx_rows(client.get("/api/v1/customers?format=xlsx",
+                                    headers=team.headers["admin"]))
+    assert len(everyone) == 2
+
+
+@pytest.mark.parametrize("text", ["=HYPERLINK(\"http://x\",\"y\")", "+1+1", "-2+3", "@SUM(A1)",
+                                  " =1+1", "\t=1"])
+def test_xlsx_text_is_a_string_cell_never_a_formula(client, team, world, text):
+    world.customer(rep=team.rep, name=text)
+    response = client.get("/api/v1/customers?format=xlsx", headers=team.headers["manager"])
+    header, row = list(xlsx_sheet(response).iter_rows())
+    cell = row[[c.value for c in header].index("name")]
+    assert cell.data_type == "s" and cell.value == text
+    with zipfile.ZipFile(io.BytesIO(response.get_data())) as book:
+        sheet_xml = book.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet_xml and "<f " not in sheet_xml  # no formula anywhere
+
+
+def test_xlsx_drops_characters_a_workbook_cannot_hold(client, team, world):
+    world.customer(rep=team.rep, name="Bell\x07 and\x1b escape")
+    rows = xlsx_rows(client.get("/api/v1/customers?format=xlsx",
+                                headers=team.headers["manager"]))
+    assert rows[0]["name"] == "Bell and escape"
+
+
+def test_an_xlsx_export_beyond_one_chunk_holds_every_row_in_list_order(app, client, team):
+    from fieldsales.extensions import db
+    from fieldsales.listing import CSV_CHUNK
+    from fieldsales.products.models import Product
+
+    count = CSV_CHUNK * 2 + 7
+    with app.app_context():
+        db.session.execute(Product.__table__.insert(), [
+            {"id": f"p{n:05d}", "sku": f"S{n:05d}", "name": f"Product {n}", "unit": "each",
+             "unit_price": n / 4, "stock_on_hand": n, "lead_time_days": 7, "created_seq": 0,
+             "changed_seq": 0, "received_at": 0} for n in range(count)])
+        db.session.commit()
+    response = client.get("/api/v1/products", query_string={"sort": "-unit_price"},
+                          headers={**team.headers["admin"], "Accept": XLSX})
+    assert response.headers["Content-Disposition"] == 'attachment; filename="products.xlsx"'
+    rows = xlsx_rows(response)
+    assert len(rows) == count
+    assert [row["unit_price"] for row in rows] == sorted((n / 4 for n in range(count)),
+                                                         reverse=True)
+    assert rows[0]["stock_on_hand"] == count - 1
+
+
+def test_a_bad_sort_in_an_xlsx_export_is_an_error_answer(client, team):
+    response = client.get("/api/v1/targets?format=xlsx&sort=nope",
+                          headers=team.headers["manager"])
+    assert response.status_code == 422 and "sort" in response.json["error"]["details"]
