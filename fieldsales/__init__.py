@@ -20,6 +20,8 @@ from fieldsales.errors import ApiError, api_error, unexpected_error
 from fieldsales.extensions import api, db, migrate
 from fieldsales.feedback.models import Feedback
 from fieldsales.health.routes import blp as health_blp
+from fieldsales.imports.cli import import_cli
+from fieldsales.imports.routes import blp as imports_blp
 from fieldsales.jobs.cli import jobs_cli
 from fieldsales.jobs.routes import blp as jobs_blp
 from fieldsales.jobs.scheduler import start_in_background
@@ -110,11 +112,11 @@ def create_app(config: str | object | None = None) -> Flask:
 
     for blueprint in (health_blp, auth_blp, users_blp, customers_blp, products_blp, tasks_blp,
                       orders_blp, plans_blp, sync_blp, jobs_blp, targets_blp, reports_blp,
-                      privacy_blp):
+                      privacy_blp, imports_blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(console_blp)  # the web console at / (pages, not in the OpenAPI)
 
-    for group in (users_cli, jobs_cli, demo_cli):
+    for group in (users_cli, jobs_cli, demo_cli, import_cli):
         app.cli.add_command(group)
 
     start_in_background(app)  # only when FIELDSALES_SCHEDULER says "in-process"

@@ -1,4 +1,5 @@
-"""Engine set-up per database kind, and unique columns kept unique under concurrency.
+"""Engine set-up per database kind, unique columns kept unique under concurrency, and the
+set-based upsert (`upsert`: INSERT ... ON CONFLICT DO UPDATE, on PostgreSQL and SQLite alike).
 
 SQLite: WAL, foreign keys, a busy timeout, and write transactions that take the write lock
 when they begin (`BEGIN IMMEDIATE`), so two writers queue instead of failing half-way with
@@ -8,7 +9,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import event
+from sqlalchemy import Table, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Engine, Result
 from sqlalchemy.exc import IntegrityError
 
@@ -20,6 +22,18 @@ def rowcount(result: Result[Any]) -> int:
     """The rows an INSERT, UPDATE or DELETE matched. SQLAlchemy 2.0 types what
     `Session.execute` returns as a `Result`; for those statements it is a `CursorResult`."""
     return cast(CursorResult[Any], result).rowcount
+
+
+def upsert(table: Table, rows: list[dict], *, key: str, update: tuple[str, ...]) -> None:
+    """Insert `rows` (each with every column named), or where `key` already holds the value,
+    set the `update` columns to the row's: one statement for the whole list. A key must not
+    repeat within `rows` (PostgreSQL refuses to touch a row twice in one statement)."""
+    if not rows:
+        return
+    dialect = db.session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    db.session.execute(insert.on_conflict_do_update(
+        index_elements=[key], set_={name: insert.excluded[name] for name in update}), rows)
 
 
 @dataclass(frozen=True)

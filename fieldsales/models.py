@@ -5,6 +5,7 @@ from fieldsales.auth.models import LoginFailure
 from fieldsales.changes.models import AccessChange, SyncClock
 from fieldsales.customers.models import Customer
 from fieldsales.feedback.models import Feedback
+from fieldsales.imports.models import ImportRun
 from fieldsales.jobs.models import JobLock, JobRun
 from fieldsales.locations.models import LocationPing
 from fieldsales.orders.models import Delivery, DeliveryLine, Order, OrderLine
@@ -19,7 +20,7 @@ from fieldsales.visits.models import Visit
 
 __all__ = [
     "AccessChange", "AuthToken", "BacklogPriority", "Customer", "Delivery", "DeliveryLine",
-    "Feedback", "JobLock", "JobRun", "LocationPing", "LoginFailure", "Order", "OrderLine",
-    "PlannedVisit", "Product", "ProductDemand", "QuarantinedRecord", "RepScore",
+    "Feedback", "ImportRun", "JobLock", "JobRun", "LocationPing", "LoginFailure", "Order",
+    "OrderLine", "PlannedVisit", "Product", "ProductDemand", "QuarantinedRecord", "RepScore",
     "ScoringSuspect", "SyncClock", "SyncLog", "Target", "Task", "Team", "User", "Visit",
 ]

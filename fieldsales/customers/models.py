@@ -25,3 +25,5 @@ class Customer(SyncedMixin, Model):
     assigned_rep_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), index=True)
     merged_into_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id"))
     visit_cadence_days: Mapped[int | None] = mapped_column(Integer)
+    # The CRM's own id of the customer, which imports match on (fieldsales/imports).
+    external_id: Mapped[str | None] = mapped_column(String(100), unique=True)

@@ -55,15 +55,20 @@ def assignable_rep(*, viewer: User, rep_id: str, field: str = "assigned_rep_id")
     nothing and grant nothing.
     """
     rep = db.session.get(User, rep_id)
-    usable = (rep is not None and rep.role == "rep" and rep.active and rep.deleted_at is None
-              and (viewer.role != "manager" or scope.manages(manager=viewer, user=rep)))
-    if rep is None or not usable:
+    if rep is None or not is_assignable(viewer=viewer, rep=rep):
         where = "in your team" if viewer.role == "manager" else ""
         raise invalid(field, f"No active rep with this id {where}".strip() + ".")
     return rep
 
 
-def _team_id(*, viewer: User, rep: User | None, changes: dict, current: str | None) -> str | None:
+def is_assignable(*, viewer: User, rep: User) -> bool:
+    """Whether the viewer may give work to `rep`: an active rep, of their team for managers."""
+    return (rep.role == "rep" and rep.active and rep.deleted_at is None
+            and (viewer.role != "manager" or scope.manages(manager=viewer, user=rep)))
+
+
+def owning_team_id(*, viewer: User, rep: User | None, changes: dict,
+                   current: str | None) -> str | None:
     """The team that owns the customer: the manager's own, or for admins the explicit team,
     else the assigned rep's."""
     if viewer.role == "manager":
@@ -86,7 +91,7 @@ def create(*, viewer: User, data: dict) -> Customer:
            if data.get("assigned_rep_id") else None)
     customer = Customer(id=data.get("id"), **{k: data[k] for k in _FIELDS if k in data})
     customer.assigned_rep_id = rep.id if rep else None
-    customer.team_id = _team_id(viewer=viewer, rep=rep, changes=data, current=None)
+    customer.team_id = owning_team_id(viewer=viewer, rep=rep, changes=data, current=None)
     if customer.id and db.session.get(Customer, customer.id) is not None:
         raise CUSTOMER_ID.error()
     add_new(customer, CUSTOMER_ID)
@@ -103,8 +108,8 @@ def update(*, viewer: User, customer: Customer, changes: dict) -> Customer:
     else:
         rep = db.session.get(User, rep_id) if rep_id else None
     if "assigned_rep_id" in changes or "team_id" in changes:
-        customer.team_id = _team_id(viewer=viewer, rep=rep, changes=changes,
-                                    current=customer.team_id)
+        customer.team_id = owning_team_id(viewer=viewer, rep=rep, changes=changes,
+                                          current=customer.team_id)
     if rep_id != customer.assigned_rep_id:
         reassigned(db.session, table_name="customers", record_id=customer.id,
                    old_rep_id=customer.assigned_rep_id, new_rep_id=rep_id)

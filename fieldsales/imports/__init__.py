@@ -1,0 +1,1 @@
+"""Bulk upserts from an ERP, a WMS or a CRM: products, customers and deliveries (issue 16)."""
