@@ -313,3 +313,23 @@ def test_an_over_delivery_fails_its_rows_and_nothing_is_delivered(client, team, 
     assert set(errors) == {"2", "3"} and errors["3"] == {"order_id": ["No such order."]}
     assert world.rows(Delivery) == []
     assert world.one(Product, Product.sku == "SOAP-1").stock_on_hand == 100
+
+
+def test_json_csv_and_xlsx_of_the_same_rows_report_the_same_changes(client, team, world):
+    world.product(sku="SOAP-1", name="Old soap", price=2.0, stock=5)
+    answers = {how: send(client, PRODUCTS, PRODUCT_ROWS, how=how, headers=team.headers["admin"],
+                         dry_run="true").json for how in ("json", "csv", "xlsx")}
+    for answer in answers.values():
+        for line in answer["lines"]:
+            line.pop("line")
+    assert answers["json"] == answers["csv"] == answers["xlsx"]
+
+
+def test_a_repeated_delivery_import_with_its_key_delivers_once(client, team, world, open_order):
+    order, (first, _second) = open_order
+    rows = [{"order_id": order, "order_line_id": first, "quantity": 4}]
+    answers = [send(client, DELIVERIES, rows, how="csv", headers=team.headers["procurement"],
+                    key="wms-batch-77") for _ in range(2)]
+    assert answers[0].json == answers[1].json and answers[0].json["deliveries"] == 1
+    assert len(world.rows(Delivery)) == 1
+    assert world.one(Product, Product.sku == "SOAP-1").stock_on_hand == 96
