@@ -36,9 +36,12 @@ def _command(kind: str):
         if viewer.role not in service.WRITERS[kind]:
             raise click.ClickException(f"A {viewer.role} may not import {kind}.")
 
-        def progress(rows: int) -> None:
-            if rows % 10_000 < service.BATCH:
+        shown = [0]
+
+        def progress(rows: int) -> None:  # every 10,000 rows
+            if rows // 10_000 > shown[0] // 10_000:
                 click.echo(f"  {rows:,} rows checked", err=True)
+                shown[0] = rows
 
         try:
             with file.open("rb") as source:

@@ -2,7 +2,7 @@
 CRM, as a JSON batch, a CSV or an XLSX file (fieldsales/imports/service.py)."""
 import json
 
-from flask import Response, request
+from flask import current_app, request
 from sqlalchemy.exc import IntegrityError
 
 from fieldsales.errors import ApiError, answers
@@ -63,10 +63,12 @@ def _source():
     return source, digest, formats[mimetype]
 
 
-def _answer(status: int, answer: dict) -> Response:
+def _answer(status: int, answer: dict):
     """A stored answer, answered again."""
-    return Response(json.dumps(answer), status=status, mimetype="application/json",
-                    headers={"Idempotent-Replayed": "true"})
+    response = current_app.json.response(answer)  # the bytes the first answer had
+    response.status_code = status
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
 
 
 def _import(kind: str, args: dict, headers: dict):

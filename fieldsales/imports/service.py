@@ -312,10 +312,13 @@ def _products_batch(batch, *, viewer: User, report: Report, stamp: int) -> None:
         .where(table.c.sku.in_(skus))).mappings()}
     writes = []
     for line, row in batch:
-        if "id" in row:
-            report.error(line, {"id": ["Products are matched by sku: leave id out."]})
-            continue
         known = existing.get(row.get("sku"))
+        if "id" in row:  # an export's column, edited and sent back: the sku's own id only
+            if known is None or row["id"] != known["id"]:
+                report.error(line, {"id": ["Products are matched by sku: leave id out, or "
+                                           "give the id of this sku's product."]})
+                continue
+            row = {name: value for name, value in row.items() if name != "id"}
         data, problems = _load(_PRODUCT_CHANGES if known else _NEW_PRODUCT, row)
         if known is not None and known["deleted_at"] is not None:
             problems = {**problems, "sku": ["A removed product has this sku."]}
