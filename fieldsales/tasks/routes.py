@@ -4,7 +4,7 @@ from sqlalchemy import func
 
 from fieldsales.errors import answers
 from fieldsales.extensions import Blueprint, db
-from fieldsales.listing import NO_DATE, Listing, wants_csv
+from fieldsales.listing import NO_DATE, Listing, wanted_format
 from fieldsales.tasks import service
 from fieldsales.tasks.models import Task
 from fieldsales.tasks.schemas import (
@@ -51,7 +51,8 @@ class Tasks(MethodView):
         """
         viewer = current_user()
         query = service.visible(viewer=viewer)
-        if wants_csv(args):  # every matching task, so every rep whose positions it holds
+        if wanted_format(args) != "json":  # an export: every matching task, so every rep
+            # whose positions it holds
             service.log_position_views(viewer=viewer, query=LISTING.matching(query, args))
             db.session.commit()
             return LISTING.respond(args=args, query=query)
