@@ -157,6 +157,12 @@ class Config:
     SCORING_INTERVAL_MINUTES_DEMAND = 360
     SCORING_INTERVAL_MINUTES_BACKLOG = 15
     RETENTION_INTERVAL_MINUTES = 24 * 60
+    # Monthly partitions of location_pings (PostgreSQL; fieldsales/locations/partitions.py):
+    # the job `ping_partitions` runs this often (minutes) and creates the months up to this
+    # many ahead; each of its steps gives up on a lock after this long (ms) and is retried.
+    PING_PARTITIONS_INTERVAL_MINUTES = 24 * 60
+    PING_PARTITIONS_MONTHS_AHEAD = 3
+    PING_PARTITIONS_LOCK_TIMEOUT_MS = 5_000
     # First runs this long after the scheduler starts, plus as much again at random.
     SCORING_FIRST_RUN_DELAY_SECONDS = 60.0
     # On SQLite a job's lock is a lease row: the running job renews it every heartbeat (a

@@ -25,6 +25,7 @@ from fieldsales.imports.routes import blp as imports_blp
 from fieldsales.jobs.cli import jobs_cli
 from fieldsales.jobs.routes import blp as jobs_blp
 from fieldsales.jobs.scheduler import start_in_background
+from fieldsales.locations import partitions as ping_partitions
 from fieldsales.orders.models import Order
 from fieldsales.orders.routes import blp as orders_blp
 from fieldsales.plans.models import PlannedVisit
@@ -101,7 +102,9 @@ def create_app(config: str | object | None = None) -> Flask:
     with app.app_context():
         configure_engine(db.engine)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"),
-                     render_as_batch=True, compare_type=True)
+                     render_as_batch=True, compare_type=True,
+                     # PostgreSQL's monthly partitions of location_pings are no models' tables.
+                     include_name=ping_partitions.include_name)
     api.init_app(app)
     _serve_swagger_ui(app)
     install_wire(app)  # compressed answers, gzip bodies, ETags and 304s

@@ -6,6 +6,7 @@ is one line in each mapping.
 """
 from collections.abc import Callable
 
+from fieldsales.locations import partitions
 from fieldsales.privacy import retention
 from fieldsales.scoring import backlog, demand, productivity
 
@@ -15,6 +16,8 @@ JOBS: dict[str, Callable[..., int]] = {
     "backlog": backlog.run,
     # Deletes what is past its window, committing batch by batch (privacy/retention.py).
     "retention": retention.run,
+    # Monthly partitions of location_pings ahead of time (PostgreSQL; nothing on SQLite).
+    "ping_partitions": partitions.run,
 }
 
 # name -> the config setting with its interval in minutes (0 = not scheduled).
@@ -23,4 +26,5 @@ INTERVAL_SETTINGS = {
     "demand": "SCORING_INTERVAL_MINUTES_DEMAND",
     "backlog": "SCORING_INTERVAL_MINUTES_BACKLOG",
     "retention": "RETENTION_INTERVAL_MINUTES",
+    "ping_partitions": "PING_PARTITIONS_INTERVAL_MINUTES",
 }

@@ -57,7 +57,8 @@ def flag(*, new: list[dict], stored_around: Callable[[int, int], list[dict]],
     `stored_around(first, last)` returns the rep's stored pings recorded in [first, last] plus
     the one just before and the one just after, with their `flags`,
     `distance_from_previous_m` and `implied_speed_mps`. Returns the stored pings whose values
-    change now that new fixes sit before them, as dicts of id and the new values.
+    change now that new fixes sit before them, as dicts of their key (id, recorded_at) and
+    the new values.
 
     A ping flagged `future` or `stale` has a time that cannot be trusted, so it takes no place
     in the recorded order: it has no previous fix and is nobody's previous fix. (This also
@@ -111,7 +112,7 @@ def flag(*, new: list[dict], stored_around: Callable[[int, int], list[dict]],
         if ping.pop("_stored", False):
             if any(ping.get(key) != value for key, value in values.items()
                    if key != "flagged"):
-                changed.append({"id": ping["id"], **values})
+                changed.append({"id": ping["id"], "recorded_at": ping["recorded_at"], **values})
         else:
             ping.update(values)
         if "inaccurate" not in flags:

@@ -1,10 +1,11 @@
 from typing import TYPE_CHECKING
 
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fieldsales.common import id_column, now_ms
 from fieldsales.extensions import Model
+from fieldsales.locations import partitions
 
 if TYPE_CHECKING:
     from fieldsales.users.models import User
@@ -15,14 +16,22 @@ PING_FLAGS = ("inaccurate", "future", "stale", "duplicate", "implausible_speed",
 
 
 class LocationPing(Model):
-    """One GPS fix. Flagged, never dropped; never pulled by phones."""
+    """One GPS fix. Flagged, never dropped; never pulled by phones.
 
-    __tablename__ = "location_pings"
-    __table_args__ = (Index("ix_location_pings_rep_recorded", "rep_id", "recorded_at"),)
+    The key is (id, recorded_at): on PostgreSQL the table is partitioned by month of
+    `recorded_at` (locations/partitions.py), and a partitioned table's unique keys must hold
+    its partition key. Pings are append-only and a phone's retry carries the same
+    `recorded_at`, so a resent ping still meets its stored copy; the push refuses a known id
+    with other values (sync/push/rules.py), so an id stays one ping's.
+    """
+
+    __tablename__ = partitions.TABLE
+    __table_args__ = (Index("ix_location_pings_rep_recorded", "rep_id", "recorded_at"),
+                      {"postgresql_partition_by": "RANGE (recorded_at)"})
 
     id: Mapped[str] = id_column()
     rep_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
-    recorded_at: Mapped[int] = mapped_column(BigInteger)
+    recorded_at: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     received_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
     latitude: Mapped[float] = mapped_column(Float)
     longitude: Mapped[float] = mapped_column(Float)
@@ -57,3 +66,7 @@ class PositionView(Model):
     detail: Mapped[str | None] = mapped_column(String(200))
 
     viewer: Mapped["User"] = relationship(foreign_keys=[viewer_id])
+
+
+# PostgreSQL: the default partition and the months around now, as the models create the table.
+event.listen(LocationPing.__table__, "after_create", partitions.create_for_new_table)

@@ -31,13 +31,15 @@ def store(*, writes: Writes, user_id: str, stamp: int, now: int, config: Mapping
         if rows:
             _upsert(name, rows, user_id=user_id, stamp=stamp, now=now)
     for name, updates in changed.items():
-        if updates:
+        if updates:  # each names its row by the whole key (pings: id and recorded_at)
             t = TABLES[name].table
-            columns = [column for column in updates[0] if column != "id"]
+            key = [column.name for column in t.primary_key]
+            columns = [column for column in updates[0] if column not in key]
             db.session.execute(
-                update(t).where(t.c.id == bindparam("_id")).values(
+                update(t).where(*(t.c[k] == bindparam(f"_{k}") for k in key)).values(
                     {column: bindparam(column) for column in columns}),
-                [{**u, "_id": u.pop("id")} for u in updates])
+                [{**{c: v for c, v in u.items() if c not in key},
+                  **{f"_{k}": u[k] for k in key}} for u in updates])
     for name, ids in writes.deletes.items():
         t = TABLES[name].table
         for chunk in chunks(ids):
@@ -82,12 +84,14 @@ def _upsert(name: str, rows: dict[str, dict], *, user_id: str, stamp: int, now: 
              for row in rows.values()])
         return
     statement = _dialect_insert(t)
+    # The table's key: `id`, or (id, recorded_at) for pings (partitioned on PostgreSQL).
+    key = [column.name for column in t.primary_key]
     if all(row["_new"] for row in rows.values()):
-        statement = statement.on_conflict_do_nothing(index_elements=["id"])
+        statement = statement.on_conflict_do_nothing(index_elements=key)
     else:  # rows that exist (tables phones may update): rewritten while still the rep's
         columns = writable + list(facts) + ["changed_seq"]
         statement = statement.on_conflict_do_update(
-            index_elements=["id"],
+            index_elements=key,
             set_={column: statement.excluded[column] for column in columns},
             where=t.c[table.owner] == statement.excluded[table.owner])
     db.session.execute(statement, payload)
