@@ -65,16 +65,18 @@ def _start_ms(year: int, month: int) -> int:
     return int(datetime(year, month, 1, tzinfo=UTC).timestamp() * 1000)
 
 
-def month_name(year: int, month: int) -> str:
-    return f"{TABLE}_{year:04d}_{month:02d}"
+def month_of(ms: int, *, shift: int = 0) -> tuple[str, int, int]:
+    """The partition of the UTC month holding `ms` (or `shift` months after it): its name,
+    and its range [from, to) in ms."""
+    year, month = _shift(*_month(ms), shift)
+    return (f"{TABLE}_{year:04d}_{month:02d}", _start_ms(year, month),
+            _start_ms(*_shift(year, month, 1)))
 
 
 def _wanted(now: int, months_ahead: int) -> list[tuple[str, int, int]]:
-    """(name, from, to) of the previous month (a late upload is plausible up to
-    PING_MAX_AGE_DAYS old), this one and `months_ahead` after it."""
-    year, month = _month(now)
-    months = [_shift(year, month, step) for step in range(-1, months_ahead + 1)]
-    return [(month_name(y, m), _start_ms(y, m), _start_ms(*_shift(y, m, 1))) for y, m in months]
+    """The previous month (a late upload is plausible up to PING_MAX_AGE_DAYS old), this one
+    and `months_ahead` after it."""
+    return [month_of(now, shift=step) for step in range(-1, months_ahead + 1)]
 
 
 def _postgresql() -> bool:
