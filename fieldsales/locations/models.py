@@ -21,8 +21,8 @@ class LocationPing(Model):
     The key is (id, recorded_at): on PostgreSQL the table is partitioned by month of
     `recorded_at` (locations/partitions.py), and a partitioned table's unique keys must hold
     its partition key. Pings are append-only and a phone's retry carries the same
-    `recorded_at`, so a resent ping still meets its stored copy; the push refuses a known id
-    with other values (sync/push/rules.py), so an id stays one ping's.
+    `recorded_at`, so a resent ping still meets its stored copy; a push names a stored ping by
+    the whole key (sync/push/load.py).
     """
 
     __tablename__ = partitions.TABLE

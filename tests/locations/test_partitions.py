@@ -1,12 +1,15 @@
 """Pings partitioned by month on PostgreSQL (fieldsales/locations/partitions.py): where a ping
 lands, months made ahead by the job (and the rows of the default partition moved into them),
 whole months dropped for retention, short locks; SQLite keeps one table and does nothing."""
+import logging
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 
 from fieldsales.common import DAY_MS, now_ms
 from fieldsales.extensions import db
+from fieldsales.locations.models import LocationPing
 from fieldsales.locations.partitions import (
     DEFAULT,
     MONTHS_AHEAD,
@@ -14,7 +17,7 @@ from fieldsales.locations.partitions import (
     ensure_ping_partitions,
     month_of,
 )
-from tests.factories import Phone, changes, ping_record
+from tests.factories import Phone, changes, ping_record, stored
 from tests.support.partitions import ON_POSTGRESQL, partition_of, partitions, postgresql_only
 
 
@@ -22,6 +25,26 @@ def test_a_pings_key_is_its_id_and_its_time_on_both_databases(app):
     with app.app_context():
         key = sa.inspect(db.engine).get_pk_constraint("location_pings")
     assert key["constrained_columns"] == ["id", "recorded_at"]
+
+
+def test_a_pushed_ping_names_the_stored_one_by_its_id_and_its_time(app, client, team):
+    phone = Phone(client, team.headers["rep"])
+    other_phone = Phone(client, team.headers["other_rep"], device="other")
+    ping = ping_record()
+    phone.push(changes(location_pings={"created": [ping]}))
+
+    changed = phone.push(changes(location_pings={"created": [{**ping, "latitude": 10.0}]}))
+    theirs = other_phone.push(changes(location_pings={"created": [ping]}))
+    later = phone.push(changes(location_pings={"created": [
+        {**ping, "recorded_at": ping["recorded_at"] + 30_000}]}))
+
+    assert [q["id"] for q in changed["quarantined"]] == [ping["id"]]  # create-only
+    assert theirs["quarantined"][0]["errors"] == {"id": ["This id cannot be written by you."]}
+    assert later["accepted"]["location_pings"] == 1 and later["quarantined"] == []
+    assert [(row["id"], row["recorded_at"], row["rep_id"], row["latitude"])
+            for row in stored(app, LocationPing)] == [
+        (ping["id"], ping["recorded_at"], team.rep.id, ping["latitude"]),
+        (ping["id"], ping["recorded_at"] + 30_000, team.rep.id, ping["latitude"])]
 
 
 @postgresql_only
@@ -119,7 +142,10 @@ def test_a_step_kept_waiting_for_its_lock_gives_up_and_leaves_nothing_half_done(
 
 
 @pytest.mark.skipif(ON_POSTGRESQL, reason="SQLite's side: on PostgreSQL the tests above run")
-def test_on_sqlite_partitions_are_left_alone_and_the_job_says_so(app, world, team, caplog):
+def test_on_sqlite_partitions_are_left_alone_and_the_job_says_so(app, world, team, caplog,
+                                                                 monkeypatch):
+    # A migration run in this process (Alembic's fileConfig) disables the loggers there were.
+    monkeypatch.setattr(logging.getLogger("fieldsales.locations.partitions"), "disabled", False)
     ancient = world.ping(rep=team.rep, at=1_000)
     with app.app_context():
         assert ensure_ping_partitions(now=now_ms()) == {}

@@ -17,7 +17,12 @@ def chunks(values: list, size: int = CHUNK):
 def stored_rows(*, records: dict[str, list[PushedRecord]]) -> dict[str, dict[str, dict]]:
     """Per table, id -> the stored row: the writable columns, the server's own (kept when
     an update does not change them), change stamps, creator, and the owning rep as
-    `_owner`."""
+    `_owner`.
+
+    A pushed record names the stored row with its table's whole key: its id, and for
+    location pings its `recorded_at` too (their key; partitioned by it on PostgreSQL). Such a
+    table is read in chunks of records close in time, each limited to its span of the key,
+    so PostgreSQL reads only the months a push covers, not every month for each id."""
     found: dict[str, dict[str, dict]] = {}
     for name, items in records.items():
         table = TABLES[name]
@@ -30,10 +35,23 @@ def stored_rows(*, records: dict[str, list[PushedRecord]]) -> dict[str, dict[str
             columns.append(t.c[table.creator])
         query = table.select_owned(*columns)
         rows = found[name] = {}
-        ids = list({record.record_id for record in items if not record.errors.get("id")})
+        more = [column.name for column in t.primary_key if column.name != "id"]
+        wanted: dict[str, set[tuple]] = {}  # id -> the rest of the key, as pushed
+        for record in items:
+            if record.record_id is None or record.errors.get("id"):
+                continue
+            rest = tuple(record.values.get(column) for column in more)
+            if None not in rest:  # without a usable key it names no stored row
+                wanted.setdefault(record.record_id, set()).add(rest)
+        ids = sorted(wanted, key=lambda i: min(wanted[i])) if more else list(wanted)
         for chunk in chunks(ids):
-            for row in db.session.execute(query.where(t.c.id.in_(chunk))):
-                rows[row.id] = dict(row._mapping)
+            select = query.where(t.c.id.in_(chunk))
+            for n, column in enumerate(more):
+                values = [rest[n] for i in chunk for rest in wanted[i]]
+                select = select.where(t.c[column].between(min(values), max(values)))
+            for row in db.session.execute(select):
+                if tuple(row._mapping[column] for column in more) in wanted[row.id]:
+                    rows[row.id] = dict(row._mapping)
     return found
 
 
