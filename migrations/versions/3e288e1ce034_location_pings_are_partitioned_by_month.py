@@ -14,7 +14,7 @@ The months are worked out here, not by the app's code, so this migration does th
 whatever the app becomes later.
 
 Revision ID: 3e288e1ce034
-Revises: 8754f1e57584
+Revises: 9c34c3f06726
 Create Date: 2026-12-02 17:20:00.000000
 
 """
@@ -27,7 +27,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '3e288e1ce034'
-down_revision = '8754f1e57584'
+down_revision = '9c34c3f06726'
 branch_labels = None
 depends_on = None
 

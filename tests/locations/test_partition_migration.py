@@ -11,7 +11,7 @@ from fieldsales.locations.partitions import DEFAULT, month_of
 from tests.factories import PASSWORD, Phone, changes, config_for, ping_record, user
 from tests.support.partitions import ON_POSTGRESQL, partition_of, partitions
 
-BEFORE = "8754f1e57584"  # main's head before the pings were partitioned
+BEFORE = "9c34c3f06726"  # main's head before the pings were partitioned
 INSERT = sa.text(
     "INSERT INTO location_pings (id, rep_id, recorded_at, received_at, latitude, longitude, "
     "flags, flagged) VALUES (:id, :rep_id, :recorded_at, :received_at, 52.5, 13.4, :flags, "
