@@ -23,8 +23,9 @@ blp = Blueprint("privacy", __name__, url_prefix="/api/v1/users/me",
 @require()
 @blp.arguments(ExportArgs, location="query", unknown=None)
 @blp.response(200, description="Everything of yours, streamed: a zip of CSV files, or JSON.")
-@blp.doc(responses={"200": {"content": {mimetype: {"schema": {"type": "string"}}
-                                        for mimetype in _MIMETYPES.values()}}})
+@blp.doc(responses={"200": {"content": {
+    "application/zip": {"schema": {"type": "string", "format": "binary"}},
+    "application/json": {"schema": {"type": "object", "description": "A list per kind."}}}}})
 @without_etag
 def export_mine(args):
     """All your own data (docs/privacy.md): your account, visits, location pings, orders and

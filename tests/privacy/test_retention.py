@@ -7,8 +7,10 @@ from fieldsales.changes.models import AccessChange
 from fieldsales.common import DAY_MS, HOUR_MS, now_ms
 from fieldsales.jobs.models import JobRun
 from fieldsales.locations.models import LocationPing, PositionView
+from fieldsales.locations.partitions import ensure_ping_partitions
 from fieldsales.sync.models import QuarantinedRecord, SyncLog
 from fieldsales.users.models import AuthToken
+from tests.support.partitions import partition_of, partitions, postgresql_only
 
 NOW = now_ms()
 
@@ -115,3 +117,30 @@ def test_retention_is_a_scheduled_job_run_by_the_cli(app, world, team):
     assert result.exit_code == 0, result.output
     assert result.output.startswith("retention: ok")
     assert remaining(world, LocationPing, [old]) == set()
+
+
+def test_a_ping_is_deleted_by_its_id_and_time_so_a_newer_one_of_the_same_id_stays(
+        app, world, team):
+    world.ping(rep=team.rep, at=ago(120), id="same-id")
+    world.ping(rep=team.rep, at=ago(1), id="same-id")
+
+    world.run("retention", now=NOW)
+
+    assert [p.recorded_at for p in world.rows(LocationPing, LocationPing.id == "same-id")] == [
+        ago(1)]
+
+
+@postgresql_only
+def test_on_postgresql_whole_months_past_the_window_go_as_partitions(app, world, team):
+    with app.app_context():
+        ensure_ping_partitions(now=ago(200), months_ahead=8)
+    old = world.ping(rep=team.rep, at=ago(180))
+    edge = world.ping(rep=team.rep, at=ago(91))  # its month straddles the cutoff: a batch
+    kept = world.ping(rep=team.rep, at=ago(30))
+    month = partition_of(app)[old]
+
+    run = world.run("retention", now=NOW)
+
+    assert run["status"] == "ok", run["error"]
+    assert month not in partitions(app)
+    assert remaining(world, LocationPing, [old, edge, kept]) == {kept}
