@@ -22,6 +22,9 @@ def run_command(name):
         note = run.error_detail or run.error  # the operator at the shell reads the detail
         click.echo(f"{job}: {run.status}, {run.rows_written} rows, {seconds:.2f} s"
                    + (f" ({note})" if note else ""))
+        for key, value in (run.summary or {}).items():
+            if key != "rows_written" and not isinstance(value, (list, dict)):
+                click.echo(f"  {key}: {value}")
         failed = failed or run.status == "failed"
     db.session.remove()
     if failed:
