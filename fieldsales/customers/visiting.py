@@ -44,5 +44,10 @@ def opening_hours_ok(opens_at: str | None, closes_at: str | None) -> bool:
 
 
 def located(customer=Customer) -> ColumnElement:
-    """The customer has a real position (not the 0, 0 placeholder)."""
+    """The customer has a real position (not the 0, 0 placeholder), as SQL."""
     return or_(customer.latitude != 0, customer.longitude != 0)
+
+
+def is_located(latitude: float, longitude: float) -> bool:
+    """`located`, for a loaded row."""
+    return latitude != 0 or longitude != 0

@@ -1,20 +1,23 @@
 """Every scheduled job, wired here by name: what it runs and which setting holds its interval.
 
-A job is `run(now=ms) -> rows written`; it writes through db.session and never commits (the
-runner commits its work with the run's outcome; retention alone commits each batch). A new job
-is one line in each mapping.
+A job is `run(now=ms) -> rows written`, or a summary dict holding `rows_written` and what
+else the run reports (kept in the run's `summary`). It writes through db.session and never
+commits (the runner commits its work with the run's outcome; retention alone commits each
+batch). A new job is one line in each mapping.
 """
 from collections.abc import Callable
 
+from fieldsales.plans import service as plans_service
 from fieldsales.privacy import retention
 from fieldsales.scoring import backlog, demand, productivity
 
-JOBS: dict[str, Callable[..., int]] = {
+JOBS: dict[str, Callable[..., int | dict]] = {
     "productivity": productivity.run,
     "demand": demand.run,
     "backlog": backlog.run,
     # Deletes what is past its window, committing batch by batch (privacy/retention.py).
     "retention": retention.run,
+    "plans": plans_service.run,
 }
 
 # name -> the config setting with its interval in minutes (0 = not scheduled).
@@ -23,4 +26,5 @@ INTERVAL_SETTINGS = {
     "demand": "SCORING_INTERVAL_MINUTES_DEMAND",
     "backlog": "SCORING_INTERVAL_MINUTES_BACKLOG",
     "retention": "RETENTION_INTERVAL_MINUTES",
+    "plans": "PLAN_INTERVAL_MINUTES",
 }
