@@ -28,7 +28,7 @@ remains. `run` is the job (jobs/registry.py); its summary is kept with the run.
 """
 import time as clock
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import cast
@@ -84,9 +84,11 @@ def working_days(*, team: Team | None, now: int, days: int) -> list[PlanDay]:
 
 
 def plan_days(*, now: int, days: int | None = None, rep_ids: Sequence[str] | None = None,
-              time_limit_ms: int | None = None) -> dict:
+              time_limit_ms: int | None = None,
+              make_id: Callable[[], str] = new_id) -> dict:
     """Plan the next `days` working days of every active rep (or of `rep_ids`); the summary:
-    rows written, planned, kept, removed, overflow and unplannable counts."""
+    rows written, planned, kept, removed, overflow and unplannable counts. `make_id` makes
+    the new rows' ids (the demo's seeded generator)."""
     config = current_app.config
     days = config["PLAN_DAYS"] if days is None else days
     limit_ms = config["PLAN_SOLVER_TIME_LIMIT_MS"] if time_limit_ms is None else time_limit_ms
@@ -114,7 +116,7 @@ def plan_days(*, now: int, days: int | None = None, rep_ids: Sequence[str] | Non
     customers = _customers({row.customer_id for rows in existing.values() for row in rows})
     centroids = _centroids(rep_ids=ids)
 
-    writes = Writes()
+    writes = Writes(make_id=make_id)
     for rep in reps:
         horizon = horizons[rep.team_id]
         rows = [row for row in existing.get(rep.id, ()) if row.planned_date in
@@ -161,7 +163,8 @@ class Summary:
 class Writes:
     """The plan job's changes to planned_visits, written together in Core at the end."""
 
-    def __init__(self):
+    def __init__(self, *, make_id: Callable[[], str] = new_id):
+        self.make_id = make_id
         self.inserted: list[dict] = []
         self.updated: list[dict] = []
         self.removed: list[str] = []
@@ -323,7 +326,7 @@ def _plan_rep(*, rep: User, team: Team | None, horizon: list[PlanDay], due: list
             same = replaceable.pop((day.name, key), None)
             if same is None:
                 writes.inserted.append({
-                    "id": new_id(), "rep_id": rep.id, "customer_id": key,
+                    "id": writes.make_id(), "rep_id": rep.id, "customer_id": key,
                     "planned_date": day.name, "sequence": sequence, "planned_arrival_at": arrival,
                     "planned_duration_s": values["new_duration"], "reason": chosen.reason})
             elif (same.sequence, same.planned_arrival_at, same.planned_duration_s,
