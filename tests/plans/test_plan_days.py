@@ -214,3 +214,19 @@ def test_the_job_runs_from_the_cli_and_reports_its_counts(app, office, world):
     assert run.summary["planned"] == 3 and run.summary["unplannable"] == 1
     assert run.rows_written == 3
     assert len(live(world, team.rep2)) == 3
+
+
+def test_the_runs_log_shows_the_counts_to_managers_and_the_ids_to_admins(
+        client, office, world):
+    team = office
+    world.customer(rep=team.rep2, **near(1))
+    nowhere = world.customer(rep=team.rep2, lat=0.0, lon=0.0)
+    assert world.run("plans", now=NOW)["status"] == "ok"
+
+    as_manager = client.get("/api/v1/jobs/runs?job=plans", headers=team.headers["manager"])
+    as_admin = client.get("/api/v1/jobs/runs?job=plans", headers=team.headers["admin"])
+
+    (seen,) = as_manager.json["items"]
+    assert seen["summary"]["unplannable"] == 1 and seen["summary"]["planned"] == 1
+    assert "unplannable_customer_ids" not in seen["summary"]
+    assert as_admin.json["items"][0]["summary"]["unplannable_customer_ids"] == [nowhere]
