@@ -119,8 +119,8 @@ def plan_days(*, now: int, days: int | None = None, rep_ids: Sequence[str] | Non
     writes = Writes(make_id=make_id)
     for rep in reps:
         horizon = horizons[rep.team_id]
-        rows = [row for row in existing.get(rep.id, ()) if row.planned_date in
-                {d.name for d in horizon}]
+        names = {d.name for d in horizon}
+        rows = [row for row in existing.get(rep.id, ()) if row.planned_date in names]
         start = ((rep.start_latitude, rep.start_longitude)
                  if rep.start_latitude is not None and rep.start_longitude is not None
                  else centroids.get(rep.id))
