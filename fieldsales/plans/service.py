@@ -243,6 +243,7 @@ def _plan_rep(*, rep: User, team: Team | None, horizon: list[PlanDay], due: list
               start: tuple[float, float] | None, limit_ms: int, writes: Writes,
               summary: Summary) -> None:
     config = current_app.config
+    summary.rep_days += len(horizon)
     replaceable = {(row.planned_date, row.customer_id): row for row in rows if _replaceable(row)}
     kept = [row for row in rows if not _replaceable(row)]
     summary.kept += len(kept)
@@ -252,7 +253,7 @@ def _plan_rep(*, rep: User, team: Team | None, horizon: list[PlanDay], due: list
     # Locked stops that can be routed: still planned, at a located customer.
     routed = [row for row in kept if row.status == "planned" and row.customer_id in customers
               and visiting.is_located(customers[row.customer_id].latitude,
-                                             customers[row.customer_id].longitude)]
+                                      customers[row.customer_id].longitude)]
     if start is None or not horizon or not (candidates or routed):
         summary.overflow += len(candidates)
         writes.removed.extend(row.id for row in replaceable.values())
@@ -272,7 +273,6 @@ def _plan_rep(*, rep: User, team: Team | None, horizon: list[PlanDay], due: list
     max_visits = int(config["REP_VISITS_PER_DAY"])
 
     for day in horizon:
-        summary.rep_days += 1
         day_s = (day.end_ms - day.start_ms) // 1000
         stops = []
         for row in routed:

@@ -230,3 +230,31 @@ def test_the_runs_log_shows_the_counts_to_managers_and_the_ids_to_admins(
     assert seen["summary"]["unplannable"] == 1 and seen["summary"]["planned"] == 1
     assert "unplannable_customer_ids" not in seen["summary"]
     assert as_admin.json["items"][0]["summary"]["unplannable_customer_ids"] == [nowhere]
+
+
+def test_a_visit_due_later_in_the_week_waits_for_its_day(office, world, plan):
+    team = office
+    later = world.customer(rep=team.rep2, visit_cadence_days=7, **near(0))
+    world.visit(rep=team.rep2, customer=later, at=NOW - 4 * DAY_MS)  # due on Thursday 06:00
+    world.customer(rep=team.rep2, **near(1))
+
+    plan()
+
+    (row,) = [row for row in live(world, team.rep2) if row.customer_id == later]
+    assert row.planned_date == WEEK[3]
+
+
+def test_a_team_without_working_days_plans_nothing_and_counts_the_overflow(
+        app, office, world, plan):
+    team = office
+    from fieldsales.users.models import Team
+    with app.app_context():
+        db.session.get(Team, team.rep2.team_id).working_hours = {
+            day: None for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+        db.session.commit()
+    world.customer(rep=team.rep2, **near(0))
+
+    summary = plan()
+
+    assert live(world, team.rep2) == [] and summary["overflow"] == 1
+    assert summary["rep_days"] == 5  # other_rep's only: the other team works every day
