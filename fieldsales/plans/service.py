@@ -4,7 +4,7 @@
 
 1. The days: the team's working days (users/hours.py) from today on, today only while its
    working window has not opened yet (a day under way is never re-planned), each with its
-   window [opening, closing).
+   window [opening, closing); none beyond SYNC_DAYS_AHEAD days (the phone's window).
 2. Who is due (plans/due.py, set-based over every rep): cadence, selling tasks, late
    backlog, complaints, prospects for hunters. A customer without coordinates is never
    planned: it is counted and listed as unplannable.
@@ -24,7 +24,8 @@
    inserted. Nothing here commits: the job runner commits once.
 
 The queries are set-based over all reps; the per-rep, per-day solve is the loop that
-remains. `run` is the job (jobs/registry.py); its summary is kept with the run.
+remains. `run` is the job (jobs/registry.py): it first marks the planned visits of ended days
+missed (plans/status.py), then plans; its summary is kept with the run.
 """
 import time as clock
 from collections import defaultdict
@@ -41,16 +42,14 @@ from fieldsales.common import new_id, now_ms
 from fieldsales.customers import visiting
 from fieldsales.customers.models import Customer
 from fieldsales.extensions import db
-from fieldsales.plans import solver
+from fieldsales.plans import solver, status
 from fieldsales.plans.due import Due, due_visits
-from fieldsales.plans.models import PlannedVisit
+from fieldsales.plans.models import SYNC_DAYS_AHEAD, PlannedVisit
 from fieldsales.users import hours
 from fieldsales.users.models import Team, User
 
 _CHUNK = 900  # ids per IN (...) list
 MAX_LISTED = 100  # unplannable customers listed by id in the summary
-# How far ahead a team's working days are looked for (a team with few working days).
-MAX_LOOKAHEAD_DAYS = 62
 
 
 @dataclass(frozen=True)
@@ -65,15 +64,21 @@ class PlanDay:
 
 
 def run(*, now: int) -> dict:
-    """The `plans` job: plan every rep's coming working days; the run's summary."""
-    return plan_days(now=now)
+    """The `plans` job: planned visits whose day ended become missed (plans/status.py), then
+    every rep's coming working days are planned; the run's summary."""
+    missed = status.mark_missed(now=now)
+    summary = plan_days(now=now)
+    summary["missed"] = missed
+    summary["rows_written"] += missed
+    return summary
 
 
 def working_days(*, team: Team | None, now: int, days: int) -> list[PlanDay]:
-    """The team's next `days` working days: today while its window has not opened yet."""
+    """The team's next `days` working days: today while its window has not opened yet; none
+    beyond SYNC_DAYS_AHEAD days from today (what a phone holds: plans/models.py)."""
     found: list[PlanDay] = []
     today = hours.local_day(team, now)
-    for offset in range(MAX_LOOKAHEAD_DAYS):
+    for offset in range(SYNC_DAYS_AHEAD + 1):
         if len(found) >= days:
             break
         day = today + timedelta(days=offset)

@@ -258,3 +258,17 @@ def test_a_team_without_working_days_plans_nothing_and_counts_the_overflow(
 
     assert live(world, team.rep2) == [] and summary["overflow"] == 1
     assert summary["rep_days"] == 5  # other_rep's only: the other team works every day
+
+
+def test_the_job_first_marks_the_stops_of_ended_days_missed(office, world):
+    team = office
+    customer = world.customer(rep=team.rep2, **near(0))
+    yesterday = world.add(PlannedVisit, rep_id=team.rep2.id, customer_id=customer,
+                          planned_date="2026-03-01", sequence=1, reason="cadence")
+
+    run = world.run("plans", now=NOW)
+
+    assert run["status"] == "ok"
+    assert world.get(PlannedVisit, yesterday).status == "missed"
+    (job,) = world.rows(JobRun)
+    assert job.summary["missed"] == 1 and job.summary["planned"] == 1
