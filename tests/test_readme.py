@@ -134,7 +134,7 @@ def test_the_api_tour_runs_against_dev_py_run_with_one_scheduler(make_database, 
 
         # One scheduler: each job's first scheduled run is recorded once, by one process.
         admin = sign_in(base, "admin@demo.fieldsales.dev")
-        jobs = {"productivity", "demand", "backlog", "plans"}
+        jobs = {"productivity", "demand", "backlog", "retention", "plans"}
 
         def scheduled_runs():
             runs = [run for run in get(f"{base}/api/v1/jobs/runs?limit=100", admin)["items"]
