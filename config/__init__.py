@@ -148,6 +148,28 @@ class Config:
     DUPLICATE_DISTANCE_M = 200.0
     DUPLICATE_NAME_RATIO = 0.8
 
+    # Visit cadence of a customer without its own (customers/visiting.py): days by
+    # "kind:segment" (segment in lower case), then by "kind", e.g. {"prospect": 30,
+    # "account:key": 7}; the rest take their team's `visit_cadence_days` (14 unless set).
+    VISIT_CADENCE_DAYS: dict = {}
+    # Journey plans (fieldsales/plans, docs/plans.md): the plan job plans each rep's next
+    # PLAN_DAYS working days; a day holds at most REP_VISITS_PER_DAY visits (above), each
+    # PLAN_TIME_ON_SITE_MINUTES long by segment (lower case; "*" for the rest), with travel
+    # at PLAN_TRAVEL_SPEED_KMH in a straight line, or road times from the OSRM server at
+    # ROUTING_OSRM_URL (its `table` service; "" for none). The solver stops at
+    # PLAN_SOLVER_TIME_LIMIT_MS per rep-day and keeps its best plan. Complaints: feedback
+    # rated PLAN_COMPLAINT_MAX_RATING or lower in the last PLAN_COMPLAINT_DAYS days.
+    PLAN_DAYS = 5
+    PLAN_TIME_ON_SITE_MINUTES: dict = {"*": 30}
+    PLAN_TRAVEL_SPEED_KMH = 30.0
+    PLAN_SOLVER_TIME_LIMIT_MS = 1000
+    PLAN_COMPLAINT_DAYS = 14
+    PLAN_COMPLAINT_MAX_RATING = 2
+    ROUTING_OSRM_URL = ""
+    ROUTING_OSRM_TIMEOUT_SECONDS = 10.0
+    # How often the plan job runs (minutes; daily; 0 leaves it off the schedule).
+    PLAN_INTERVAL_MINUTES = 24 * 60
+
     # Scheduler. Production and `dev.py run` run one `flask jobs scheduler` process beside
     # the servers; "in-process" also runs the jobs in a thread of every process that creates
     # the app, so only ever for a single-process server (never gunicorn's several workers).

@@ -6,6 +6,8 @@ a ping's leg, a report's stop and the demo's routes all measure alike.
 - `geodesic_short_m`: the same distance, about 40 times faster below 2 km, for the legs between
   a rep's consecutive fixes (a 10,000-ping push must stay well under a second) and a rep's
   day's stops and trail (reports/activity.py: the console's page has 150 ms).
+- `travel_m`: the same local formula out to TRAVEL_LOCAL_M (within a few metres at 50 km),
+  for the travel matrices of journey plans (plans/solver.py: thousands of pairs per rep).
 - `equirectangular_m`: a flat-earth approximation (within 0.5% at a few kilometres), only as a
   cheap first filter before `geodesic_m` (likely duplicate customers).
 """
@@ -34,6 +36,20 @@ def geodesic_short_m(lat1: float, lng1: float, lat2: float, lng2: float) -> floa
     distance to better than a millimetre, about 40 times faster than the full solution, which
     answers everything else.
     """
+    return _local_or_geodesic_m(lat1, lng1, lat2, lng2, within=2000)
+
+
+TRAVEL_LOCAL_M = 50_000
+
+
+def travel_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    """The distance for a travel estimate: the local radii out to TRAVEL_LOCAL_M (a few
+    metres off at 50 km, far below what a road adds), the geodesic beyond."""
+    return _local_or_geodesic_m(lat1, lng1, lat2, lng2, within=TRAVEL_LOCAL_M)
+
+
+def _local_or_geodesic_m(lat1: float, lng1: float, lat2: float, lng2: float, *,
+                         within: float) -> float:
     if abs(lat1) < 80 and abs(lat2) < 80:
         phi = math.radians((lat1 + lat2) / 2)
         s = math.sin(phi)
@@ -46,7 +62,7 @@ def geodesic_short_m(lat1: float, lng1: float, lat2: float, lng2: float) -> floa
         elif dlng < -180:
             dlng += 360
         d = math.hypot(m * math.radians(lat2 - lat1), n * math.cos(phi) * math.radians(dlng))
-        if d < 2000:
+        if d < within:
             return d
     return _GEOD.Inverse(lat1, lng1, lat2, lng2, Geodesic.DISTANCE)["s12"]
 

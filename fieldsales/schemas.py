@@ -55,6 +55,16 @@ def Longitude(**kwargs) -> ma.fields.Float:
     return ma.fields.Float(validate=validate.Range(-180, 180), **kwargs)
 
 
+CLOCK = validate.Regexp(r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$",
+                        error="A time as HH:MM (00:00-24:00; 24:00 is the day's end).")
+
+
+def Clock(**kwargs) -> ma.fields.String:
+    """A time of day, "HH:MM" (24:00 is the day's end): working and opening hours."""
+    return ma.fields.String(validate=CLOCK, metadata={
+        "pattern": CLOCK.regex.pattern, **kwargs.pop("metadata", {})}, **kwargs)
+
+
 def Text(max_length: int = 10_000, **kwargs) -> ma.fields.String:
     return ma.fields.String(validate=validate.Length(max=max_length), **kwargs)
 

@@ -24,6 +24,12 @@ class Customer(SyncedMixin, Model):
     team_id: Mapped[str | None] = mapped_column(ForeignKey("teams.id"), index=True)
     assigned_rep_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), index=True)
     merged_into_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id"))
+    # How often to visit (glossary "Visit cadence"): weekly 7, fortnightly 14, monthly 30,
+    # or any N days; null takes the default by kind and segment (customers/cadence.py).
     visit_cadence_days: Mapped[int | None] = mapped_column(Integer)
     # The CRM's own id of the customer, which imports match on (fieldsales/imports).
     external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    # Opening hours, "HH:MM" in the team's time zone (users/hours.py), for journey plans:
+    # a visit is planned to arrive and finish within them. Null: open all working day.
+    opens_at: Mapped[str | None] = mapped_column(String(5))
+    closes_at: Mapped[str | None] = mapped_column(String(5))

@@ -3,8 +3,9 @@ import marshmallow as ma
 from marshmallow import validate
 
 from fieldsales.customers.models import CUSTOMER_KINDS
+from fieldsales.customers.visiting import opening_hours_ok
 from fieldsales.listing import ListArgs, page_schema, sort_field
-from fieldsales.schemas import IdField, Latitude, Longitude, StrictSchema, Text
+from fieldsales.schemas import Clock, IdField, Latitude, Longitude, StrictSchema, Text
 
 _RADIUS = validate.Range(1, 50_000, error="Must be between 1 and 50000 metres.")
 
@@ -23,7 +24,13 @@ class CustomerSchema(ma.Schema):
     kind = ma.fields.String(metadata={"description": "prospect or account."})
     team_id = ma.fields.String(allow_none=True)
     assigned_rep_id = ma.fields.String(allow_none=True)
-    visit_cadence_days = ma.fields.Integer(allow_none=True)
+    visit_cadence_days = ma.fields.Integer(allow_none=True, metadata={
+        "description": "Days between visits (weekly 7, fortnightly 14, monthly 30); null: "
+                       "the default by kind and segment (VISIT_CADENCE_DAYS)."})
+    opens_at = ma.fields.String(allow_none=True, metadata={
+        "description": "Opening time, HH:MM in the team's time zone; null: open all day."})
+    closes_at = ma.fields.String(allow_none=True, metadata={
+        "description": "Closing time, HH:MM in the team's time zone (24:00: midnight)."})
     merged_into_id = ma.fields.String(
         allow_none=True, metadata={"description": "Set when merged into another customer."})
     deleted_at = ma.fields.Integer(allow_none=True,
@@ -45,8 +52,22 @@ class CustomerUpdateSchema(StrictSchema):
         "description": "The rep who works the customer (managers: a rep of their team)."})
     team_id = IdField(allow_none=True, metadata={
         "description": "Admins only; defaults to the assigned rep's team."})
-    visit_cadence_days = ma.fields.Integer(strict=True, allow_none=True,
-                                           validate=validate.Range(1, 365))
+    visit_cadence_days = ma.fields.Integer(
+        strict=True, allow_none=True, validate=validate.Range(1, 365), metadata={
+            "description": "Days between visits: weekly 7, fortnightly 14, monthly 30, or "
+                           "any N from 1 to 365; null: the default by kind and segment."})
+    opens_at = Clock(allow_none=True, metadata={
+        "description": "Opening time, HH:MM in the team's time zone; journey plans arrive "
+                       "and finish within opening hours. Null: open from the day's start."})
+    closes_at = Clock(allow_none=True, metadata={
+        "description": "Closing time, HH:MM (24:00: midnight), after opens_at. Null: open "
+                       "until the day's end."})
+
+    @ma.validates_schema
+    def _opening_hours(self, data, **_):
+        if data.get("opens_at") and data.get("closes_at") \
+                and not opening_hours_ok(data["opens_at"], data["closes_at"]):
+            raise ma.ValidationError("Must be after opens_at.", "closes_at")
 
 
 class CustomerCreateSchema(CustomerUpdateSchema):

@@ -9,6 +9,7 @@ from fieldsales.changes.access import reassigned
 from fieldsales.changes.clock import take_stamp
 from fieldsales.common import now_ms
 from fieldsales.customers.models import Customer
+from fieldsales.customers.visiting import opening_hours_ok
 from fieldsales.database import add_new, id_key
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
@@ -17,7 +18,7 @@ from fieldsales.users.models import Team, User
 
 _CHUNK = 900  # ids per IN (...) list
 _FIELDS = ("name", "address", "latitude", "longitude", "geofence_radius_m", "segment", "phone",
-           "kind", "visit_cadence_days")
+           "kind", "visit_cadence_days", "opens_at", "closes_at")
 CUSTOMER_ID = id_key(Customer, what="customer")
 
 
@@ -114,6 +115,11 @@ def update(*, viewer: User, customer: Customer, changes: dict) -> Customer:
         reassigned(db.session, table_name="customers", record_id=customer.id,
                    old_rep_id=customer.assigned_rep_id, new_rep_id=rep_id)
         customer.assigned_rep_id = rep_id
+    opens_at = changes.get("opens_at", customer.opens_at)
+    if not opening_hours_ok(opens_at, changes.get("closes_at", customer.closes_at)):
+        field = "closes_at" if "closes_at" in changes else "opens_at"
+        raise invalid(field, "Opening hours must close after they open "
+                             f"(stored: {customer.opens_at}-{customer.closes_at}).")
     for name in _FIELDS:
         if name in changes:
             setattr(customer, name, changes[name])

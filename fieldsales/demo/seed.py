@@ -6,7 +6,8 @@ commits; the `demo seed` command does, once.
 
 What it makes: an admin, a procurement user, two managers with four reps each (two hunters,
 two farmers per team), ~200 customers around Lisbon (a few deliberate duplicates for the
-merge tools), ~50 products, open tasks for the coming working days, and for the last 30 days
+merge tools), ~50 products, open tasks for the coming working days, journey plans for the
+coming week (the plan job's service, from each rep's home), and for the last 30 days
 each rep's visits (mostly verified), location pings every 2-5 minutes of the working day,
 feedback, and orders with deliveries: most delivered, some partially, some open and late.
 Seeded rows look like pushed ones because they go through the rules the sync ingest applies:
@@ -35,6 +36,7 @@ from fieldsales.locations import flags as ping_flags
 from fieldsales.locations.models import LocationPing
 from fieldsales.orders import service as orders
 from fieldsales.orders.models import Delivery, DeliveryLine, Order, OrderLine
+from fieldsales.plans import service as plans
 from fieldsales.products.models import Product
 from fieldsales.targets.models import Target
 from fieldsales.targets.periods import bounds_ms, ms_date
@@ -49,6 +51,7 @@ DOMAIN = "demo.fieldsales.dev"
 CITY = (38.7223, -9.1393)  # Lisbon
 CITY_RADIUS_M = 15_000
 HISTORY_DAYS = 30  # of field activity before today (dev.py scores all of it on start)
+PLAN_DAYS = 7  # journey plans for the coming week (every day is a working day by default)
 
 # (name, selling style, home base): the reps' territories are the customers nearest home.
 TEAMS = (
@@ -193,7 +196,9 @@ def seed(*, seed_value: int = 42, now: int | None = None) -> dict:
     builder.open_tasks()
     builder.targets()
     builder.write()
-    return {"logins": builder.logins, "counts": {k: len(v) for k, v in builder.rows.items()}}
+    counts = {k: len(v) for k, v in builder.rows.items()}
+    counts["planned_visits"] = builder.journey_plans()["planned"]
+    return {"logins": builder.logins, "counts": counts}
 
 
 def _offset(point, distance_m: float, bearing_rad: float) -> tuple[float, float]:
@@ -264,7 +269,8 @@ class _Builder:
             for rep_name, style, home in reps:
                 rep_number += 1
                 rep = self._user(email=f"rep{rep_number}", name=rep_name, role="rep",
-                                 team_id=team.id, selling_style=style)
+                                 team_id=team.id, selling_style=style,
+                                 start_latitude=home[0], start_longitude=home[1])
                 self.reps.append(_Rep(user_id=rep.id, team_id=team.id, name=rep_name,
                                       style=style, home=home))
         db.session.flush()
@@ -613,6 +619,14 @@ class _Builder:
         db.session.add(Target(id=self.new_id(), team_id=team_id, rep_id=rep_id, metric=metric,
                               period=period, period_start=bounds[0], period_end=bounds[1],
                               goal=goal))
+
+    # --- journey plans --------------------------------------------------------------------
+
+    def journey_plans(self) -> dict:
+        """The coming week's plans of every rep, by the plan job's own service (their day
+        starts at home); after `write`, so it sees the month of visits."""
+        db.session.flush()
+        return plans.plan_days(now=self.now, days=PLAN_DAYS, make_id=self.new_id)
 
     # --- into the database ----------------------------------------------------------------
 

@@ -20,8 +20,10 @@ def run_command(name):
         run = run_job(job, trigger="manual")
         seconds = ((run.finished_at or run.started_at) - run.started_at) / 1000
         note = run.error_detail or run.error  # the operator at the shell reads the detail
+        reported = ", ".join(f"{key} {value}" for key, value in (run.summary or {}).items()
+                             if key != "rows_written" and not isinstance(value, (list, dict)))
         click.echo(f"{job}: {run.status}, {run.rows_written} rows, {seconds:.2f} s"
-                   + (f" ({note})" if note else ""))
+                   + (f"; {reported}" if reported else "") + (f" ({note})" if note else ""))
         failed = failed or run.status == "failed"
     db.session.remove()
     if failed:

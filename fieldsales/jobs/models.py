@@ -1,5 +1,5 @@
 """Job runs and job locks: what ran, where, how it ended; one instance at a time."""
-from sqlalchemy import BigInteger, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fieldsales.extensions import Model
@@ -23,6 +23,8 @@ class JobRun(Model):
     # why a run was skipped. The failure's full text is `error_detail`, for admins only.
     error: Mapped[str | None] = mapped_column(Text)
     error_detail: Mapped[str | None] = mapped_column(Text)
+    # What a job reports beyond its row count (the plan job: planned, overflow, unplannable).
+    summary: Mapped[dict | None] = mapped_column(JSON)
     trigger: Mapped[str] = mapped_column(String(12), default="manual")  # scheduler / manual
     host: Mapped[str] = mapped_column(String(255))
     pid: Mapped[int] = mapped_column(Integer)

@@ -1,16 +1,18 @@
 """Every scheduled job, wired here by name: what it runs and which setting holds its interval.
 
-A job is `run(now=ms) -> rows written`; it writes through db.session and never commits (the
-runner commits its work with the run's outcome; retention alone commits each batch). A new job
-is one line in each mapping.
+A job is `run(now=ms) -> rows written`, or a summary dict holding `rows_written` and what
+else the run reports (kept in the run's `summary`). It writes through db.session and never
+commits (the runner commits its work with the run's outcome; retention alone commits each
+batch). A new job is one line in each mapping.
 """
 from collections.abc import Callable
 
 from fieldsales.locations import partitions
+from fieldsales.plans import service as plans_service
 from fieldsales.privacy import retention
 from fieldsales.scoring import backlog, demand, productivity
 
-JOBS: dict[str, Callable[..., int]] = {
+JOBS: dict[str, Callable[..., int | dict]] = {
     "productivity": productivity.run,
     "demand": demand.run,
     "backlog": backlog.run,
@@ -18,6 +20,8 @@ JOBS: dict[str, Callable[..., int]] = {
     "retention": retention.run,
     # Monthly partitions of location_pings ahead of time (PostgreSQL; nothing on SQLite).
     "ping_partitions": partitions.run,
+    # Journey plans of the coming working days, and the ended days' stops missed.
+    "plans": plans_service.run,
 }
 
 # name -> the config setting with its interval in minutes (0 = not scheduled).
@@ -27,4 +31,5 @@ INTERVAL_SETTINGS = {
     "backlog": "SCORING_INTERVAL_MINUTES_BACKLOG",
     "retention": "RETENTION_INTERVAL_MINUTES",
     "ping_partitions": "PING_PARTITIONS_INTERVAL_MINUTES",
+    "plans": "PLAN_INTERVAL_MINUTES",
 }

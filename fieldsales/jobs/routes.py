@@ -22,12 +22,18 @@ blp = Blueprint("jobs", __name__, url_prefix="/api/v1/jobs",
 def runs(args):
     """Recorded job runs, newest first (admins; managers and procurement may read).
 
-    Filter by `job` (productivity, demand, backlog) and `status` (running, ok, failed,
-    skipped). Pass `next_cursor` back as `cursor` for the next page. A failure's `error` is
-    a short message; its full text, `error_detail`, is shown to admins only.
+    Filter by `job` (productivity, demand, backlog, plans) and `status` (running, ok,
+    failed, skipped). Pass `next_cursor` back as `cursor` for the next page. A failure's
+    `error` is a short message; its full text, `error_detail`, is shown to admins only, and
+    so are the ids a `summary` lists (the plan job's unplannable customers, of every team).
     """
     page = LOG.page(args=args, query=select(JobRun))
     if not scope.sees_failure_detail(viewer=current_user()):
-        page["items"] = [{**JobRunSchema().dump(run), "error_detail": None}
-                         for run in page["items"]]
+        page["items"] = [{**JobRunSchema().dump(run), "error_detail": None,
+                          "summary": _counts_only(run.summary)} for run in page["items"]]
     return page
+
+
+def _counts_only(summary: dict | None) -> dict | None:
+    return None if summary is None else {key: value for key, value in summary.items()
+                                         if not isinstance(value, (list, dict))}

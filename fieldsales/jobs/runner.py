@@ -38,6 +38,7 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import cast
 
@@ -71,6 +72,7 @@ class RunResult:
     error: str | None
     trigger: str
     error_detail: str | None = None
+    summary: dict | None = None
 
 
 FAILED_MESSAGE = ("{kind}: the job failed and its writes were rolled back. The detail is in "
@@ -134,11 +136,13 @@ def run_job(name: str, *, trigger: str = "manual", now: int | None = None,
             if db.engine.dialect.name == "postgresql":
                 # JIT-compiling these large one-off queries costs seconds and saves less.
                 db.session.execute(text("SET LOCAL jit = off"))
-            rows = int(job(now=now if now is not None else now_ms()) or 0)
+            rows, summary = _outcome(job(now=now if now is not None else now_ms()))
             finished = now_ms()
             run.status, run.rows_written, run.finished_at = "ok", rows, finished
+            run.summary = summary
             db.session.commit()  # the job's work and its outcome, in one commit
-            return RunResult(run_id, name, "ok", started, finished, rows, None, trigger)
+            return RunResult(run_id, name, "ok", started, finished, rows, None, trigger,
+                             summary=summary)
         except Exception as error:  # recorded, never swallowed silently
             db.session.rollback()
             log.exception("Job %s failed (run %s)", name, run_id)
@@ -164,6 +168,14 @@ def forget_old_runs(*, now: int, days: int, limit: int = FORGET_BATCH) -> int:
            .order_by(JobRun.started_at, JobRun.id).limit(limit))
     return rowcount(db.session.execute(delete(JobRun).where(JobRun.id.in_(old.scalar_subquery()))
                                        .execution_options(synchronize_session=False)))
+
+
+def _outcome(result) -> tuple[int, dict | None]:
+    """A job returns the rows it wrote, or a summary (a dict) holding them as
+    `rows_written` beside what else it reports (kept in the run's `summary`)."""
+    if isinstance(result, Mapping):
+        return int(result.get("rows_written") or 0), dict(result)
+    return int(result or 0), None
 
 
 def retry_wait_ms(*, failures: int, first_ms: int) -> int:

@@ -18,6 +18,9 @@ class JobRunSchema(ma.Schema):
                        "skipped."})
     error_detail = ma.fields.String(allow_none=True, metadata={
         "description": "A failure's full error text: for admins; null for everyone else."})
+    summary = ma.fields.Dict(allow_none=True, metadata={
+        "description": "What the run reports beyond its row count (the plan job: planned, "
+                       "overflow and unplannable counts); null for most jobs."})
     trigger = ma.fields.String(metadata={"description": "scheduler or manual."})
     host = ma.fields.String()
     pid = ma.fields.Integer()

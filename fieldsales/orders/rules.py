@@ -24,6 +24,11 @@ def counted(order=Order) -> ColumnElement:
     return and_(order.status.in_(COUNTED_STATUSES), order.deleted_at.is_(None))
 
 
+def pending(order=Order) -> ColumnElement:
+    """A live order still to deliver (open or partially delivered)."""
+    return and_(order.status.in_(PENDING_STATUSES), order.deleted_at.is_(None))
+
+
 def pending_line(line=OrderLine) -> ColumnElement:
     """A live line with quantity still to deliver."""
     return and_(line.deleted_at.is_(None), line.quantity > line.delivered_quantity)

@@ -2,7 +2,8 @@
 
 Per rep, over a planning horizon of TERRITORY_WORKING_DAYS working days (default 20):
 - visits needed = sum over the rep's customers of working days / cadence, the cadence being
-  the customer's own `visit_cadence_days` or else the team's;
+  the customer's cadence (customers/visiting.py: its own, else the config's default by kind
+  and segment, else the team's);
 - visits possible = REP_VISITS_PER_DAY (default 8) x working days;
 - load = needed / possible; overloaded above 1 + TERRITORY_TOLERANCE (default 0.2),
   underloaded below 1 - TERRITORY_TOLERANCE, balanced between.
@@ -15,6 +16,7 @@ from flask import current_app
 from sqlalchemy import Float, case, cast, func, select
 
 from fieldsales.common import DAY_MS, now_ms
+from fieldsales.customers import visiting
 from fieldsales.customers.models import Customer
 from fieldsales.extensions import db
 from fieldsales.geo import geodesic_m
@@ -24,7 +26,6 @@ from fieldsales.users import scope
 from fieldsales.users.models import Team, User
 
 REVENUE_DAYS = 90
-DEFAULT_CADENCE_DAYS = 14
 MAX_CANDIDATES = 3
 
 
@@ -58,8 +59,7 @@ def balance(*, team_clause) -> list[dict]:
         .where(User.role == "rep", User.active.is_(True), User.deleted_at.is_(None),
                User.team_id.is_not(None), team_clause)).all()
     rep_ids = [rep.id for rep in reps]
-    cadence = func.coalesce(Customer.visit_cadence_days, Team.visit_cadence_days,
-                            DEFAULT_CADENCE_DAYS)
+    cadence = visiting.cadence_days(team_cadence=Team.visit_cadence_days)
     territory = {row.rep_id: row for row in db.session.execute(
         select(Customer.assigned_rep_id.label("rep_id"),
                func.sum(case((Customer.kind == "account", 1), else_=0)).label("accounts"),

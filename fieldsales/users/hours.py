@@ -57,6 +57,15 @@ def duty_window_ms(team: Team | None, day: date) -> tuple[int, int] | None:
     return _ms(start), _ms(end)
 
 
+def clock_ms(team: Team | None, day: date, clock: str) -> int:
+    """The instant of a clock time ("HH:MM"; "24:00" is the day's end) on the team's local
+    day: opening hours, a day's plan."""
+    zone = zone_of(team)
+    if clock == "24:00":
+        return _ms(datetime.combine(day + timedelta(days=1), time(), zone))
+    return _ms(datetime.combine(day, time.fromisoformat(clock), zone))
+
+
 def is_on_duty(team: Team | None, at_ms: int) -> bool:
     return on_duty_test(team)(at_ms)
 

@@ -1,5 +1,5 @@
 """Accounts: teams, users and their bearer tokens."""
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fieldsales.common import id_column, now_ms
@@ -38,6 +38,10 @@ class User(Model):
     # Reps: the team they sell in. Managers: the team they lead.
     team_id: Mapped[str | None] = mapped_column(ForeignKey("teams.id"), index=True)
     selling_style: Mapped[str | None] = mapped_column(String(10))
+    # Reps: where their day starts and ends (home or depot), for journey plans; null takes
+    # the centroid of their customers (plans/service.py).
+    start_latitude: Mapped[float | None] = mapped_column(Float)
+    start_longitude: Mapped[float | None] = mapped_column(Float)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
     deleted_at: Mapped[int | None] = mapped_column(BigInteger)

@@ -64,7 +64,9 @@ class Users(MethodView):
         manager = service.get_named_manager(manager_id=data.get("manager_id"))
         user = service.create(email=data["email"], password=data["password"], name=data["name"],
                               role=data["role"], manager=manager,
-                              selling_style=data.get("selling_style"))
+                              selling_style=data.get("selling_style"),
+                              start_latitude=data.get("start_latitude"),
+                              start_longitude=data.get("start_longitude"))
         db.session.commit()
         return user
 

@@ -3,7 +3,7 @@ from marshmallow import validate
 
 from fieldsales.common import ROLES
 from fieldsales.listing import ListArgs, page_schema, sort_field
-from fieldsales.schemas import Flag, IdField, StrictSchema
+from fieldsales.schemas import Clock, Flag, IdField, Latitude, Longitude, StrictSchema
 from fieldsales.users import hours
 from fieldsales.users.models import SELLING_STYLES
 
@@ -15,6 +15,10 @@ class UserSchema(ma.Schema):
     role = ma.fields.String()
     team_id = ma.fields.String(allow_none=True)
     selling_style = ma.fields.String(allow_none=True)
+    start_latitude = ma.fields.Float(allow_none=True, metadata={
+        "description": "Reps: where their day starts and ends (home or depot), for journey "
+                       "plans; null: the centroid of their customers."})
+    start_longitude = ma.fields.Float(allow_none=True)
     active = ma.fields.Boolean()
     created_at = ma.fields.Integer()
 
@@ -35,6 +39,24 @@ class UserCreateSchema(StrictSchema):
         "description": "Required for a rep (they join this manager's team); only for reps."})
     selling_style = ma.fields.String(load_default=None, allow_none=True,
                                      validate=validate.OneOf(SELLING_STYLES))
+    start_latitude = Latitude(allow_none=True, metadata={
+        "description": "Reps only: the day's start point (with start_longitude)."})
+    start_longitude = Longitude(allow_none=True)
+
+    @ma.validates_schema
+    def _start_point(self, data, **_):
+        check_start_point(data)
+
+
+def check_start_point(data: dict) -> None:
+    """A start point is both coordinates or neither (null clears both)."""
+    given = [name for name in ("start_latitude", "start_longitude") if name in data]
+    if len(given) == 1:
+        other = "start_longitude" if given[0] == "start_latitude" else "start_latitude"
+        raise ma.ValidationError("Give start_latitude and start_longitude together.", other)
+    if given and (data["start_latitude"] is None) != (data["start_longitude"] is None):
+        missing = "start_latitude" if data["start_latitude"] is None else "start_longitude"
+        raise ma.ValidationError("Both coordinates, or null for both.", missing)
 
 
 class CliUserCreateSchema(UserCreateSchema):
@@ -51,6 +73,14 @@ class UserUpdateSchema(StrictSchema):
     team_id = IdField(allow_none=True)
     selling_style = ma.fields.String(validate=validate.OneOf(SELLING_STYLES))
     active = Flag()
+    start_latitude = Latitude(allow_none=True, metadata={
+        "description": "Reps only: the day's start point (with start_longitude); null "
+                       "for both: the centroid of their customers."})
+    start_longitude = Longitude(allow_none=True)
+
+    @ma.validates_schema
+    def _start_point(self, data, **_):
+        check_start_point(data)
 
 
 class UserDeleteArgs(ma.Schema):
@@ -75,10 +105,6 @@ class TeamSchema(ma.Schema):
     visit_cadence_days = ma.fields.Integer()
 
 
-_CLOCK = validate.Regexp(r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$",
-                         error="A time as HH:MM (00:00-24:00; 24:00 is the day's end).")
-
-
 class TeamWorkingHoursSchema(StrictSchema):
     """A team's working hours (users/hours.py): off-duty positions are not kept or shown."""
 
@@ -86,7 +112,7 @@ class TeamWorkingHoursSchema(StrictSchema):
         "description": "IANA time zone of the team's days, e.g. Europe/Berlin."})
     days = ma.fields.Dict(
         keys=ma.fields.String(validate=validate.OneOf(hours.WEEKDAYS)),
-        values=ma.fields.List(ma.fields.String(validate=_CLOCK), allow_none=True),
+        values=ma.fields.List(Clock(), allow_none=True),
         required=True, metadata={"description": "Each weekday mon..sun: [start, end] as "
                                  "HH:MM in the team's zone (24:00 ends the day), or null "
                                  "for a day off."})

@@ -31,6 +31,7 @@ def get_named_manager(*, manager_id: str | None) -> User | None:
 
 def create(*, email: str, password: str, name: str, role: str,
            manager: User | None = None, selling_style: str | None = None,
+           start_latitude: float | None = None, start_longitude: float | None = None,
            rep_needs_manager: bool = True) -> User:
     """A new user; a manager gets a team of their own, a rep joins their manager's team
     (a rep without one is in no team: no manager sees them, so the API requires one; the
@@ -52,10 +53,14 @@ def create(*, email: str, password: str, name: str, role: str,
     if role != "rep" and selling_style:
         raise ApiError(422, "validation_error", "Only reps have a selling style.",
                        {"selling_style": ["Only for reps."]})
+    if role != "rep" and start_latitude is not None:
+        raise ApiError(422, "validation_error", "Only reps have a start point.",
+                       {"start_latitude": ["Only for reps."]})
     user = User(email=email.strip().lower(), password_hash=hash_password(password=password),
                 name=name, role=role)
     if role == "rep":
         user.selling_style = selling_style or "farmer"
+        user.start_latitude, user.start_longitude = start_latitude, start_longitude
         user.team_id = manager.team_id if manager is not None else None
     if role == "manager":
         user.team = Team(name=f"{name}'s team")
@@ -93,6 +98,12 @@ def update(*, user: User, changes: dict) -> User:
             raise ApiError(422, "validation_error", "Only reps have a selling style.",
                            {"selling_style": ["Only for reps."]})
         user.selling_style = changes["selling_style"]
+    if "start_latitude" in changes:  # the schema sends both coordinates together
+        if user.role != "rep" and changes["start_latitude"] is not None:
+            raise ApiError(422, "validation_error", "Only reps have a start point.",
+                           {"start_latitude": ["Only for reps."]})
+        user.start_latitude = changes["start_latitude"]
+        user.start_longitude = changes["start_longitude"]
     for field in ("name", "active"):
         if field in changes:
             setattr(user, field, changes[field])

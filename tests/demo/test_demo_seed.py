@@ -202,3 +202,24 @@ def test_every_job_runs_on_the_demo_and_every_report_answers(app, client, time_m
             assert response.status_code == 200, (url, response.get_data(as_text=True)[:300])
     backlog = client.get("/api/v1/backlog", headers=manager).json["items"]
     assert backlog and all(row["promised_dispatch_at"] for row in backlog)
+
+
+def test_the_demo_has_journey_plans_for_the_coming_week_for_every_rep(app, time_machine):
+    time_machine.move_to(datetime(2026, 3, 4, 12, tzinfo=UTC))
+    assert app.test_cli_runner().invoke(args=["demo", "seed"]).exit_code == 0
+
+    with app.app_context():
+        from fieldsales.plans.models import PlannedVisit
+        plans = db.session.execute(
+            select(PlannedVisit.rep_id, PlannedVisit.planned_date, func.count(),
+                   func.min(PlannedVisit.sequence), func.max(PlannedVisit.sequence))
+            .where(PlannedVisit.deleted_at.is_(None))
+            .group_by(PlannedVisit.rep_id, PlannedVisit.planned_date)).all()
+        reps = db.session.scalars(select(User).where(User.role == "rep")).all()
+        assert all(rep.start_latitude is not None for rep in reps)
+    week = {(datetime(2026, 3, 4, tzinfo=UTC) + timedelta(days=d)).date().isoformat()
+            for d in range(1, 8)}
+    assert {rep_id for rep_id, *_ in plans} == {rep.id for rep in reps}
+    assert {day for _, day, *_ in plans} <= week
+    for _, _, count, first, last in plans:
+        assert 1 <= count <= 8 and (first, last) == (1, count)
