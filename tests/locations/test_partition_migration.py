@@ -8,7 +8,9 @@ from fieldsales import create_app
 from fieldsales.common import DAY_MS, now_ms
 from fieldsales.extensions import db
 from fieldsales.locations.partitions import DEFAULT, month_of
-from tests.factories import PASSWORD, Phone, changes, config_for, ping_record, user
+from fieldsales.users.credentials import hash_password
+from fieldsales.users.models import User
+from tests.factories import PASSWORD, Phone, changes, config_for, ping_record
 from tests.support.partitions import ON_POSTGRESQL, partition_of, partitions
 
 BEFORE = "9c34c3f06726"  # main's head before the pings were partitioned
@@ -35,13 +37,19 @@ def test_the_migration_converts_a_filled_database_and_pushes_go_on(make_database
     app = create_app(config_for(make_database("ping_migration")))
     with app.app_context():
         flask_migrate.upgrade(revision=BEFORE)
-    rep = user(app, role="rep")
     now = now_ms()
+    rep_id = "rep-before"
+    with app.app_context():  # by SQL: the models are ahead of this revision
+        db.session.execute(sa.text(
+            "INSERT INTO users (id, email, name, role, password_hash, active, created_at) "
+            "VALUES (:id, 'rep@before.example', 'Rep', 'rep', '!', true, :now)"),
+            {"id": rep_id, "now": now})
+        db.session.commit()
     pings = [{"id": f"month{shift + 4}", "recorded_at": month_of(now, shift=shift)[1] + DAY_MS,
               "flags": ""} for shift in range(-4, 2)]
     implausible = [{"id": "in1970", "recorded_at": 1_000, "flags": "stale"},
                    {"id": "ahead", "recorded_at": month_of(now, shift=24)[1], "flags": "future"}]
-    rows = [{**ping, "rep_id": rep.id, "received_at": now, "flagged": bool(ping["flags"])}
+    rows = [{**ping, "rep_id": rep_id, "received_at": now, "flagged": bool(ping["flags"])}
             for ping in pings + implausible]
     with app.app_context():
         db.session.execute(INSERT, rows)
@@ -62,8 +70,12 @@ def test_the_migration_converts_a_filled_database_and_pushes_go_on(make_database
         months = {name for name in partitions(app) if name != DEFAULT}
         assert months == {month_of(now, shift=shift)[0] for shift in range(-4, 5)}
 
+    with app.app_context():  # the models match the database again: a password to sign in
+        db.session.get(User, rep_id).password_hash = hash_password(password=PASSWORD)
+        db.session.commit()
     client = app.test_client()
-    token = client.post("/api/v1/auth/token", json={"email": rep.email, "password": PASSWORD})
+    token = client.post("/api/v1/auth/token",
+                        json={"email": "rep@before.example", "password": PASSWORD})
     phone = Phone(client, {"Authorization": f"Bearer {token.json['access_token']}"})
     retry = {"id": "month4", "recorded_at": pings[4]["recorded_at"], "latitude": 52.5,
              "longitude": 13.4, "accuracy_m": None, "speed_mps": None, "battery_pct": None}
