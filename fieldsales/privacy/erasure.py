@@ -2,8 +2,8 @@
 positions and free text across the domains, answered to `users.signals.user_erasing`.
 
 Their positions (pings, visit and task coordinates) and what they wrote (notes, comments,
-completion notes, descriptions of tasks they made) go; visits, tasks, orders and feedback stay
-as business records: the sales happened. Their sync history, quarantined records (which hold
+completion notes, descriptions of tasks they made, why they skipped a planned visit) go;
+visits, tasks, orders, feedback and plans stay as business records: the sales happened. Their sync history, quarantined records (which hold
 positions), failed sign-ins under their email, and who looked at their positions go too.
 """
 from sqlalchemy import and_, delete, or_, update
@@ -14,6 +14,7 @@ from fieldsales.extensions import db
 from fieldsales.feedback.models import Feedback
 from fieldsales.locations.models import LocationPing, PositionView
 from fieldsales.orders.models import Order
+from fieldsales.plans.models import PlannedVisit
 from fieldsales.sync.models import QuarantinedRecord, SyncLog
 from fieldsales.tasks.models import Task
 from fieldsales.users import signals
@@ -30,6 +31,8 @@ EMPTIED = {
     "tasks_written": (Task, lambda user: Task.created_by_id == user.id, ("description",)),
     "feedback": (Feedback, lambda user: Feedback.rep_id == user.id, ("comment",)),
     "orders": (Order, lambda user: Order.rep_id == user.id, ("notes",)),
+    "planned_visits": (PlannedVisit, lambda user: PlannedVisit.rep_id == user.id,
+                       ("skip_reason",)),
 }
 # kind -> (its model, the rows of the person, deleted whole)
 DELETED = {

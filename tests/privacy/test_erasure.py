@@ -8,6 +8,7 @@ from fieldsales.auth.models import LoginFailure
 from fieldsales.feedback.models import Feedback
 from fieldsales.locations.models import LocationPing, PositionView
 from fieldsales.orders.models import Order, OrderLine
+from fieldsales.plans.models import PlannedVisit
 from fieldsales.sync.models import QuarantinedRecord, SyncLog
 from fieldsales.tasks.models import Task
 from fieldsales.users.models import User, UserErasure
@@ -35,6 +36,8 @@ def field_day(world, team, rep):
     world.add(SyncLog, user_id=rep.id, direction="push", outcome="ok", device_id="phone")
     world.add(LoginFailure, email=rep.email, address="10.1.1.1")
     world.add(PositionView, rep_id=rep.id, viewer_id=team.manager.id, what="activity")
+    world.add(PlannedVisit, rep_id=rep.id, customer_id=shop, planned_date=DAY, sequence=1,
+              status="skipped", skip_reason="My kid was ill")
     return {"visit": visit, "order": order}
 
 
@@ -64,6 +67,8 @@ def test_an_erased_reps_positions_and_words_are_gone_and_the_sales_stay(
     assert (task.latitude, task.longitude, task.completion_note) == (None, None, None)
     assert task.status == "done"
     assert world.one(Feedback, Feedback.rep_id == leaver.id).comment is None
+    skipped = world.one(PlannedVisit, PlannedVisit.rep_id == leaver.id)
+    assert (skipped.status, skipped.skip_reason) == ("skipped", None)
     order = world.one(Order, Order.rep_id == leaver.id)
     assert order.id == theirs["order"] and order.notes is None
     assert [line.quantity for line in world.rows(OrderLine, OrderLine.order_id == order.id)] \
