@@ -3,8 +3,9 @@ positions and free text across the domains, answered to `users.signals.user_eras
 
 Their positions (pings, visit and task coordinates) and what they wrote (notes, comments,
 completion notes, descriptions of tasks they made, why they skipped a planned visit) go;
-visits, tasks, orders, feedback and plans stay as business records: the sales happened. Their sync history, quarantined records (which hold
-positions), failed sign-ins under their email, and who looked at their positions go too.
+visits, tasks, orders, feedback and plans stay as business records: the sales happened.
+Their sync history, quarantined records (which hold positions), failed sign-ins under their
+email, and who looked at their positions go too.
 """
 from sqlalchemy import and_, delete, or_, update
 
