@@ -1,9 +1,9 @@
 """A rep's own data, whole (docs/privacy.md, "Your own data"): `GET /api/v1/users/me/export`.
 
 Everything of the signed-in user's: their account, visits, pings, orders and their lines,
-feedback, tasks, and who viewed their positions. Streamed, a chunk of EXPORT_CHUNK rows at a
-time, as a zip of CSV files (the CSV exports' formula guard, listing.csv_cell) or as one JSON
-document, so a year of pings never sits in memory.
+feedback, tasks, planned visits, and who viewed their positions. Streamed, a chunk of
+EXPORT_CHUNK rows at a time, as a zip of CSV files (the CSV exports' formula guard,
+listing.csv_cell) or as one JSON document, so a year of pings never sits in memory.
 """
 import csv
 import io
@@ -20,6 +20,7 @@ from fieldsales.feedback.models import Feedback
 from fieldsales.listing import csv_cell
 from fieldsales.locations.models import LocationPing, PositionView
 from fieldsales.orders.models import Order, OrderLine
+from fieldsales.plans.models import PlannedVisit
 from fieldsales.tasks.models import Task
 from fieldsales.users.models import User
 from fieldsales.visits.models import Visit
@@ -49,6 +50,7 @@ SECTIONS: dict[str, Callable[[User], Select]] = {
     .order_by(OrderLine.id),
     "feedback": _all(Feedback, lambda user: Feedback.rep_id == user.id),
     "tasks": _all(Task, lambda user: Task.assigned_rep_id == user.id),
+    "planned_visits": _all(PlannedVisit, lambda user: PlannedVisit.rep_id == user.id),
     "position_views": lambda user: select(
         PositionView.viewed_at, PositionView.what, PositionView.detail,
         PositionView.viewer_id, User.name.label("viewer_name"),

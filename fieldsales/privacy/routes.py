@@ -29,8 +29,9 @@ blp = Blueprint("privacy", __name__, url_prefix="/api/v1/users/me",
 @without_etag
 def export_mine(args):
     """All your own data (docs/privacy.md): your account, visits, location pings, orders and
-    their lines, feedback, tasks, and who viewed your positions; `format=zip` (default, a
-    CSV file per kind) or `json` (one object, a list per kind). Streamed, whatever its size."""
+    their lines, feedback, tasks, planned visits, and who viewed your positions; `format=zip`
+    (default, a CSV file per kind) or `json` (one object, a list per kind). Streamed,
+    whatever its size."""
     user = current_user()
     stamp = datetime.now(UTC).strftime("%Y%m%d")
     return Response(stream_with_context(export.stream(user=user, format=args["format"])),

@@ -8,12 +8,13 @@ import zipfile
 import pytest
 
 from fieldsales.locations.models import PositionView
+from fieldsales.plans.models import PlannedVisit
 from tests.factories import at
 
 DAY = "2026-11-10"
 EXPORT = "/api/v1/users/me/export"
 FILES = ("account", "visits", "location_pings", "orders", "order_lines", "feedback", "tasks",
-         "position_views")
+         "planned_visits", "position_views")
 
 
 def field_day(world, team, rep):
@@ -30,6 +31,8 @@ def field_day(world, team, rep):
         "order_lines": {line for line in order.lines},
         "feedback": {world.feedback(rep=rep, customer=shop, at=at(DAY, 9, 40), rating=5)},
         "tasks": {world.task(rep=rep, completed_at=at(DAY, 11), completion_note="ok")},
+        "planned_visits": {world.add(PlannedVisit, rep_id=rep.id, customer_id=shop,
+                                     planned_date=DAY, sequence=1)},
     }
 
 
