@@ -1,4 +1,6 @@
 """Tasks REST: managers plan their reps' work; reps read and complete their own tasks."""
+from functools import partial
+
 from flask.views import MethodView
 from sqlalchemy import func
 
@@ -46,17 +48,19 @@ class Tasks(MethodView):
         Sort by `id` (the default), `due_at` (tasks without one last), `status` or `title`
         (any case); `-field` descending, ties on the id. Pass `next_cursor` back as `cursor`
         until it is null. `?format=csv` (or `Accept: text/csv`) exports every matching task.
-        A task's coordinates are where its rep completed it: each rep whose are shown to
-        someone else is logged for the rep (`GET /api/v1/users/me/position-views`).
+        A task's coordinates are where its rep completed it: off duty (the team's working
+        hours) they are shown to the rep alone, and each rep whose are shown to someone else
+        is logged for the rep (`GET /api/v1/users/me/position-views`).
         """
         viewer = current_user()
         query = service.visible(viewer=viewer)
+        shown = partial(service.as_shown_to, viewer.id)  # read now: the export commits first
         if wanted_format(args) != "json":  # an export: every matching task, so every rep
             # whose positions it holds
             service.log_position_views(viewer=viewer, query=LISTING.matching(query, args))
             db.session.commit()
-            return LISTING.respond(args=args, query=query)
-        page = LISTING.respond(args=args, query=query)
+            return LISTING.respond(args=args, query=query, decorate=shown)
+        page = LISTING.respond(args=args, query=query, decorate=shown)
         service.log_position_views(viewer=viewer, tasks=page["items"])
         db.session.commit()
         return page
@@ -84,7 +88,7 @@ class TaskById(MethodView):
         """One task, if the caller may see it (404 otherwise); a look at its coordinates by
         someone else is logged for its rep."""
         viewer = current_user()
-        task = service.get(viewer=viewer, task_id=task_id)
+        task = service.as_shown_to(viewer.id, [service.get(viewer=viewer, task_id=task_id)])[0]
         service.log_position_views(viewer=viewer, tasks=[task])
         db.session.commit()
         return task

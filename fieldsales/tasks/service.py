@@ -1,4 +1,6 @@
 """Tasks: managers give them to reps of their team; reps read and complete their own."""
+from types import SimpleNamespace
+
 from sqlalchemy import Select, select
 
 from fieldsales.changes.access import reassigned
@@ -10,8 +12,8 @@ from fieldsales.errors import ApiError
 from fieldsales.extensions import db
 from fieldsales.locations import access as position_access
 from fieldsales.tasks.models import REP_FIELDS, Task
-from fieldsales.users import scope
-from fieldsales.users.models import User
+from fieldsales.users import hours, scope
+from fieldsales.users.models import Team, User
 
 _FIELDS = ("title", "description", "category", "due_at", "status", "completed_at",
            "completion_note", "latitude", "longitude")
@@ -23,6 +25,30 @@ def visible(*, viewer: User) -> Select:
     reps their own."""
     return select(Task).where(Task.deleted_at.is_(None), scope.rep_clause(
         viewer=viewer, rep_column=Task.assigned_rep_id, procurement="none"))
+
+
+def as_shown_to(viewer_id: str, tasks: list[Task]) -> list:
+    """The tasks as the viewer may see them: where a rep completed a task off duty (their
+    team's working hours, users/hours.py) is shown to the rep alone; for anyone else those
+    coordinates are blank (a read-only copy: the stored task keeps them)."""
+    hidden_from = {task.assigned_rep_id for task in tasks if task.latitude is not None
+                   and task.completed_at is not None and task.assigned_rep_id != viewer_id}
+    if not hidden_from:
+        return tasks
+    teams = dict(db.session.execute(
+        select(User.id, Team).outerjoin(Team, Team.id == User.team_id)
+        .where(User.id.in_(hidden_from))).tuples().all())
+    on_duty = {rep_id: hours.on_duty_test(team) for rep_id, team in teams.items()}
+    columns = [attr.key for attr in Task.__mapper__.column_attrs]
+
+    def shown(task: Task):
+        if (task.assigned_rep_id not in on_duty or task.completed_at is None
+                or on_duty[task.assigned_rep_id](task.completed_at)):
+            return task
+        return SimpleNamespace(**{**{key: getattr(task, key) for key in columns},
+                                  "latitude": None, "longitude": None})
+
+    return [shown(task) for task in tasks]
 
 
 def log_position_views(*, viewer: User, tasks: list[Task] | None = None,

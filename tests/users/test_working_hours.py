@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from fieldsales.locations.models import LocationPing
+from fieldsales.tasks.models import Task
 from fieldsales.users import hours
 from fieldsales.users.models import Team
 from tests.factories import Phone, changes, ping_record, stored, working_hours
@@ -115,3 +116,26 @@ def test_a_team_that_must_keep_them_stores_them_flagged_and_only_the_rep_sees_th
     managers = client.get(url, query_string={"date": on}, headers=team.headers["manager"]).json
     assert own["summary"]["pings"] == 1
     assert managers["summary"]["pings"] == 0
+
+
+def test_where_a_task_was_completed_off_duty_is_shown_to_the_rep_alone(app, client, world,
+                                                                      team):
+    working_hours(app, team.rep.team_id)  # 08:00-18:00 UTC
+    late = world.task(rep=team.rep, completed_at=yesterday_at(23), latitude=52.1,
+                      longitude=4.1)
+    daytime = world.task(rep=team.rep, completed_at=yesterday_at(10), latitude=52.2,
+                         longitude=4.2)
+
+    def where(who, **query):
+        listed = client.get("/api/v1/tasks", query_string=query,
+                            headers=team.headers[who]).json["items"]
+        return {t["id"]: (t["latitude"], t["longitude"]) for t in listed}
+
+    assert where("manager") == {late: (None, None), daytime: (52.2, 4.2)}
+    assert where("rep") == {late: (52.1, 4.1), daytime: (52.2, 4.2)}
+    one = client.get(f"/api/v1/tasks/{late}", headers=team.headers["admin"]).json
+    assert (one["latitude"], one["longitude"], one["completion_note"]) == (None, None, None)
+    exported = client.get("/api/v1/tasks", query_string={"format": "csv"},
+                          headers=team.headers["manager"]).text
+    assert "52.1" not in exported and "52.2" in exported
+    assert stored(app, Task, id=late)[0]["latitude"] == 52.1  # only hidden, not changed
