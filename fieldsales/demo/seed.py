@@ -7,7 +7,8 @@ commits; the `demo seed` command does, once.
 What it makes: an admin, a procurement user, two managers with four reps each (two hunters,
 two farmers per team), ~200 customers around Lisbon (a few deliberate duplicates for the
 merge tools), ~50 products, open tasks for the coming working days, journey plans for the
-coming week (the plan job's service, from each rep's home), and for the last 30 days
+coming week (the plan job's service, from each rep's home) and for the last five days as they
+ended (done, missed, one skipped with its reason), and for the last 30 days
 each rep's visits (mostly verified), location pings every 2-5 minutes of the working day,
 feedback, and orders with deliveries: most delivered, some partially, some open and late.
 Seeded rows look like pushed ones because they go through the rules the sync ingest applies:
@@ -37,6 +38,7 @@ from fieldsales.locations.models import LocationPing
 from fieldsales.orders import service as orders
 from fieldsales.orders.models import Delivery, DeliveryLine, Order, OrderLine
 from fieldsales.plans import service as plans
+from fieldsales.plans.models import PlannedVisit
 from fieldsales.products.models import Product
 from fieldsales.targets.models import Target
 from fieldsales.targets.periods import bounds_ms, ms_date
@@ -52,6 +54,8 @@ CITY = (38.7223, -9.1393)  # Lisbon
 CITY_RADIUS_M = 15_000
 HISTORY_DAYS = 30  # of field activity before today (dev.py scores all of it on start)
 PLAN_DAYS = 7  # journey plans for the coming week (every day is a working day by default)
+PAST_PLAN_DAYS = 5  # the last days of the month kept their journey plans: done, missed, a skip
+SKIP_REASON = "Shop closed for stocktaking"
 
 # (name, selling style, home base): the reps' territories are the customers nearest home.
 TEAMS = (
@@ -197,7 +201,7 @@ def seed(*, seed_value: int = 42, now: int | None = None) -> dict:
     builder.targets()
     builder.write()
     counts = {k: len(v) for k, v in builder.rows.items()}
-    counts["planned_visits"] = builder.journey_plans()["planned"]
+    counts["planned_visits"] += builder.journey_plans()["planned"]
     return {"logins": builder.logins, "counts": counts}
 
 
@@ -238,10 +242,11 @@ class _Builder:
         self.today = now - now % DAY_MS  # midnight UTC
         self.rows: dict[str, list[dict]] = {name: [] for name in (
             "customers", "products", "tasks", "visits", "location_pings", "feedback", "orders",
-            "order_lines", "deliveries", "delivery_lines")}
+            "order_lines", "deliveries", "delivery_lines", "planned_visits")}
         self.logins: list[tuple[str, str, str]] = []
         self.reps: list[_Rep] = []
         self.ordered_from: set[str] = set()  # customers with an order
+        self.skipped_one = False  # the demo's one skipped planned visit
 
     def new_id(self) -> str:
         return new_id(rng=self.rng)  # from the seeded generator, so reruns match
@@ -369,6 +374,7 @@ class _Builder:
             here = (nxt["latitude"], nxt["longitude"])
         # The day as moves and stays: (from, to, start point, end point).
         legs, t, here = [], start, rep.home
+        carried: dict[str, dict] = {}  # customer id -> the visit made there
         for customer in route:
             site = (customer["latitude"], customer["longitude"])
             verified_visit = rng.random() < 0.88
@@ -385,16 +391,41 @@ class _Builder:
                 break
             legs.append((t, arrive, here, spot))
             legs.append((arrive, arrive + stay_ms, spot, spot))
-            self._visit(rep, customer, day, arrive, arrive + stay_ms, spot)
+            carried[customer["id"]] = self._visit(rep, customer, day, arrive, arrive + stay_ms,
+                                                  spot)
             t, here = arrive + stay_ms, spot
         back = t + int(geodesic_m(*here, *rep.home) / 9 * 1000)
         legs.append((t, back, here, rep.home))
         legs.append((back, max(back, end), rep.home, rep.home))
         self._admin_task(rep, day, end)
         self._pings(rep, start, end, legs)
+        if day >= self.today - PAST_PLAN_DAYS * DAY_MS:
+            self._past_plan(rep, day, route, carried)
+
+    def _past_plan(self, rep: _Rep, day: int, route: list[dict],
+                   carried: dict[str, dict]) -> None:
+        """The day's round as a journey plan, as the day left it: a stop is done where a
+        verified visit carried it out, missed where none did (not reached before the day's
+        end, or checked in outside the geofence); the demo's first missed stop is a skip."""
+        for sequence, customer in enumerate(route, start=1):
+            visit = carried.get(customer["id"])
+            done = visit if visit is not None and visit["verified"] else None
+            status, skip_reason = ("done", None) if done else ("missed", None)
+            if not done and not self.skipped_one:
+                status, skip_reason, self.skipped_one = "skipped", SKIP_REASON, True
+            planned = {
+                "id": self.new_id(), "rep_id": rep.user_id, "customer_id": customer["id"],
+                "planned_date": ms_date(day).isoformat(), "sequence": sequence,
+                "planned_arrival_at": None, "planned_duration_s": None, "reason": "cadence",
+                "status": status, "skip_reason": skip_reason,
+                "visit_id": done["id"] if done else None, "locked": False,
+                "created_by_id": None, "deleted_at": None}
+            if done:
+                done["planned_visit_id"] = planned["id"]
+            self.rows["planned_visits"].append(planned)
 
     def _visit(self, rep: _Rep, customer: dict, day: int, check_in: int, check_out: int,
-               spot) -> None:
+               spot) -> dict:
         rng = self.rng
         accuracy = round(rng.uniform(4, 35), 1)
         is_prospect = self._treated_as_prospect(customer)
@@ -412,6 +443,7 @@ class _Builder:
             "notes": rng.choice((None, None, "Owner not in", "Good chat about the new range",
                                  "Asked for a call next week", "Shelves half empty")),
             "received_at": check_out + rng.randint(1, 90) * MINUTE_MS, "deleted_at": None,
+            "planned_visit_id": None,
         }
         visit.update(visit_facts.compute(visit=visit, customer=SimpleNamespace(**customer),
                                          accuracy_cap_m=self.accuracy_cap_m))
@@ -425,6 +457,7 @@ class _Builder:
         if outcome == "order":
             self.ordered_from.add(customer["id"])
             self._order(rep, customer, visit)
+        return visit
 
     def _treated_as_prospect(self, customer: dict) -> bool:
         """How reps see a customer on their round: a prospect until it has ordered (the stored
@@ -634,11 +667,13 @@ class _Builder:
         """Bulk inserts, parents first; synced rows carry this transaction's change stamp."""
         stamp = take_stamp(db.session)
         synced = {"customers": Customer, "products": Product, "tasks": Task, "visits": Visit,
-                  "feedback": Feedback, "orders": Order, "order_lines": OrderLine}
+                  "feedback": Feedback, "orders": Order, "order_lines": OrderLine,
+                  "planned_visits": PlannedVisit}
         plain = {"location_pings": LocationPing, "deliveries": Delivery,
                  "delivery_lines": DeliveryLine}
         for name in ("customers", "products", "tasks", "visits", "feedback", "orders",
-                     "order_lines", "location_pings", "deliveries", "delivery_lines"):
+                     "order_lines", "planned_visits", "location_pings", "deliveries",
+                     "delivery_lines"):
             rows = self.rows[name]
             if name in synced:
                 for row in rows:

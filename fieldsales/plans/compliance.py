@@ -16,10 +16,16 @@
   travel), with the travelled distance the caller has (the day's trail, the scores' figure).
 Days are the team's local days (users/hours.py). Two queries for any number of reps; the
 per-day work is over the few rows of a day.
+
+`kept_by_day` gives the productivity job the same counts per rep and day for every team.
+Done-in-order is the longest run of a day's stops whose visits checked in in planned order,
+which no SQL aggregate gives, so it is worked out here, once, over the job's window.
 """
 from bisect import bisect_left
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import date
+from itertools import groupby
 
 from sqlalchemy import func, select
 
@@ -59,6 +65,22 @@ def summarize(*, team: Team | None, rep_ids: list[str], first: date, last: date)
             for rep_id in rep_ids}
 
 
+def kept_by_day(*, first: date, last: date) -> Iterator[tuple[str, str, int, int, int]]:
+    """(rep id, planned date, planned, done, done in order) for every rep and day of
+    `first`..`last` with planned visits (not removed), in one query."""
+    P = PlannedVisit
+    rows = db.session.execute(
+        select(P.rep_id, P.planned_date, P.status, Visit.check_in_at)
+        .outerjoin(Visit, Visit.id == P.visit_id)
+        .where(P.deleted_at.is_(None),
+               P.planned_date.between(first.isoformat(), last.isoformat()))
+        .order_by(P.rep_id, P.planned_date, P.sequence, P.id))
+    for (rep_id, planned_date), day in groupby(rows, key=lambda row: (row[0], row[1])):
+        day_rows = list(day)
+        done = sum(1 for row in day_rows if row.status == "done")
+        yield rep_id, planned_date, len(day_rows), done, _done_in_order(day_rows)
+
+
 def combine(summaries: list[dict]) -> dict:
     """The figures of several reps (a team's total): counts and distances summed, the rates
     worked out again from the sums (not averaged), every skip listed."""
@@ -91,8 +113,7 @@ def _figures(days: dict[str, list], *, unplanned: int) -> dict:
             if row.status == "skipped":
                 skips.append({"planned_visit_id": row.id, "customer_id": row.customer_id,
                               "planned_date": row.planned_date, "skip_reason": row.skip_reason})
-        in_order += _longest_rising([row.check_in_at for row in day_rows
-                                     if row.status == "done" and row.check_in_at is not None])
+        in_order += _done_in_order(day_rows)
         distance += sum(geodesic_m(a.latitude, a.longitude, b.latitude, b.longitude)
                         for a, b in zip(day_rows, day_rows[1:], strict=False))
     planned = counts["planned"]
@@ -101,6 +122,12 @@ def _figures(days: dict[str, list], *, unplanned: int) -> dict:
             "plan_adherence": round(in_order / planned, 4) if planned else None,
             "unplanned_visits": unplanned, "skips": skips,
             "planned_distance_m": round(distance, 1)}
+
+
+def _done_in_order(day_rows: list) -> int:
+    """A day's done stops (rows in planned order) whose visits checked in in that order."""
+    return _longest_rising([row.check_in_at for row in day_rows
+                            if row.status == "done" and row.check_in_at is not None])
 
 
 def _longest_rising(values: list[int]) -> int:

@@ -24,12 +24,13 @@ from fieldsales.targets.models import Target
 from fieldsales.users.models import Team, User
 
 COMPONENTS = ("c_visits", "c_selling_share", "c_task_completion", "c_on_time", "c_call_rate",
-              "c_strike_rate", "c_orders", "c_target", "c_prospects", "c_conversions",
-              "c_coverage", "c_repeat")
-RATES = ("task_completion_rate", "on_time_rate", "call_rate", "strike_rate", "selling_share",
-         "account_coverage")
+              "c_plan_adherence", "c_strike_rate", "c_orders", "c_target", "c_prospects",
+              "c_conversions", "c_coverage", "c_repeat")
+RATES = ("task_completion_rate", "on_time_rate", "call_rate", "plan_adherence", "strike_rate",
+         "selling_share", "account_coverage")
 FIGURES = ("visits", "verified_visits", "unverified_visits", "time_on_site_s", "selling_time_s",
-           "non_selling_time_s", "tasks_due", "tasks_done", "planned_visits", "visits_with_order",
+           "non_selling_time_s", "tasks_due", "tasks_done", "planned_visits", "plan_visits",
+           "plan_visits_done", "plan_visits_in_order", "visits_with_order",
            "orders_taken", "order_value", "prospects_visited", "prospects_converted",
            "accounts_visited", "travel_distance_m", "flagged_pings")
 AVERAGED = ("score", "base_score", "suspect_penalty", *COMPONENTS, *RATES)

@@ -5,15 +5,23 @@ weeks they touch) by deleting its rows and inserting them again from one INSERT 
 period kind (queries/productivity_scores.sql), so late syncs are picked up and reruns give the
 same rows. Every rep gets a row for every period, idle ones too (a score of 0 is information
 for a manager).
+
+Journey plans come in through a temporary table of the window's rep-days
+(`plans.compliance.kept_by_day`: planned, done, done in planned order), which the SQL rolls up
+by period like every other source.
 """
+from datetime import date
+
 from flask import current_app
 from sqlalchemy import text
 
 from fieldsales.common import DAY_MS, FIRST_MONDAY_MS, WEEK_MS
 from fieldsales.extensions import db
 from fieldsales.orders import rules as order_rules
+from fieldsales.plans import compliance
 from fieldsales.scoring import sql
 from fieldsales.scoring.sql import day_start, week_start
+from fieldsales.targets.periods import day_ms, ms_date
 from fieldsales.tasks.models import TASK_CREDIT_MINUTES
 
 # Norms a day's work is measured against (a week: times WORKDAYS_PER_WEEK). Override any of
@@ -34,6 +42,7 @@ WEIGHTS = {
     "c_task_completion": 10,
     "c_on_time": 5,
     "c_call_rate": 10,
+    "c_plan_adherence": 10,  # reps with a journey plan in the period
     "c_strike_rate": 10,
     "c_orders": 10,
     "c_target": 10,
@@ -61,10 +70,28 @@ def run(*, now: int) -> int:
                             "AND period_start < :b"), {"a": first_day, "b": day_end})
     db.session.execute(text("DELETE FROM rep_scores WHERE period = 'week' AND period_start >= :a "
                             "AND period_start < :b"), {"a": first_week, "b": week_end})
+    load_plan_days(first=first_week, end=week_end)
     written += score_periods(period="day", first=first_day, end=day_end, now=now, norms=norms)
     written += score_periods(period="week", first=first_week, end=week_end, now=now, norms=norms)
     written += list_suspects(start=first_week, end=week_end)
+    db.session.execute(text("DROP TABLE plan_days"))
     return written
+
+
+def load_plan_days(*, first: int, end: int) -> None:
+    """Fill the temporary table `plan_days` with the journey-plan figures of every rep-day
+    whose planned date falls in [first, end): a planned date is the UTC day of that date."""
+    db.session.execute(text("DROP TABLE IF EXISTS plan_days"))
+    db.session.execute(text(
+        "CREATE TEMPORARY TABLE plan_days (rep_id VARCHAR(64), day_start BIGINT, "
+        "planned INTEGER, done INTEGER, in_order INTEGER)"))
+    rows = [{"rep_id": rep_id, "day_start": day_ms(date.fromisoformat(planned_date)),
+             "planned": planned, "done": done, "in_order": in_order}
+            for rep_id, planned_date, planned, done, in_order in compliance.kept_by_day(
+                first=ms_date(first), last=ms_date(end - DAY_MS))]
+    if rows:
+        db.session.execute(text("INSERT INTO plan_days VALUES "
+                                "(:rep_id, :day_start, :planned, :done, :in_order)"), rows)
 
 
 def current_norms() -> dict:

@@ -213,7 +213,7 @@ def test_the_demo_has_journey_plans_for_the_coming_week_for_every_rep(app, time_
         plans = db.session.execute(
             select(PlannedVisit.rep_id, PlannedVisit.planned_date, func.count(),
                    func.min(PlannedVisit.sequence), func.max(PlannedVisit.sequence))
-            .where(PlannedVisit.deleted_at.is_(None))
+            .where(PlannedVisit.deleted_at.is_(None), PlannedVisit.planned_date > "2026-03-04")
             .group_by(PlannedVisit.rep_id, PlannedVisit.planned_date)).all()
         reps = db.session.scalars(select(User).where(User.role == "rep")).all()
         assert all(rep.start_latitude is not None for rep in reps)
@@ -223,3 +223,24 @@ def test_the_demo_has_journey_plans_for_the_coming_week_for_every_rep(app, time_
     assert {day for _, day, *_ in plans} <= week
     for _, _, count, first, last in plans:
         assert 1 <= count <= 8 and (first, last) == (1, count)
+
+
+def test_the_demos_last_days_kept_their_plans_done_missed_and_one_skipped(app, time_machine):
+    time_machine.move_to(datetime(2026, 3, 4, 12, tzinfo=UTC))
+    assert app.test_cli_runner().invoke(args=["demo", "seed"]).exit_code == 0
+
+    with app.app_context():
+        from fieldsales.plans.models import PlannedVisit
+        from fieldsales.visits.models import Visit
+        past = db.session.execute(
+            select(PlannedVisit.status, PlannedVisit.skip_reason, Visit.verified,
+                   Visit.planned_visit_id == PlannedVisit.id)
+            .outerjoin(Visit, Visit.id == PlannedVisit.visit_id)
+            .where(PlannedVisit.planned_date < "2026-03-04")).all()
+    statuses = [status for status, *_ in past]
+    assert statuses.count("done") > statuses.count("missed") > 0
+    assert [reason for status, reason, *_ in past if status == "skipped"] == [
+        "Shop closed for stocktaking"]
+    # A done stop was carried out by a verified visit that names it, as the push leaves it.
+    assert all(verified and names_it for status, _, verified, names_it in past
+               if status == "done")

@@ -97,3 +97,23 @@ def test_the_reps_day_and_the_team_overview_show_the_plan(client, team, day):
     by_rep = {row["rep"]["id"]: row["plan"] for row in overview.json["reps"]}
     assert by_rep[team.rep.id]["skips"][0]["skip_reason"] == "Closed today"
     assert overview.json["team_total"]["plan"]["call_rate"] == 0.6
+
+
+def test_call_rate_and_plan_adherence_are_productivity_components(world, team, day):
+    from fieldsales.scoring.models import RepScore
+    from fieldsales.scoring.sql import day_start, week_start
+
+    world.run("productivity", now=at(DAY, 20))
+
+    def scores(rep, period, start):
+        row = world.one(RepScore, RepScore.rep_id == rep.id, RepScore.period == period,
+                        RepScore.period_start == start)
+        return (row.plan_visits, row.plan_visits_done, row.plan_visits_in_order,
+                row.call_rate, row.plan_adherence, row.c_plan_adherence)
+
+    # rep: 4 stops, 2 done, of those 1 in planned order; rep2: its one stop done.
+    for period, start in (("day", day_start(at(DAY))), ("week", week_start(at(DAY)))):
+        assert scores(team.rep, period, start) == (4, 2, 1, 0.5, 0.25, 0.25)
+        assert scores(team.rep2, period, start) == (1, 1, 1, 1.0, 1.0, 1.0)
+    # The day before had no plan: the component does not apply, its weight goes elsewhere.
+    assert scores(team.rep, "day", day_start(at("2026-03-09")))[3:] == (None, None, None)

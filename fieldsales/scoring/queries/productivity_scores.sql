@@ -3,17 +3,19 @@
 -- Binds: the period and its window (:period, :first, :end, :ws, :we, :off, :step, :days),
 -- the norms (:f workdays, :t_visits, :t_orders, :t_prospects, :t_conv, :task_s), the weights
 -- (:w_*) and penalties of productivity.py, and the orders rule (:counted_statuses).
+-- Journey plans come from the temporary table plan_days (productivity.load_plan_days).
 INSERT INTO rep_scores (
     rep_id, period, period_start, selling_style,
     visits, verified_visits, unverified_visits, time_on_site_s, selling_time_s,
     non_selling_time_s, tasks_due, tasks_done, tasks_done_on_time, planned_visits,
+    plan_visits, plan_visits_done, plan_visits_in_order,
     visits_with_order, orders_taken, order_value, repeat_orders, upsell_orders,
     prospects_visited, prospects_converted, accounts_assigned, accounts_visited,
     pings, flagged_pings, travel_distance_m,
-    task_completion_rate, on_time_rate, call_rate, strike_rate, selling_share,
+    task_completion_rate, on_time_rate, call_rate, plan_adherence, strike_rate, selling_share,
     account_coverage, target_attainment,
-    c_visits, c_selling_share, c_task_completion, c_on_time, c_call_rate, c_strike_rate,
-    c_orders, c_target, c_prospects, c_conversions, c_coverage, c_repeat,
+    c_visits, c_selling_share, c_task_completion, c_on_time, c_call_rate, c_plan_adherence,
+    c_strike_rate, c_orders, c_target, c_prospects, c_conversions, c_coverage, c_repeat,
     base_score, suspect_penalty, score, computed_at)
 WITH RECURSIVE
 periods(period_start) AS (
@@ -125,6 +127,14 @@ cv AS (
     WHERE c.kind = 'account' AND c.deleted_at IS NULL
     GROUP BY vv.rep_id, vv.p
 ),
+jp AS (
+    SELECT rep_id, (((day_start) - :off) / :step * :step + :off) AS p,
+           SUM(planned) AS plan_visits, SUM(done) AS plan_visits_done,
+           SUM(in_order) AS plan_visits_in_order
+    FROM plan_days
+    WHERE day_start >= :ws AND day_start < :we
+    GROUP BY 1, 2
+),
 ac AS (
     SELECT assigned_rep_id AS rep_id, COUNT(*) AS accounts_assigned
     FROM customers
@@ -226,11 +236,19 @@ att AS (
     FROM ta
     GROUP BY rep_id, period_start
 ),
+-- Call rate: with a journey plan in the period, its planned visits done / planned; without
+-- one, verified visits / the selling tasks at customers that fell due (the plan before plans).
 rates AS (
     SELECT raw.*,
+           COALESCE(jp.plan_visits, 0) AS plan_visits,
+           COALESCE(jp.plan_visits_done, 0) AS plan_visits_done,
+           COALESCE(jp.plan_visits_in_order, 0) AS plan_visits_in_order,
            CAST(tasks_done AS FLOAT) / NULLIF(tasks_due, 0) AS task_completion_rate,
            CAST(tasks_done_on_time AS FLOAT) / NULLIF(tasks_due, 0) AS on_time_rate,
-           CAST(verified_visits AS FLOAT) / NULLIF(planned_visits, 0) AS call_rate,
+           CASE WHEN jp.plan_visits > 0
+                THEN CAST(jp.plan_visits_done AS FLOAT) / jp.plan_visits
+                ELSE CAST(verified_visits AS FLOAT) / NULLIF(planned_visits, 0) END AS call_rate,
+           CAST(jp.plan_visits_in_order AS FLOAT) / NULLIF(jp.plan_visits, 0) AS plan_adherence,
            CAST(visits_with_order AS FLOAT) / NULLIF(visits, 0) AS strike_rate,
            CAST(selling_time_s AS FLOAT) / NULLIF(selling_time_s + non_selling_time_s, 0)
                AS selling_share,
@@ -238,6 +256,7 @@ rates AS (
            att.target_attainment, att.c_target
     FROM raw
     LEFT JOIN att ON att.rep_id = raw.rep_id AND att.period_start = raw.period_start
+    LEFT JOIN jp ON jp.rep_id = raw.rep_id AND jp.p = raw.period_start
 ),
 -- Components before the cap at 1 (NULL: does not apply to this rep).
 shares AS (
@@ -269,6 +288,7 @@ comp AS (
            task_completion_rate AS c_task_completion,
            on_time_rate AS c_on_time,
            CASE WHEN call_rate > 1.0 THEN 1.0 ELSE call_rate END AS c_call_rate,
+           plan_adherence AS c_plan_adherence,
            strike_rate AS c_strike_rate,
            CASE WHEN orders_share > 1.0 THEN 1.0 ELSE orders_share END AS c_orders,
            CASE WHEN prospects_share > 1.0 THEN 1.0 ELSE prospects_share END AS c_prospects,
@@ -285,6 +305,7 @@ scored AS (
                COALESCE(:w_visits * c_visits, 0) + COALESCE(:w_selling_share * c_selling_share, 0)
                + COALESCE(:w_task_completion * c_task_completion, 0)
                + COALESCE(:w_on_time * c_on_time, 0) + COALESCE(:w_call_rate * c_call_rate, 0)
+               + COALESCE(:w_plan_adherence * c_plan_adherence, 0)
                + COALESCE(:w_strike_rate * c_strike_rate, 0) + COALESCE(:w_orders * c_orders, 0)
                + COALESCE(:w_target * c_target, 0) + COALESCE(:w_prospects * c_prospects, 0)
                + COALESCE(:w_conversions * c_conversions, 0)
@@ -295,6 +316,7 @@ scored AS (
                + CASE WHEN c_task_completion IS NULL THEN 0 ELSE :w_task_completion END
                + CASE WHEN c_on_time IS NULL THEN 0 ELSE :w_on_time END
                + CASE WHEN c_call_rate IS NULL THEN 0 ELSE :w_call_rate END
+               + CASE WHEN c_plan_adherence IS NULL THEN 0 ELSE :w_plan_adherence END
                + CASE WHEN c_strike_rate IS NULL THEN 0 ELSE :w_strike_rate END
                + CASE WHEN c_orders IS NULL THEN 0 ELSE :w_orders END
                + CASE WHEN c_target IS NULL THEN 0 ELSE :w_target END
@@ -310,13 +332,14 @@ scored AS (
 SELECT rep_id, :period, period_start, style,
        visits, verified_visits, unverified_visits, time_on_site_s, selling_time_s,
        non_selling_time_s, tasks_due, tasks_done, tasks_done_on_time, planned_visits,
+       plan_visits, plan_visits_done, plan_visits_in_order,
        visits_with_order, orders_taken, order_value, repeat_orders, upsell_orders,
        prospects_visited, prospects_converted, accounts_assigned, accounts_visited,
        pings, flagged_pings, travel_distance_m,
-       task_completion_rate, on_time_rate, call_rate, strike_rate, selling_share,
+       task_completion_rate, on_time_rate, call_rate, plan_adherence, strike_rate, selling_share,
        account_coverage, target_attainment,
-       c_visits, c_selling_share, c_task_completion, c_on_time, c_call_rate, c_strike_rate,
-       c_orders, c_target, c_prospects, c_conversions, c_coverage, c_repeat,
+       c_visits, c_selling_share, c_task_completion, c_on_time, c_call_rate, c_plan_adherence,
+       c_strike_rate, c_orders, c_target, c_prospects, c_conversions, c_coverage, c_repeat,
        base_score, suspect_penalty,
        CASE WHEN base_score - suspect_penalty < 0 THEN 0.0 ELSE base_score - suspect_penalty END,
        :now
