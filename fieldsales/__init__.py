@@ -33,6 +33,7 @@ from fieldsales.plans.routes import blp as plans_blp
 from fieldsales.privacy import erasure
 from fieldsales.privacy.routes import blp as privacy_blp
 from fieldsales.products.routes import blp as products_blp
+from fieldsales.replica import binds as replica_binds
 from fieldsales.reports.routes import blp as reports_blp
 from fieldsales.sync.routes import blp as sync_blp
 from fieldsales.targets.routes import blp as targets_blp
@@ -89,6 +90,8 @@ def create_app(config: str | object | None = None) -> Flask:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=app.config["TRUSTED_PROXY_HOPS"])
 
+    # The read replica's engine, when DATABASE_REPLICA_URL is set (fieldsales/replica.py).
+    app.config.update(SQLALCHEMY_BINDS=replica_binds(app.config))
     db.init_app(app)
     install_listeners()  # ORM writes stamp the synced rows they touch
     # Users announce a rep's team change; the domains owning the rep's work answer.
