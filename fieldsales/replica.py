@@ -1,8 +1,10 @@
 """The read replica: the one home of the decision which statements may read from it.
 
-With `DATABASE_REPLICA_URL` set, `create_app` adds a second engine, the bind `replica`
-(Flask-SQLAlchemy's `SQLALCHEMY_BINDS`, with the primary's engine options). `db.session` is a
-`RoutingSession`, whose `get_bind` sends a statement to the replica when all of these hold:
+With `DATABASE_REPLICA_URL` set, `create_app` (`install`) makes a second engine, with the
+primary's `SQLALCHEMY_ENGINE_OPTIONS`, kept in `app.extensions` (not a Flask-SQLAlchemy bind:
+no model lives there, and `db.create_all()` must never reach a read-only standby).
+`db.session` is a `RoutingSession`, whose `get_bind` sends a statement to the replica when all
+of these hold:
 
 - the request's view is marked `@reads_from_replica` and the view has begun (the decorator
   goes under `@require` / `@page`, so the token check reads the primary: a token issued a
@@ -21,19 +23,19 @@ commits once, as any other. A report may be as stale as the replica's lag; a pul
 since `GET /api/v1/sync` is not marked.
 """
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from flask import current_app, has_request_context, request
+from flask import Flask, current_app, has_request_context, request
 from flask_sqlalchemy.session import Session
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 log = logging.getLogger(__name__)
 
-BIND = "replica"  # the key of the replica's engine in SQLALCHEMY_BINDS / db.engines
+EXTENSION = "fieldsales.replica"  # the replica's engine in app.extensions
 _MARKED = "fieldsales.reads_from_replica"  # request.environ keys, so they end with the request
 _FRESH = "fieldsales.replica_fresh"
 
@@ -61,35 +63,40 @@ def reads_from_replica(view: View) -> View:
     return wrapper  # type: ignore[return-value]
 
 
-def binds(config: Mapping[str, Any]) -> dict[str, dict]:
-    """`SQLALCHEMY_BINDS` for `config`: the replica's engine, if `DATABASE_REPLICA_URL`."""
-    url = config["DATABASE_REPLICA_URL"]
-    if not url:
-        return {}
-    return {BIND: {**config["SQLALCHEMY_ENGINE_OPTIONS"], "url": url}}
+def install(app: Flask) -> None:
+    """The replica's engine, if `DATABASE_REPLICA_URL` is set (`engine()` returns it)."""
+    url = app.config["DATABASE_REPLICA_URL"]
+    if url:
+        app.extensions[EXTENSION] = sa.create_engine(
+            url, **app.config["SQLALCHEMY_ENGINE_OPTIONS"])
 
 
-def lag_seconds(engine: Engine) -> float | None:
-    """How far the replica behind `engine` is behind its primary (None: not known yet)."""
-    with engine.connect() as connection:
+def engine() -> Engine | None:
+    """The current app's replica engine; None without the setting."""
+    return current_app.extensions.get(EXTENSION)
+
+
+def lag_seconds(replica: Engine) -> float | None:
+    """How far the replica behind `replica` is behind its primary (None: not known yet)."""
+    with replica.connect() as connection:
         lag = connection.execute(LAG_SQL).scalar()
     return None if lag is None else float(lag)
 
 
-def _fresh(engine: Engine) -> bool:
-    """Whether this request may read `engine`; asked once per request."""
+def _fresh(replica: Engine) -> bool:
+    """Whether this request may read `replica`; asked once per request."""
     fresh = request.environ.get(_FRESH)
     if fresh is None:
-        fresh = request.environ[_FRESH] = _fresh_now(engine)
+        fresh = request.environ[_FRESH] = _fresh_now(replica)
     return fresh
 
 
-def _fresh_now(engine: Engine) -> bool:
+def _fresh_now(replica: Engine) -> bool:
     limit = current_app.config["REPLICA_MAX_LAG_SECONDS"]
-    if limit <= 0 or engine.dialect.name != "postgresql":
+    if limit <= 0 or replica.dialect.name != "postgresql":
         return True
     try:
-        lag = lag_seconds(engine)
+        lag = lag_seconds(replica)
     except DBAPIError as error:
         log.warning("The read replica does not answer; reading the primary: %s", error)
         return False
@@ -113,7 +120,7 @@ class RoutingSession(Session):
     def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
         if (bind is None and not self._flushing and reads_only(clause)
                 and has_request_context() and request.environ.get(_MARKED)):
-            replica = self._db.engines.get(BIND)
+            replica = engine()
             if replica is not None and _fresh(replica):
                 return replica
         return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)

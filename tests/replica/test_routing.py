@@ -4,10 +4,9 @@ The real standby's tests are test_standby.py."""
 import pytest
 import sqlalchemy as sa
 
-from fieldsales import create_app
+from fieldsales import create_app, replica
 from fieldsales.common import now_ms
 from fieldsales.extensions import db
-from fieldsales.replica import BIND, binds
 from tests.factories import Phone, config_for
 
 # Views that may read the replica, by endpoint: the reports, the REST lists and exports, and
@@ -33,18 +32,18 @@ def app(make_database):
     url = make_database("routing")
     app = create_app(config_for(url, DATABASE_REPLICA_URL=url))
     with app.app_context():
-        db.create_all(bind_key=None)
+        db.create_all()
     yield app
     with app.app_context():
         db.session.remove()
-        for engine in db.engines.values():
-            engine.dispose()
+        db.engine.dispose()
+        replica.engine().dispose()
 
 
 @pytest.fixture
 def replica_statements(app):
     with app.app_context():
-        engine = db.engines[BIND]
+        engine = replica.engine()
     seen: list[str] = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
@@ -78,10 +77,9 @@ def test_the_reports_lists_and_read_only_pages_and_nothing_else_may_read_the_rep
 
 
 def test_without_the_setting_there_is_no_replica(make_database):
-    assert binds({"DATABASE_REPLICA_URL": "", "SQLALCHEMY_ENGINE_OPTIONS": {}}) == {}
     plain = create_app(config_for(make_database("no_replica")))
     with plain.app_context():
-        assert BIND not in db.engines
+        assert replica.engine() is None
         db.engine.dispose()
 
 

@@ -6,9 +6,9 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from fieldsales import create_app
+from fieldsales import create_app, replica
 from fieldsales.extensions import db
-from fieldsales.replica import BIND, lag_seconds
+from fieldsales.replica import lag_seconds
 from tests.factories import Phone, changes, config_for, ids, visit_record
 
 
@@ -19,13 +19,13 @@ def app(make_database, standby):
     app = create_app(config_for(url, DATABASE_REPLICA_URL=standby.url_for(url),
                                 REPLICA_MAX_LAG_SECONDS=3600.0))
     with app.app_context():
-        db.create_all(bind_key=None)  # on the primary: the standby replays it
+        db.create_all()  # on the primary: the standby replays it
         standby.catch_up(db.engine)
     yield app
     with app.app_context():
         db.session.remove()
-        for engine in db.engines.values():
-            engine.dispose()
+        db.engine.dispose()
+        replica.engine().dispose()
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def paused(standby, primary, team):
 def replica_statements(app):
     """The SQL statements the replica's engine ran during the test."""
     with app.app_context():
-        engine = db.engines[BIND]
+        engine = replica.engine()
     seen: list[str] = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
@@ -67,7 +67,7 @@ def customer_ids(client, headers) -> set:
 
 def test_the_app_reads_a_real_standby(app):
     with app.app_context():
-        with db.engines[BIND].connect() as connection:
+        with replica.engine().connect() as connection:
             assert connection.execute(sa.text("SELECT pg_is_in_recovery()")).scalar()
         with db.engine.connect() as connection:
             assert not connection.execute(sa.text("SELECT pg_is_in_recovery()")).scalar()
@@ -100,7 +100,7 @@ def test_a_lagging_replica_is_passed_over_for_the_primary(app, client, team, wor
     new = world.customer(rep=team.rep)  # received by the standby, not replayed
     time.sleep(1.2)
     with app.app_context():
-        lag = lag_seconds(db.engines[BIND])
+        lag = lag_seconds(replica.engine())
     assert lag is not None and lag > 1.0
     app.config["REPLICA_MAX_LAG_SECONDS"] = 1.0
     try:
