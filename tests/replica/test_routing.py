@@ -1,12 +1,16 @@
 """Which statements the replica gets (fieldsales/replica.py), on any database: here the
 "replica" is a second engine on the test database itself, and the tests watch what it runs.
 The real standby's tests are test_standby.py."""
+import socket
+
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from fieldsales import create_app, replica
 from fieldsales.common import now_ms
 from fieldsales.extensions import db
+from tests import factories
 from tests.factories import Phone, config_for
 
 # Views that may read the replica, by endpoint: the reports, the REST lists and exports, and
@@ -119,3 +123,32 @@ def test_single_records_pulls_pushes_and_writes_read_the_primary(
                                 "latitude": 52.0, "longitude": 4.0})
     assert created.status_code == 201, created.json
     assert replica_statements == []
+
+
+def test_a_replica_that_does_not_answer_is_passed_over_for_the_primary(make_database):
+    """PostgreSQL only (the lag is asked there): a replica URL on a port nobody listens on."""
+    url = make_database("replica_down")
+    if not url.startswith("postgresql"):
+        pytest.skip("the replica's lag is asked on PostgreSQL only")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # free, and closed again: nobody listens there
+    down = make_url(url).set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
+    app = create_app(config_for(url, DATABASE_REPLICA_URL=down))
+    with app.app_context():
+        db.create_all()
+    try:
+        rep = factories.user(app)
+        customer = factories.World(app).customer(rep=rep)
+        client = app.test_client()
+        token = client.post("/api/v1/auth/token", json={"email": rep.email,
+                                                         "password": factories.PASSWORD})
+        response = client.get("/api/v1/customers", headers={
+            "Authorization": f"Bearer {token.json['access_token']}"})
+        assert response.status_code == 200, response.json
+        assert [item["id"] for item in response.json["items"]] == [customer]
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+            replica.engine().dispose()
