@@ -28,6 +28,13 @@ class Config:
     REQUIRE_SECRET_KEY = False
     SQLALCHEMY_DATABASE_URI = f"sqlite:///{INSTANCE_DIR / 'fieldsales.db'}"
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # A read replica (a PostgreSQL hot standby of the primary; docs/operations.md, "Read
+    # replica"): "" reads everything from the primary. Set, the reports, lists and exports
+    # read from it (fieldsales/replica.py), unless its replay lag passes
+    # REPLICA_MAX_LAG_SECONDS (asked once per request; 0: never asked), when they read the
+    # primary. Pulls, pushes, writes and token checks always use the primary.
+    DATABASE_REPLICA_URL = ""
+    REPLICA_MAX_LAG_SECONDS = 30.0
     JSON_SORT_KEYS = False
 
     # Bodies above this get 413 (the sync contract's default is 20 MiB); for a body sent with

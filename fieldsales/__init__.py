@@ -6,7 +6,10 @@ from swagger_ui_bundle import swagger_ui_path
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import CONFIGS, DEV_SECRET_KEY
-from fieldsales import models  # noqa: F401  (every table in the metadata, whatever routes load)
+from fieldsales import (
+    models,  # noqa: F401  (every table in the metadata, whatever routes load)
+    replica,
+)
 from fieldsales.auth.routes import blp as auth_blp
 from fieldsales.changes.clock import install_listeners
 from fieldsales.console.routes import blp as console_blp
@@ -90,6 +93,7 @@ def create_app(config: str | object | None = None) -> Flask:
             app.wsgi_app, x_for=app.config["TRUSTED_PROXY_HOPS"])
 
     db.init_app(app)
+    replica.install(app)  # its engine, when DATABASE_REPLICA_URL is set
     install_listeners()  # ORM writes stamp the synced rows they touch
     # Users announce a rep's team change; the domains owning the rep's work answer.
     customers_receivers.connect()

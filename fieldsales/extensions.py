@@ -13,6 +13,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 
 from fieldsales.common import ROLES
 from fieldsales.errors import ERROR_ANSWERS, REFUSED_WITH, ApiError, ErrorSchema, http_error
+from fieldsales.replica import RoutingSession
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -159,7 +160,8 @@ class Blueprint(flask_smorest.Blueprint):
         return decorator
 
 
-db = SQLAlchemy(model_class=Base)
+# Its session reads from the replica where `replica.reads_from_replica` allows it.
+db = SQLAlchemy(model_class=Base, session_options={"class_": RoutingSession})
 # The base of every model. `db.Model` is made at run time from `Base`, so a type checker cannot
 # see it as a class; to it, a model is the `Base` it is built on.
 if TYPE_CHECKING:

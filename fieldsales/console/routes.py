@@ -41,6 +41,7 @@ from fieldsales.jobs.runner import job_names, run_job
 from fieldsales.jobs.schemas import JobRunListArgs
 from fieldsales.orders import service as orders_service
 from fieldsales.orders.schemas import DeliveryCreateSchema
+from fieldsales.replica import reads_from_replica
 from fieldsales.reports import (
     activity,
     duplicates,
@@ -244,6 +245,7 @@ def _team(user: User, teams: list[Team]) -> Team | None:
 
 @blp.get("/today")
 @page(*MANAGING)
+@reads_from_replica
 def today(user: User):
     teams = _teams(user)
     team = _team(user, teams)
@@ -260,12 +262,14 @@ def today(user: User):
 # --- a rep's day --------------------------------------------------------------------------
 @blp.get("/me")
 @page("rep")
+@reads_from_replica
 def my_day(user: User):
     return rep_day.__wrapped__(user, rep_id=user.id)
 
 
 @blp.get("/reps/<rep_id>/day")
 @page("admin", "manager", "rep")
+@reads_from_replica
 def rep_day(user: User, rep_id: str):
     rep = scope.visible_rep(viewer=user, rep_id=rep_id)
     args, errors = forms.load(ActivityArgs(), request.args, fields=("date",))
@@ -282,6 +286,7 @@ def rep_day(user: User, rep_id: str):
 # --- team ---------------------------------------------------------------------------------
 @blp.get("/team")
 @page(*MANAGING)
+@reads_from_replica
 def team(user: User):
     teams = _teams(user)
     chosen = _team(user, teams)
@@ -370,6 +375,7 @@ def _target_list_args(extra: dict) -> dict:
 
 @blp.get("/targets")
 @page(*MANAGING)
+@reads_from_replica
 def targets(user: User):
     listing = TARGETS.respond(args=_target_list_args({}),
                               query=targets_service.visible_targets(user),
@@ -379,12 +385,14 @@ def targets(user: User):
 
 @blp.get("/targets.csv")
 @page(*MANAGING)
+@reads_from_replica
 def targets_csv(user: User):
     return _targets_export(user, "csv")
 
 
 @blp.get("/targets.xlsx")
 @page(*MANAGING)
+@reads_from_replica
 def targets_xlsx(user: User):
     return _targets_export(user, "xlsx")
 
@@ -472,6 +480,7 @@ def _user_names(ids) -> dict[str, str]:
 
 @blp.get("/admin/quarantine")
 @page("admin")
+@reads_from_replica
 def quarantine_list(user: User):
     args, errors = forms.load(QuarantineListArgs(), {"status": "pending", **request.args},
                               fields=("status", "table", "cursor"))
@@ -567,6 +576,7 @@ def _duplicates_page(user: User, status: int = 200, *, errors=None):
 
 @blp.get("/customers/duplicates")
 @page(*MANAGING)
+@reads_from_replica
 def duplicates_list(user: User):
     return _duplicates_page(user)
 
@@ -616,6 +626,7 @@ def _customers_page(user: User, status: int = 200, *, errors=None):
 
 @blp.get("/customers")
 @page()
+@reads_from_replica
 def customers(user: User):
     return _customers_page(user)
 
@@ -645,6 +656,7 @@ def customer_assign(user: User, customer_id: str):
 # --- job runs (GET /api/v1/jobs/runs; running one is `flask jobs run NAME` on the API side) ---
 @blp.get("/admin/jobs")
 @page("admin", "manager", "procurement")
+@reads_from_replica
 def job_runs(user: User):
     """The recorded runs, newest first, as GET /jobs/runs (its log and filters); admins see
     where each ran and its error, and may run a job now."""
@@ -688,6 +700,7 @@ def _user_form(user: User, status: int, *, person: User | None, values, errors):
 
 @blp.get("/admin/users")
 @page("admin")
+@reads_from_replica
 def users(user: User):
     """Users as GET /users lists them (its Listing), by name; filters role and team."""
     values = {"sort": "name", **request.args}
@@ -784,6 +797,7 @@ BACKLOG_FILTERS = ("late_only", "min_age_days", "sort", "cursor")
 
 @blp.get("/backlog")
 @page(*BACKLOG_READERS)
+@reads_from_replica
 def backlog(user: User):
     args, errors = _list_args(BacklogArgs(), BACKLOG_FILTERS)
     listing = backlog_report.respond(viewer=user, args=args)  # as GET /api/v1/backlog
@@ -800,12 +814,14 @@ def backlog(user: User):
 
 @blp.get("/backlog.csv")
 @page(*BACKLOG_READERS)
+@reads_from_replica
 def backlog_csv(user: User):
     return _backlog_export(user, "csv")
 
 
 @blp.get("/backlog.xlsx")
 @page(*BACKLOG_READERS)
+@reads_from_replica
 def backlog_xlsx(user: User):
     return _backlog_export(user, "xlsx")
 
@@ -894,6 +910,7 @@ DEMAND_FILTERS = ("flagged", "q", "sort", "cursor")
 
 @blp.get("/demand")
 @page(*DEMAND_READERS)
+@reads_from_replica
 def demand(user: User):
     args, errors = _list_args(DemandArgs(), DEMAND_FILTERS)
     listing = demand_report.respond(args=args)  # as GET /api/v1/demand
@@ -910,12 +927,14 @@ def demand(user: User):
 
 @blp.get("/demand.csv")
 @page(*DEMAND_READERS)
+@reads_from_replica
 def demand_csv(user: User):
     return _demand_export("csv")
 
 
 @blp.get("/demand.xlsx")
 @page(*DEMAND_READERS)
+@reads_from_replica
 def demand_xlsx(user: User):
     return _demand_export("xlsx")
 
@@ -934,6 +953,7 @@ FEEDBACK_READERS = ("admin", "manager", "procurement", "rep")  # as GET /feedbac
 
 @blp.get("/feedback")
 @page(*FEEDBACK_READERS)
+@reads_from_replica
 def feedback(user: User):
     """The feedback summary of a period (inclusive UTC days `from`/`to`, default the last
     30): categories, the weekly rating trend, most requested and praised products, repeat
@@ -956,6 +976,7 @@ REP_COLOURS = 8  # map colours (console.css `.rep-N`, console.js); reps beyond s
 
 @blp.get("/territories")
 @page(*MANAGING)
+@reads_from_replica
 def territories(user: User):
     """Territory balance per rep, as GET /territories/balance: a map of each rep's
     customers, a load bar per rep, takeover suggestions for the overloaded."""

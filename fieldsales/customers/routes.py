@@ -17,6 +17,7 @@ from fieldsales.customers.schemas import (
 from fieldsales.errors import answers
 from fieldsales.extensions import Blueprint, db
 from fieldsales.listing import Listing
+from fieldsales.replica import reads_from_replica
 from fieldsales.users.guard import current_user, require
 
 blp = Blueprint("customers", __name__, url_prefix="/api/v1",
@@ -40,6 +41,7 @@ class Customers(MethodView):
     @require()
     @blp.arguments(CustomerListArgs, location="query", unknown=None)
     @blp.response(200, CustomerPageSchema)
+    @reads_from_replica
     def get(self, args):
         """List customers.
 

@@ -5,6 +5,7 @@ from fieldsales.extensions import Blueprint
 from fieldsales.jobs.models import JobRun
 from fieldsales.jobs.schemas import JobRunListArgs, JobRunPageSchema, JobRunSchema
 from fieldsales.listing import NewestFirst
+from fieldsales.replica import reads_from_replica
 from fieldsales.users import scope
 from fieldsales.users.guard import current_user, require
 
@@ -19,6 +20,7 @@ blp = Blueprint("jobs", __name__, url_prefix="/api/v1/jobs",
 @require("admin", "manager", "procurement")
 @blp.arguments(JobRunListArgs, location="query", unknown=None)
 @blp.response(200, JobRunPageSchema)
+@reads_from_replica
 def runs(args):
     """Recorded job runs, newest first (admins; managers and procurement may read).
 

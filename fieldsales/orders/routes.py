@@ -14,6 +14,7 @@ from fieldsales.orders.schemas import (
     OrderPageSchema,
     OrderSchema,
 )
+from fieldsales.replica import reads_from_replica
 from fieldsales.users.guard import current_user, require
 
 blp = Blueprint("orders", __name__, url_prefix="/api/v1",
@@ -37,6 +38,7 @@ class Orders(MethodView):
     @require()
     @blp.arguments(OrderListArgs, location="query", unknown=None)
     @blp.response(200, OrderPageSchema)
+    @reads_from_replica
     def get(self, args):
         """List orders: all for admins and procurement, the team's for managers, a rep's own.
 

@@ -16,6 +16,7 @@ from fieldsales.plans.schemas import (
     PlannedVisitSchema,
     PlannedVisitUpdateSchema,
 )
+from fieldsales.replica import reads_from_replica
 from fieldsales.users.guard import current_user, require
 
 blp = Blueprint("plans", __name__, url_prefix="/api/v1",
@@ -45,6 +46,7 @@ class PlannedVisits(MethodView):
     @require("admin", "manager", "rep")
     @blp.arguments(PlannedVisitListArgs, location="query", unknown=None)
     @blp.response(200, PlannedVisitPageSchema)
+    @reads_from_replica
     def get(self, args):
         """List planned visits: all for admins, their reps' for managers, their own for reps.
 

@@ -9,6 +9,7 @@ from fieldsales.locations import access
 from fieldsales.locations.models import PositionView
 from fieldsales.privacy import export
 from fieldsales.privacy.schemas import ExportArgs, PositionViewListArgs, PositionViewPageSchema
+from fieldsales.replica import reads_from_replica
 from fieldsales.users.guard import current_user, require
 from fieldsales.wire import without_etag
 
@@ -44,6 +45,7 @@ def export_mine(args):
 @require()
 @blp.arguments(PositionViewListArgs, location="query", unknown=None)
 @blp.response(200, PositionViewPageSchema)
+@reads_from_replica
 def position_views(args):
     """Who viewed your positions, newest first: the rep's day, the team map, lists and
     exports with your coordinates. Views of your own are not logged."""

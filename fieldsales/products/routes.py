@@ -14,6 +14,7 @@ from fieldsales.products.schemas import (
     ProductSchema,
     ProductUpdateSchema,
 )
+from fieldsales.replica import reads_from_replica
 from fieldsales.users.guard import require
 
 blp = Blueprint("products", __name__, url_prefix="/api/v1",
@@ -36,6 +37,7 @@ class Products(MethodView):
     @require()
     @blp.arguments(ProductListArgs, location="query", unknown=None)
     @blp.response(200, ProductPageSchema)
+    @reads_from_replica
     def get(self, args):
         """List live products (any signed-in user).
 

@@ -4,6 +4,7 @@ from fieldsales.common import now_ms
 from fieldsales.errors import answers
 from fieldsales.extensions import Blueprint, db
 from fieldsales.listing import Listing
+from fieldsales.replica import reads_from_replica
 from fieldsales.reports import (
     activity,
     backlog,
@@ -49,6 +50,7 @@ blp = Blueprint("reports", __name__, url_prefix="/api/v1",
 @answers(404, "`not_found`: no such team or rep (in your scope).")
 @blp.arguments(FeedbackSummaryArgs, location="query", unknown=None)
 @blp.response(200, FeedbackSummarySchema)
+@reads_from_replica
 def feedback_summary_view(args):
     """Feedback over a period: by category, weekly rating trend, most requested and most
     praised products, customers with repeated complaints.
@@ -71,6 +73,7 @@ DUPLICATES = Listing(
 @answers(404, "`not_found`: no such team.")
 @blp.arguments(DuplicateArgs, location="query", unknown=None)
 @blp.response(200, DuplicatePageSchema)
+@reads_from_replica
 def customer_duplicates(args):
     """Likely duplicate customers: the same phone, or alike names a short distance apart.
 
@@ -96,6 +99,7 @@ TERRITORIES = Listing(
 @answers(404, "`not_found`: no such team.")
 @blp.arguments(TerritoryArgs, location="query", unknown=None)
 @blp.response(200, TerritoryPageSchema)
+@reads_from_replica
 def territory_balance(args):
     """Territory balance per rep: customers (accounts / prospects), trailing 90-day revenue,
     visits needed at the visit cadence vs visits possible, and a flag.
@@ -111,6 +115,7 @@ def territory_balance(args):
 @require("admin", "manager", "rep")
 @blp.arguments(ActivityArgs, location="query", unknown=None)
 @blp.response(200, ActivitySchema)
+@reads_from_replica
 def rep_activity(args, rep_id):
     """A rep's day: visits (verified or not, how far, time on site), stops detected from the
     pings (at a customer or at none), the trail between stops with travel distance (flagged
@@ -135,6 +140,7 @@ def rep_activity(args, rep_id):
 @require("admin", "manager")
 @blp.arguments(OverviewArgs, location="query", unknown=None)
 @blp.response(200, TeamOverviewSchema)
+@reads_from_replica
 def team_overview_view(args, team_id):
     """A team over a day, week or month: each rep's productivity score with its components,
     rates and figures, their target attainment, a leaderboard, and the team total.
@@ -150,6 +156,7 @@ def team_overview_view(args, team_id):
 @blp.route("/teams/<team_id>/today")
 @require("admin", "manager")
 @blp.response(200, TeamTodaySchema)
+@reads_from_replica
 def team_today_view(team_id):
     """Where a team's reps are now: each rep's status (on a visit at a customer since when,
     travelling, idle, silent for N minutes, off duty) and last on-duty position.
@@ -169,6 +176,7 @@ def team_today_view(team_id):
 @require("admin", "procurement", "manager", "rep")
 @blp.arguments(BacklogArgs, location="query", unknown=None)
 @blp.response(200, BacklogPageSchema)
+@reads_from_replica
 def backlog_list(args):
     """Open orders in dispatch-priority order, with the reasons for their rank, the stock
     that can fill each line now and the promised dispatch date.
@@ -185,6 +193,7 @@ def backlog_list(args):
 @answers(404, "`not_found`: no such team or rep (in your scope).")
 @blp.arguments(BacklogSummaryArgs, location="query", unknown=None)
 @blp.response(200, BacklogSummarySchema)
+@reads_from_replica
 def backlog_summary(args):
     """Backlog health over a period (default the last 30 days) and its trend against the
     period of the same length before: backlog value and quantity, age buckets, backlog ratio,
@@ -200,6 +209,7 @@ def backlog_summary(args):
 @require("admin", "procurement", "manager")
 @blp.arguments(DemandArgs, location="query", unknown=None)
 @blp.response(200, DemandPageSchema)
+@reads_from_replica
 def demand_list(args):
     """Products with last week's demand, the forecast and its trend, the open backlog,
     feedback requests, stock, days of cover and the reorder suggestion; flagged products
@@ -213,6 +223,7 @@ def demand_list(args):
 @blp.route("/demand/<product_id>/weeks")
 @require("admin", "procurement", "manager")
 @blp.response(200, DemandWeeksSchema)
+@reads_from_replica
 def demand_weeks(product_id):
     """A product's weekly demand over the last 12 weeks the demand job kept, oldest first:
     the ordered quantity, the smoothed level and trend, and the forecast each week made for

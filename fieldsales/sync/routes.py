@@ -8,6 +8,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from fieldsales.common import now_ms
 from fieldsales.errors import ApiError, answers
 from fieldsales.extensions import Blueprint, db
+from fieldsales.replica import reads_from_replica
 from fieldsales.sync import history, pull, push, quarantine
 from fieldsales.sync.models import QuarantinedRecord
 from fieldsales.sync.schemas import (
@@ -199,6 +200,7 @@ class Quarantine(MethodView):
     @require("admin")
     @blp.arguments(QuarantineListArgs, location="query")
     @blp.response(200, QuarantinePageSchema)
+    @reads_from_replica
     def get(self, args):
         """Quarantined records, newest first (admin). Filter by status, user_id, table."""
         return quarantine.LOG.page(args=args, query=db.select(QuarantinedRecord))
@@ -249,6 +251,7 @@ class Log(MethodView):
     @require("admin", "manager")
     @blp.arguments(SyncLogArgs, location="query")
     @blp.response(200, SyncLogPageSchema)
+    @reads_from_replica
     def get(self, args):
         """Sync history, newest first: every rep for admins, their team's for managers."""
         return history.LOG.page(args=args, query=history.visible_entries(viewer=current_user()))

@@ -5,6 +5,7 @@ from fieldsales.common import DAY_MS
 from fieldsales.errors import answers
 from fieldsales.extensions import Blueprint, db
 from fieldsales.listing import Listing
+from fieldsales.replica import reads_from_replica
 from fieldsales.targets import service
 from fieldsales.targets.models import Target
 from fieldsales.targets.periods import day_ms
@@ -43,6 +44,7 @@ class Targets(MethodView):
     @require("admin", "manager", "rep")
     @blp.arguments(TargetListArgs, location="query", unknown=None)
     @blp.response(200, TargetPageSchema)
+    @reads_from_replica
     def get(self, args):
         """Targets with attainment so far and pace projection to the period end.
 

@@ -7,6 +7,7 @@ from sqlalchemy import func
 from fieldsales.errors import answers
 from fieldsales.extensions import Blueprint, db
 from fieldsales.listing import NO_DATE, Listing, wanted_format
+from fieldsales.replica import reads_from_replica
 from fieldsales.tasks import service
 from fieldsales.tasks.models import Task
 from fieldsales.tasks.schemas import (
@@ -41,6 +42,7 @@ class Tasks(MethodView):
     @require("admin", "manager", "rep")
     @blp.arguments(TaskListArgs, location="query", unknown=None)
     @blp.response(200, TaskPageSchema)
+    @reads_from_replica
     def get(self, args):
         """List tasks: all for admins, their reps' for managers, their own for reps.
 

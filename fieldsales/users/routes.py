@@ -4,6 +4,7 @@ from sqlalchemy import func, select
 from fieldsales.errors import ApiError, answers
 from fieldsales.extensions import Blueprint, db
 from fieldsales.listing import Listing
+from fieldsales.replica import reads_from_replica
 from fieldsales.users import scope, service
 from fieldsales.users.credentials import revoke_tokens
 from fieldsales.users.guard import current_user, require
@@ -45,6 +46,7 @@ class Users(MethodView):
     @require("admin", "manager")
     @blp.arguments(UserListArgs, location="query", unknown=None)
     @blp.response(200, UserPageSchema)
+    @reads_from_replica
     def get(self, args):
         """Users: all for admins, their own team for managers.
 
