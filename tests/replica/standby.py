@@ -85,8 +85,12 @@ def _as_postgres(command: list[str], check: bool = True) -> subprocess.Completed
     return result
 
 
-def _free_port(start: int = 5433) -> int:
-    for port in range(start, start + 100):
+def _free_port() -> int:
+    """From 5433, in a range of its own per xdist worker (gw0, gw1 ...), so two workers
+    starting standbys at once never pick the same port."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    start = 5433 + 20 * (int(worker) if worker.isdigit() else 0)
+    for port in range(start, start + 20):
         with socket.socket() as probe:
             try:
                 probe.bind(("127.0.0.1", port))
