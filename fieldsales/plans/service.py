@@ -41,6 +41,7 @@ from fieldsales.changes.clock import take_stamp
 from fieldsales.common import new_id, now_ms
 from fieldsales.customers import visiting
 from fieldsales.customers.models import Customer
+from fieldsales.database import rowcount
 from fieldsales.extensions import db
 from fieldsales.plans import solver, status
 from fieldsales.plans.due import Due, due_visits
@@ -67,10 +68,25 @@ def run(*, now: int) -> dict:
     """The `plans` job: planned visits whose day ended become missed (plans/status.py), then
     every rep's coming working days are planned; the run's summary."""
     missed = status.mark_missed(now=now)
+    withdrawn = withdraw_inactive(now=now)
     summary = plan_days(now=now)
-    summary["missed"] = missed
-    summary["rows_written"] += missed
+    summary["missed"], summary["withdrawn"] = missed, withdrawn
+    summary["rows_written"] += missed + withdrawn
     return summary
+
+
+def withdraw_inactive(*, now: int) -> int:
+    """The still-`planned` visits of reps no longer active (deactivated or removed) are
+    removed softly, so their phones drop them and nobody counts them missed; ended days were
+    closed first (`status.mark_missed`), so only today's and later ones are left to go."""
+    p = cast(Table, PlannedVisit.__table__)
+    gone = (p.c.status == "planned", p.c.deleted_at.is_(None),
+            p.c.rep_id.in_(select(User.id).where(
+                (User.active.is_(False)) | User.deleted_at.is_not(None))))
+    if db.session.scalar(select(p.c.id).where(*gone).limit(1)) is None:
+        return 0
+    return rowcount(db.session.execute(update(p).where(*gone).values(
+        deleted_at=now, changed_seq=take_stamp(db.session))))
 
 
 def working_days(*, team: Team | None, now: int, days: int) -> list[PlanDay]:

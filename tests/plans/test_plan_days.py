@@ -272,3 +272,25 @@ def test_the_job_first_marks_the_stops_of_ended_days_missed(office, world):
     assert world.get(PlannedVisit, yesterday).status == "missed"
     (job,) = world.rows(JobRun)
     assert job.summary["missed"] == 1 and job.summary["planned"] == 1
+
+
+def test_a_deactivated_reps_coming_stops_are_withdrawn_not_missed(office, world):
+    team = office
+    customer = world.customer(rep=team.rep2, **near(0))
+    ended, coming = (world.add(PlannedVisit, rep_id=team.rep2.id, customer_id=customer,
+                               planned_date=day, sequence=1, reason="cadence")
+                     for day in ("2026-03-01", "2026-03-03"))
+    kept = world.add(PlannedVisit, rep_id=team.rep.id, customer_id=customer,
+                     planned_date="2026-03-03", sequence=1, reason="manual", locked=True)
+    with world.app.app_context():
+        db.session.get(User, team.rep2.id).active = False
+        db.session.commit()
+
+    run = world.run("plans", now=NOW)
+
+    assert run["status"] == "ok"
+    assert world.get(PlannedVisit, ended).status == "missed"  # its day ended first
+    assert world.get(PlannedVisit, coming).deleted_at is not None  # the phone drops it
+    assert world.get(PlannedVisit, kept).deleted_at is None  # an active rep's stays
+    (job,) = world.rows(JobRun)
+    assert job.summary["withdrawn"] == 1
