@@ -144,3 +144,28 @@ def test_on_postgresql_whole_months_past_the_window_go_as_partitions(app, world,
     assert run["status"] == "ok", run["error"]
     assert month not in partitions(app)
     assert remaining(world, LocationPing, [old, edge, kept]) == {kept}
+
+
+def test_reports_on_past_periods_still_answer_from_the_stored_scores(client, world, team):
+    from datetime import UTC, datetime
+
+    from fieldsales.scoring.sql import day_start
+    day = day_start(ago(120))
+    pings = [world.add(LocationPing, rep_id=team.rep.id, recorded_at=day + (9 + n) * HOUR_MS,
+                       latitude=52.0, longitude=4.0 + n / 100, distance_from_previous_m=680.0)
+             for n in range(3)]
+    world.run("productivity", now=day + 20 * HOUR_MS)  # the day is scored while it is kept
+    query = f"period=day&date={datetime.fromtimestamp(day / 1000, UTC).date().isoformat()}"
+
+    def travelled():
+        response = client.get(f"/api/v1/teams/{team.manager.team_id}/overview?{query}",
+                              headers=team.headers["manager"])
+        assert response.status_code == 200, response.json
+        (mine,) = [r for r in response.json["reps"] if r["rep"]["id"] == team.rep.id]
+        return mine["figures"]["travel_distance_m"]
+
+    before = travelled()
+    assert world.run("retention", now=NOW)["status"] == "ok"
+
+    assert remaining(world, LocationPing, pings) == set()  # the positions are gone
+    assert travelled() == before == 3 * 680.0  # the day's figures are the scores'
