@@ -30,7 +30,7 @@ from fieldsales.console import charts, forms, session
 from fieldsales.console.session import page
 from fieldsales.customers import service as customers_service
 from fieldsales.customers.merge import merge
-from fieldsales.customers.models import CUSTOMER_KINDS
+from fieldsales.customers.models import CUSTOMER_KINDS, Customer
 from fieldsales.customers.routes import LISTING as CUSTOMERS
 from fieldsales.customers.schemas import CustomerListArgs, CustomerUpdateSchema
 from fieldsales.errors import ApiError
@@ -41,6 +41,9 @@ from fieldsales.jobs.runner import job_names, run_job
 from fieldsales.jobs.schemas import JobRunListArgs
 from fieldsales.orders import service as orders_service
 from fieldsales.orders.schemas import DeliveryCreateSchema
+from fieldsales.plans import editing as plans_editing
+from fieldsales.plans.models import PlannedVisit
+from fieldsales.plans.schemas import PlannedVisitCreateSchema, PlannedVisitUpdateSchema
 from fieldsales.replica import reads_from_replica
 from fieldsales.reports import (
     activity,
@@ -94,6 +97,7 @@ NAV = (
     ("console.today", "Today", MANAGING),
     ("console.my_day", "My day", ("rep",)),
     ("console.team", "Team", MANAGING),
+    ("console.plans", "Plans", MANAGING),
     ("console.targets", "Targets", MANAGING),
     # console-admin:
     ("console.customers", "Customers", ("admin", "manager", "procurement", "rep")),
@@ -281,6 +285,157 @@ def rep_day(user: User, rep_id: str):
                   report=report, geofences=activity.geofences(report), reps=reps,
                   errors=errors, values=request.args, previous_day=day - timedelta(days=1),
                   next_day=day + timedelta(days=1))
+
+
+# --- journey plans --------------------------------------------------------------------------
+def _plan_page(user: User, status: int = 200, *, errors=None, failed: str | None = None,
+               values=None):
+    """A rep's planned visits of a day (as GET /planned-visits?rep_id=&planned_date=), the
+    stops in order on the map from the start point; the forms of PATCH, DELETE and POST."""
+    teams = _teams(user)
+    team = _team(user, teams)
+    if team is None:
+        return render("no_team.html", user)
+    reps = [rep for rep in _reps(user) if rep.team_id == team.id]
+    wanted = (values or request.args).get("rep") or request.args.get("rep")
+    rep = (scope.visible_rep(viewer=user, rep_id=wanted) if wanted
+           else (reps[0] if reps else None))
+    if rep is not None and rep.team is not None and rep.team_id != team.id:
+        team = rep.team  # an admin's rep of another team: that team's page
+        reps = [other for other in _reps(user) if other.team_id == team.id]
+    query = dict(request.args)
+    if values and values.get("back_date"):
+        query["date"] = values["back_date"]
+    args, query_errors = forms.load(ActivityArgs(), query, fields=("date",))
+    day = ((args or {}).get("date") or hours.local_day(rep.team if rep else team, now_ms()))
+    stops: list[PlannedVisit] = []
+    customers: dict = {}
+    assigned: list = []
+    if rep is not None:
+        stops = list(db.session.scalars(plans_editing.visible(viewer=user).where(
+            PlannedVisit.rep_id == rep.id, PlannedVisit.planned_date == day.isoformat())
+            .order_by(PlannedVisit.sequence, PlannedVisit.id)))
+        assigned = list(db.session.scalars(customers_service.visible(viewer=user).where(
+            Customer.assigned_rep_id == rep.id,
+            Customer.merged_into_id.is_(None))
+            .order_by(Customer.name, Customer.id)))
+        customers = {c.id: c for c in assigned}
+        missing = {s.customer_id for s in stops} - set(customers)
+        if missing:
+            customers.update((c.id, c) for c in db.session.scalars(
+                select(Customer).where(
+                    Customer.id.in_(missing))))
+    start = (None if rep is None or rep.start_latitude is None or rep.start_longitude is None
+             else {"latitude": rep.start_latitude, "longitude": rep.start_longitude})
+    points = [{"latitude": customers[s.customer_id].latitude,
+               "longitude": customers[s.customer_id].longitude,
+               "number": number, "status": s.status,
+               "label": f"{number}. {customers[s.customer_id].name} ({s.status})"}
+              for number, s in enumerate(stops, start=1) if s.customer_id in customers]
+    errors = {**query_errors, **(errors or {})}
+    return render("plans.html", user, status if not query_errors else 422, teams=teams,
+                  team=team, reps=reps, rep=rep, day=day, stops=stops, customers=customers,
+                  assigned=assigned, start=start, points=points, errors=errors,
+                  failed=failed, values=values or {}, previous_day=day - timedelta(days=1),
+                  next_day=day + timedelta(days=1))
+
+
+def _plan_back(planned: PlannedVisit, day: str | None = None):
+    rep = db.session.get(User, planned.rep_id)
+    return redirect(url_for("console.plans", rep=planned.rep_id, date=day or planned.planned_date,
+                            team=rep.team_id if rep is not None else None))
+
+
+@blp.get("/plans")
+@page(*MANAGING)
+def plans(user: User):
+    return _plan_page(user)
+
+
+@blp.post("/plans/add")
+@page(*MANAGING)
+def plan_add(user: User):
+    """Add a stop, as POST /planned-visits (after the day's last stop, locked)."""
+    data, errors = forms.load(PlannedVisitCreateSchema(), request.form,
+                              fields=("rep_id", "customer_id", "planned_date"))
+    if data is not None:
+        planned, errors = forms.attempt(
+            lambda: plans_editing.create(viewer=user, data=data))
+        if not errors and planned is not None:
+            db.session.commit()
+            flash("Stop added.")
+            return _plan_back(planned)
+    return _plan_page(user, 422, errors=errors, failed="add",
+                      values={**request.form, "rep": request.form.get("rep_id", "")})
+
+
+_PLAN_ACTIONS = ("up", "down", "lock", "unlock", "move")
+
+
+@blp.post("/plans/<planned_visit_id>/change")
+@page(*MANAGING)
+def plan_change(user: User, planned_visit_id: str):
+    """Reorder (swap with the stop before or after), move to another day, lock or unlock:
+    PATCH /planned-visits/<id>, the same service."""
+    planned = plans_editing.get(viewer=user, planned_visit_id=planned_visit_id)
+    action = request.form.get("action", "")
+    errors: dict[str, list[str]] = {}
+    if action not in _PLAN_ACTIONS:
+        errors = {forms.FORM: [f"The action must be one of: {', '.join(_PLAN_ACTIONS)}."]}
+    elif action in ("up", "down"):
+        day = list(db.session.scalars(plans_editing.visible(viewer=user).where(
+            PlannedVisit.rep_id == planned.rep_id,
+            PlannedVisit.planned_date == planned.planned_date)
+            .order_by(PlannedVisit.sequence, PlannedVisit.id)))
+        at = day.index(planned)
+        other_at = at - 1 if action == "up" else at + 1
+        if not 0 <= other_at < len(day):
+            errors = {forms.FORM: [f"This stop is already the {'first' if action == 'up' else 'last'} of its day."]}
+        else:
+            other = day[other_at]
+            # Distinct numbers in the new order, whatever the old ones were.
+            first, second = sorted((planned.sequence, other.sequence))
+            if first == second:
+                second = first + 1
+            mine, theirs = (first, second) if action == "up" else (second, first)
+
+            def swap():
+                plans_editing.update(planned=other, changes={"sequence": theirs})
+                plans_editing.update(planned=planned, changes={"sequence": mine})
+            _, errors = forms.attempt(swap)
+    else:
+        submitted = ({"locked": "true" if action == "lock" else "false"} if action != "move"
+                     else request.form)
+        fields = ("locked",) if action != "move" else ("planned_date",)
+        data, errors = forms.load(PlannedVisitUpdateSchema(), submitted, fields=fields)
+        if data is not None and action == "move" and "planned_date" not in data:
+            data, errors = None, {"planned_date": ["Pick the day to move the stop to."]}
+        if data is not None:
+            _, errors = forms.attempt(
+                lambda: plans_editing.update(planned=planned, changes=data))
+    if not errors:
+        db.session.commit()
+        flash({"up": "Stop moved up.", "down": "Stop moved down.", "lock": "Stop locked.",
+               "unlock": "Stop unlocked.", "move": "Stop moved to another day."}[action])
+        return _plan_back(planned, day=request.form.get("back_date"))
+    planned = plans_editing.get(viewer=user, planned_visit_id=planned_visit_id)
+    return _plan_page(user, 422, errors=errors, failed=planned.id,
+                      values={**request.form, "rep": planned.rep_id})
+
+
+@blp.post("/plans/<planned_visit_id>/remove")
+@page(*MANAGING)
+def plan_remove(user: User, planned_visit_id: str):
+    """Remove a stop, as DELETE /planned-visits/<id> (a done one stays)."""
+    planned = plans_editing.get(viewer=user, planned_visit_id=planned_visit_id)
+    _, errors = forms.attempt(lambda: plans_editing.remove(planned=planned))
+    if not errors:
+        db.session.commit()
+        flash("Stop removed.")
+        return _plan_back(planned)
+    planned = plans_editing.get(viewer=user, planned_visit_id=planned_visit_id)
+    return _plan_page(user, 409, errors=errors, failed=planned.id,
+                      values={"rep": planned.rep_id})
 
 
 # --- team ---------------------------------------------------------------------------------
