@@ -420,7 +420,8 @@ def plan_change(user: User, planned_visit_id: str):
         return _plan_back(planned, day=request.form.get("back_date"))
     planned = plans_editing.get(viewer=user, planned_visit_id=planned_visit_id)
     return _plan_page(user, 422, errors=errors, failed=planned.id,
-                      values={**request.form, "rep": planned.rep_id})
+                      values={"back_date": planned.planned_date, **request.form,
+                              "rep": planned.rep_id})
 
 
 @blp.post("/plans/<planned_visit_id>/remove")
@@ -435,7 +436,7 @@ def plan_remove(user: User, planned_visit_id: str):
         return _plan_back(planned)
     planned = plans_editing.get(viewer=user, planned_visit_id=planned_visit_id)
     return _plan_page(user, 409, errors=errors, failed=planned.id,
-                      values={"rep": planned.rep_id})
+                      values={"rep": planned.rep_id, "back_date": planned.planned_date})
 
 
 # --- team ---------------------------------------------------------------------------------

@@ -125,7 +125,8 @@ def test_a_stop_no_longer_planned_does_not_move_and_an_unknown_action_is_refused
                                                         "planned_date": _day(2)}, form_on=form)
     assert refused.status_code == 422 and "This planned visit is skipped" in refused.text
     odd = manager.post(f"/plans/{skipped}/change", {"action": "teleport"}, form_on=form)
-    assert odd.status_code == 422 and "Must be one of" in odd.text
+    assert odd.status_code == 422 and "The action must be one of" in odd.text
+    assert "Gamma Deli" in odd.text and "skipped: Shop closed" in odd.text
 
 
 def test_remove_a_stop_but_never_a_done_one(client, visitor, team, world, plan):
