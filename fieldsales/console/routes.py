@@ -35,6 +35,8 @@ from fieldsales.customers.routes import LISTING as CUSTOMERS
 from fieldsales.customers.schemas import CustomerListArgs, CustomerUpdateSchema
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
+from fieldsales.imports import service as imports_service
+from fieldsales.imports.routes import ROLES as IMPORT_ROLES
 from fieldsales.jobs.models import JOB_STATUSES, JobRun
 from fieldsales.jobs.routes import LOG as JOB_RUNS
 from fieldsales.jobs.runner import job_names, run_job
@@ -105,6 +107,7 @@ NAV = (
     ("console.quarantine_list", "Quarantine", ("admin",)),
     ("console.job_runs", "Jobs", ("admin", "manager", "procurement")),
     ("console.users", "Users", ("admin",)),
+    ("console.imports", "Imports", ("admin", "manager", "procurement")),
     ("console.backlog", "Backlog", ("admin", "procurement", "manager")),
     ("console.demand", "Demand", ("admin", "procurement", "manager")),
     ("console.feedback", "Feedback", ("admin", "manager", "procurement", "rep")),
@@ -390,7 +393,8 @@ def plan_change(user: User, planned_visit_id: str):
         at = day.index(planned)
         other_at = at - 1 if action == "up" else at + 1
         if not 0 <= other_at < len(day):
-            errors = {forms.FORM: [f"This stop is already the {'first' if action == 'up' else 'last'} of its day."]}
+            end = "first" if action == "up" else "last"
+            errors = {forms.FORM: [f"This stop is already the {end} of its day."]}
         else:
             other = day[other_at]
             # Distinct numbers in the new order, whatever the old ones were.
@@ -437,6 +441,69 @@ def plan_remove(user: User, planned_visit_id: str):
     planned = plans_editing.get(viewer=user, planned_visit_id=planned_visit_id)
     return _plan_page(user, 409, errors=errors, failed=planned.id,
                       values={"rep": planned.rep_id, "back_date": planned.planned_date})
+
+
+# --- imports ------------------------------------------------------------------------------
+IMPORTERS = ("admin", "manager", "procurement")  # each imports the kinds IMPORT_ROLES gives
+
+
+def _import_kinds(user: User) -> list[str]:
+    return [kind for kind, roles in IMPORT_ROLES.items() if user.role in roles]
+
+
+def _imports_page(user: User, status: int = 200, *, errors=None, values=None, report=None,
+                  refusal=None):
+    runs = imports_service.recent_runs(viewer=user)
+    return render("imports.html", user, status, kinds=_import_kinds(user), runs=runs,
+                  answers={run.id: json.loads(run.answer) for run in runs},
+                  errors=errors or {}, values=values or {}, report=report, refusal=refusal)
+
+
+@blp.get("/imports")
+@page(*IMPORTERS)
+def imports(user: User):
+    return _imports_page(user)
+
+
+@blp.post("/imports")
+@page(*IMPORTERS)
+def import_file(user: User):
+    """Upload a CSV or XLSX file, as POST /imports/<kind> with a multipart file: the same
+    service (imports.service.execute, all or nothing), its report shown as the API answers
+    it; recorded in the import runs."""
+    kind = request.form.get("kind", "")
+    dry_run = request.form.get("dry_run") == "true"
+    values = {"kind": kind, "dry_run": dry_run}
+    errors: dict[str, list[str]] = {}
+    kinds = _import_kinds(user)
+    if kind not in kinds:
+        errors["kind"] = [f"Choose one of: {', '.join(kinds)}."]
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        errors["file"] = ["Choose a .csv or .xlsx file."]
+    elif not upload.filename.lower().endswith((".csv", ".xlsx")):
+        errors["file"] = ["Only .csv and .xlsx files can be imported."]
+    if errors or upload is None or not upload.filename:
+        return _imports_page(user, 422, errors=errors, values=values)
+    file_format = "xlsx" if upload.filename.lower().endswith(".xlsx") else "csv"
+    source, digest = imports_service.spool(stream=upload.stream)
+    try:
+        with source:
+            report, status, answer, refusal = imports_service.execute(
+                kind=kind, viewer=user, dry_run=dry_run, source=source,
+                file_format=file_format)
+    except ApiError as error:  # the file cannot be read
+        db.session.rollback()
+        return _imports_page(user, error.status, values=values,
+                             errors={"file": forms.errors_of(error).get("file")
+                                     or [error.message]})
+    if not (report.failed or report.dry_run):
+        imports_service.record(
+            viewer=user, kind=kind, key=None, report=report, status=status, answer=answer,
+            hashed=imports_service.body_hash(kind=kind, dry_run=dry_run, digest=digest))
+    db.session.commit()
+    return _imports_page(user, status, values=values, report=answer if refusal is None else None,
+                         refusal=answer["error"] if refusal is not None else None)
 
 
 # --- team ---------------------------------------------------------------------------------

@@ -70,6 +70,10 @@ PAGES = {
     ("/admin/jobs/run", "POST"): row(302, 422, 403, 403, 403, 403, 403),
     # Users (admins, as POST /users and PATCH /users/<id>; `<user_id>` is the manager's rep).
     # An empty new-user form misses its fields; an empty edit form changes nothing.
+    # Imports, as POST /imports/<kind> (each role the kinds its API allows); an empty form
+    # has no file (422).
+    ("/imports", "GET"): row(302, 200, 200, 200, 200, 403, 403),
+    ("/imports", "POST"): row(302, 422, 422, 422, 422, 403, 403),
     ("/admin/users", "GET"): ADMINS_ONLY,
     ("/admin/users/new", "GET"): ADMINS_ONLY,
     ("/admin/users/new", "POST"): row(302, 422, 403, 403, 403, 403, 403),

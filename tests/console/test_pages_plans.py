@@ -55,7 +55,7 @@ def test_the_plan_shows_numbered_stops_in_order_with_status_on_the_map(client, v
         (1, "planned"), (2, "planned"), (3, "skipped")]
     assert data["stops"][0]["label"] == "1. Alpha Foods (planned)"
     # The customer not yet in the plan can be added.
-    assert '<option value="%s">Delta Shop</option>' % plan["customers"][3] in text
+    assert f'<option value="{plan["customers"][3]}">Delta Shop</option>' in text
 
 
 def test_today_and_the_reps_day_link_to_the_plan(visitor, team):
