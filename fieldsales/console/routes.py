@@ -284,7 +284,11 @@ def rep_day(user: User, rep_id: str):
     report = activity.get(viewer=user, rep=rep, day=day)
     db.session.commit()  # the position access log
     reps = [] if user.role == "rep" else _reps(user)
+    skipped = {skip["customer_id"] for skip in report["plan"]["skips"]}
+    skip_names = {c.id: c.name for c in db.session.scalars(customers_service.visible(
+        viewer=user).where(Customer.id.in_(skipped)))} if skipped else {}
     return render("rep_day.html", user, 200 if not errors else 422, rep=rep, day=day,
+                  skip_names=skip_names,
                   report=report, geofences=activity.geofences(report), reps=reps,
                   errors=errors, values=request.args, previous_day=day - timedelta(days=1),
                   next_day=day + timedelta(days=1))

@@ -177,3 +177,21 @@ def test_another_teams_stop_is_404_and_a_post_without_the_token_is_refused(visit
     assert other.get(f"/plans?rep={team.rep.id}").status_code == 404
     manager = visitor(team.manager)
     assert manager.post(f"/plans/{first}/remove", csrf=False).status_code == 400
+
+
+def test_the_reps_day_shows_how_the_plan_was_kept(client, visitor, team, world):
+    """The compliance the report computes (plans/compliance.py), as GET /reps/<id>/activity."""
+    today = _day(0)
+    shop = world.customer(id=uid("c"), rep=team.rep, name="Omega Store")
+    world.planned_visit(id=uid("p"), rep=team.rep, customer=shop, day=today, sequence=1,
+                        status="skipped", skip_reason="Owner away")
+    world.planned_visit(id=uid("p"), rep=team.rep, customer=shop, day=today, sequence=2,
+                        status="missed")
+    api = client.get(f"/api/v1/reps/{team.rep.id}/activity", headers=team.headers["manager"],
+                     query_string={"date": today}).json["plan"]
+    page = visitor(team.manager).get(f"/reps/{team.rep.id}/day?date={today}").text
+    assert f"<strong>{api['done']}</strong> of {api['planned']} planned visits done" in page
+    assert "<strong>1</strong> missed · <strong>1</strong> skipped" in page
+    assert "Skipped Omega Store: Owner away" in page
+    assert f"/plans?rep={team.rep.id}&amp;date={today}" in page
+    assert "See and change the plan" not in visitor(team.rep).get("/me").text
