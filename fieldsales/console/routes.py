@@ -880,6 +880,40 @@ def customer_assign(user: User, customer_id: str):
         text for texts in errors.values() for text in texts]})
 
 
+CUSTOMER_FIELDS = ("name", "address", "latitude", "longitude", "geofence_radius_m", "segment",
+                   "phone", "kind", "visit_cadence_days", "opens_at", "closes_at")
+CUSTOMER_CLEARABLE = ("address", "segment", "phone", "visit_cadence_days", "opens_at",
+                      "closes_at")
+
+
+def _customer_values(customer: Customer) -> dict:
+    return {name: getattr(customer, name) for name in CUSTOMER_FIELDS}
+
+
+@blp.route("/customers/<customer_id>/edit", methods=["GET", "POST"])
+@page(*MANAGING)
+def customer_edit(user: User, customer_id: str):
+    """A customer's own page: edit it, as PATCH /customers/<id> (the same schema and
+    service); an empty optional field clears it (null), an empty required one keeps it."""
+    customer = customers_service.get(viewer=user, customer_id=customer_id)
+    kinds = [(k, k) for k in CUSTOMER_KINDS]
+    if request.method == "GET":
+        return render("customer_form.html", user, customer=customer, kind_options=kinds,
+                      values=_customer_values(customer), errors={})
+    data, errors = forms.load(CustomerUpdateSchema(), request.form, fields=CUSTOMER_FIELDS,
+                              blank_as_none=CUSTOMER_CLEARABLE)
+    if data is not None:
+        _, errors = forms.attempt(lambda: customers_service.update(
+            viewer=user, customer=customer, changes=data))
+        if not errors:
+            db.session.commit()
+            flash(f"{customer.name}: saved.")
+            return redirect(url_for("console.customers", q=customer.name))
+        customer = customers_service.get(viewer=user, customer_id=customer_id)
+    return render("customer_form.html", user, 422, customer=customer, kind_options=kinds,
+                  values=request.form, errors=errors)
+
+
 # --- job runs (GET /api/v1/jobs/runs; running one is `flask jobs run NAME` on the API side) ---
 @blp.get("/admin/jobs")
 @page("admin", "manager", "procurement")

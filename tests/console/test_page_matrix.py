@@ -64,6 +64,9 @@ PAGES = {
     # empty form assigns nobody).
     ("/customers", "GET"): row(302, 200, 200, 200, 200, 200, 200),
     ("/customers/<customer_id>/assign", "POST"): row(302, 302, 302, 404, 403, 403, 403),
+    # A customer's own page, as PATCH /customers/<id> (an empty form changes nothing: saved).
+    ("/customers/<customer_id>/edit", "GET"): row(302, 200, 200, 404, 403, 403, 403),
+    ("/customers/<customer_id>/edit", "POST"): row(302, 302, 302, 404, 403, 403, 403),
     # Job runs: read as GET /jobs/runs (admins, managers, procurement); admins run one now
     # (an empty form names no job: 422).
     ("/admin/jobs", "GET"): row(302, 200, 200, 200, 200, 403, 403),
