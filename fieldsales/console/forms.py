@@ -32,7 +32,12 @@ def load(schema: ma.Schema, submitted: Mapping[str, str], *, fields: Iterable[st
     for name in fields:
         value = submitted.get(name) or ""
         value = value if name in kept else value.strip()
-        if value and isinstance(schema.fields.get(name), Flag):
+        field = schema.fields.get(name)
+        if value and isinstance(field, ma.fields.Integer) and field.strict \
+                and value.lstrip("-").isdigit():
+            # A form's digits are the JSON integer a strict Integer field takes.
+            raw[name] = int(value)
+        elif value and isinstance(field, Flag):
             # A form's "true"/"false" is the JSON boolean the API's `Flag` takes; anything
             # else stays text, which the field refuses.
             raw[name] = {"true": True, "false": False}.get(value, value)

@@ -30,17 +30,22 @@ from fieldsales.console import charts, forms, session
 from fieldsales.console.session import page
 from fieldsales.customers import service as customers_service
 from fieldsales.customers.merge import merge
-from fieldsales.customers.models import CUSTOMER_KINDS
+from fieldsales.customers.models import CUSTOMER_KINDS, Customer
 from fieldsales.customers.routes import LISTING as CUSTOMERS
 from fieldsales.customers.schemas import CustomerListArgs, CustomerUpdateSchema
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
+from fieldsales.imports import service as imports_service
+from fieldsales.imports.routes import ROLES as IMPORT_ROLES
 from fieldsales.jobs.models import JOB_STATUSES, JobRun
 from fieldsales.jobs.routes import LOG as JOB_RUNS
 from fieldsales.jobs.runner import job_names, run_job
 from fieldsales.jobs.schemas import JobRunListArgs
 from fieldsales.orders import service as orders_service
 from fieldsales.orders.schemas import DeliveryCreateSchema
+from fieldsales.plans import editing as plans_editing
+from fieldsales.plans.models import PlannedVisit
+from fieldsales.plans.schemas import PlannedVisitCreateSchema, PlannedVisitUpdateSchema
 from fieldsales.replica import reads_from_replica
 from fieldsales.reports import (
     activity,
@@ -94,6 +99,7 @@ NAV = (
     ("console.today", "Today", MANAGING),
     ("console.my_day", "My day", ("rep",)),
     ("console.team", "Team", MANAGING),
+    ("console.plans", "Plans", MANAGING),
     ("console.targets", "Targets", MANAGING),
     # console-admin:
     ("console.customers", "Customers", ("admin", "manager", "procurement", "rep")),
@@ -101,6 +107,7 @@ NAV = (
     ("console.quarantine_list", "Quarantine", ("admin",)),
     ("console.job_runs", "Jobs", ("admin", "manager", "procurement")),
     ("console.users", "Users", ("admin",)),
+    ("console.imports", "Imports", ("admin", "manager", "procurement")),
     ("console.backlog", "Backlog", ("admin", "procurement", "manager")),
     ("console.demand", "Demand", ("admin", "procurement", "manager")),
     ("console.feedback", "Feedback", ("admin", "manager", "procurement", "rep")),
@@ -277,10 +284,230 @@ def rep_day(user: User, rep_id: str):
     report = activity.get(viewer=user, rep=rep, day=day)
     db.session.commit()  # the position access log
     reps = [] if user.role == "rep" else _reps(user)
+    skipped = {skip["customer_id"] for skip in report["plan"]["skips"]}
+    skip_names = {c.id: c.name for c in db.session.scalars(customers_service.visible(
+        viewer=user).where(Customer.id.in_(skipped)))} if skipped else {}
     return render("rep_day.html", user, 200 if not errors else 422, rep=rep, day=day,
+                  skip_names=skip_names,
                   report=report, geofences=activity.geofences(report), reps=reps,
                   errors=errors, values=request.args, previous_day=day - timedelta(days=1),
                   next_day=day + timedelta(days=1))
+
+
+# --- journey plans --------------------------------------------------------------------------
+def _plan_page(user: User, status: int = 200, *, errors=None, failed: str | None = None,
+               values=None):
+    """A rep's planned visits of a day (as GET /planned-visits?rep_id=&planned_date=), the
+    stops in order on the map from the start point; the forms of PATCH, DELETE and POST."""
+    teams = _teams(user)
+    team = _team(user, teams)
+    if team is None:
+        return render("no_team.html", user)
+    reps = [rep for rep in _reps(user) if rep.team_id == team.id]
+    wanted = (values or request.args).get("rep") or request.args.get("rep")
+    rep = (scope.visible_rep(viewer=user, rep_id=wanted) if wanted
+           else (reps[0] if reps else None))
+    if rep is not None and rep.team is not None and rep.team_id != team.id:
+        team = rep.team  # an admin's rep of another team: that team's page
+        reps = [other for other in _reps(user) if other.team_id == team.id]
+    query = dict(request.args)
+    if values and values.get("back_date"):
+        query["date"] = values["back_date"]
+    args, query_errors = forms.load(ActivityArgs(), query, fields=("date",))
+    day = ((args or {}).get("date") or hours.local_day(rep.team if rep else team, now_ms()))
+    stops: list[PlannedVisit] = []
+    customers: dict = {}
+    assigned: list = []
+    if rep is not None:
+        stops = list(db.session.scalars(plans_editing.visible(viewer=user).where(
+            PlannedVisit.rep_id == rep.id, PlannedVisit.planned_date == day.isoformat())
+            .order_by(PlannedVisit.sequence, PlannedVisit.id)))
+        assigned = list(db.session.scalars(customers_service.visible(viewer=user).where(
+            Customer.assigned_rep_id == rep.id,
+            Customer.merged_into_id.is_(None))
+            .order_by(Customer.name, Customer.id)))
+        customers = {c.id: c for c in assigned}
+        missing = {s.customer_id for s in stops} - set(customers)
+        if missing:
+            customers.update((c.id, c) for c in db.session.scalars(
+                select(Customer).where(
+                    Customer.id.in_(missing))))
+    start = (None if rep is None or rep.start_latitude is None or rep.start_longitude is None
+             else {"latitude": rep.start_latitude, "longitude": rep.start_longitude})
+    points = [{"latitude": customers[s.customer_id].latitude,
+               "longitude": customers[s.customer_id].longitude,
+               "number": number, "status": s.status,
+               "label": f"{number}. {customers[s.customer_id].name} ({s.status})"}
+              for number, s in enumerate(stops, start=1) if s.customer_id in customers]
+    errors = {**query_errors, **(errors or {})}
+    return render("plans.html", user, status if not query_errors else 422, teams=teams,
+                  team=team, reps=reps, rep=rep, day=day, stops=stops, customers=customers,
+                  assigned=assigned, start=start, points=points, errors=errors,
+                  failed=failed, values=values or {}, previous_day=day - timedelta(days=1),
+                  next_day=day + timedelta(days=1))
+
+
+def _plan_back(planned: PlannedVisit, day: str | None = None):
+    rep = db.session.get(User, planned.rep_id)
+    return redirect(url_for("console.plans", rep=planned.rep_id, date=day or planned.planned_date,
+                            team=rep.team_id if rep is not None else None))
+
+
+@blp.get("/plans")
+@page(*MANAGING)
+def plans(user: User):
+    return _plan_page(user)
+
+
+@blp.post("/plans/add")
+@page(*MANAGING)
+def plan_add(user: User):
+    """Add a stop, as POST /planned-visits (after the day's last stop, locked)."""
+    data, errors = forms.load(PlannedVisitCreateSchema(), request.form,
+                              fields=("rep_id", "customer_id", "planned_date"))
+    if data is not None:
+        planned, errors = forms.attempt(
+            lambda: plans_editing.create(viewer=user, data=data))
+        if not errors and planned is not None:
+            db.session.commit()
+            flash("Stop added.")
+            return _plan_back(planned)
+    return _plan_page(user, 422, errors=errors, failed="add",
+                      values={**request.form, "rep": request.form.get("rep_id", "")})
+
+
+_PLAN_ACTIONS = ("up", "down", "lock", "unlock", "move")
+
+
+@blp.post("/plans/<planned_visit_id>/change")
+@page(*MANAGING)
+def plan_change(user: User, planned_visit_id: str):
+    """Reorder (swap with the stop before or after), move to another day, lock or unlock:
+    PATCH /planned-visits/<id>, the same service."""
+    planned = plans_editing.get(viewer=user, planned_visit_id=planned_visit_id)
+    action = request.form.get("action", "")
+    errors: dict[str, list[str]] = {}
+    if action not in _PLAN_ACTIONS:
+        errors = {forms.FORM: [f"The action must be one of: {', '.join(_PLAN_ACTIONS)}."]}
+    elif action in ("up", "down"):
+        day = list(db.session.scalars(plans_editing.visible(viewer=user).where(
+            PlannedVisit.rep_id == planned.rep_id,
+            PlannedVisit.planned_date == planned.planned_date)
+            .order_by(PlannedVisit.sequence, PlannedVisit.id)))
+        at = day.index(planned)
+        other_at = at - 1 if action == "up" else at + 1
+        if not 0 <= other_at < len(day):
+            end = "first" if action == "up" else "last"
+            errors = {forms.FORM: [f"This stop is already the {end} of its day."]}
+        else:
+            other = day[other_at]
+            # Distinct numbers in the new order, whatever the old ones were.
+            first, second = sorted((planned.sequence, other.sequence))
+            if first == second:
+                second = first + 1
+            mine, theirs = (first, second) if action == "up" else (second, first)
+
+            def swap():
+                plans_editing.update(planned=other, changes={"sequence": theirs})
+                plans_editing.update(planned=planned, changes={"sequence": mine})
+            _, errors = forms.attempt(swap)
+    else:
+        submitted = ({"locked": "true" if action == "lock" else "false"} if action != "move"
+                     else request.form)
+        fields = ("locked",) if action != "move" else ("planned_date",)
+        data, errors = forms.load(PlannedVisitUpdateSchema(), submitted, fields=fields)
+        if data is not None and action == "move" and "planned_date" not in data:
+            data, errors = None, {"planned_date": ["Pick the day to move the stop to."]}
+        if data is not None:
+            _, errors = forms.attempt(
+                lambda: plans_editing.update(planned=planned, changes=data))
+    if not errors:
+        db.session.commit()
+        flash({"up": "Stop moved up.", "down": "Stop moved down.", "lock": "Stop locked.",
+               "unlock": "Stop unlocked.", "move": "Stop moved to another day."}[action])
+        return _plan_back(planned, day=request.form.get("back_date"))
+    planned = plans_editing.get(viewer=user, planned_visit_id=planned_visit_id)
+    return _plan_page(user, 422, errors=errors, failed=planned.id,
+                      values={"back_date": planned.planned_date, **request.form,
+                              "rep": planned.rep_id})
+
+
+@blp.post("/plans/<planned_visit_id>/remove")
+@page(*MANAGING)
+def plan_remove(user: User, planned_visit_id: str):
+    """Remove a stop, as DELETE /planned-visits/<id> (a done one stays)."""
+    planned = plans_editing.get(viewer=user, planned_visit_id=planned_visit_id)
+    _, errors = forms.attempt(lambda: plans_editing.remove(planned=planned))
+    if not errors:
+        db.session.commit()
+        flash("Stop removed.")
+        return _plan_back(planned)
+    planned = plans_editing.get(viewer=user, planned_visit_id=planned_visit_id)
+    return _plan_page(user, 409, errors=errors, failed=planned.id,
+                      values={"rep": planned.rep_id, "back_date": planned.planned_date})
+
+
+# --- imports ------------------------------------------------------------------------------
+IMPORTERS = ("admin", "manager", "procurement")  # each imports the kinds IMPORT_ROLES gives
+
+
+def _import_kinds(user: User) -> list[str]:
+    return [kind for kind, roles in IMPORT_ROLES.items() if user.role in roles]
+
+
+def _imports_page(user: User, status: int = 200, *, errors=None, values=None, report=None,
+                  refusal=None):
+    runs = imports_service.recent_runs(viewer=user)
+    return render("imports.html", user, status, kinds=_import_kinds(user), runs=runs,
+                  answers={run.id: json.loads(run.answer) for run in runs},
+                  errors=errors or {}, values=values or {}, report=report, refusal=refusal)
+
+
+@blp.get("/imports")
+@page(*IMPORTERS)
+def imports(user: User):
+    return _imports_page(user)
+
+
+@blp.post("/imports")
+@page(*IMPORTERS)
+def import_file(user: User):
+    """Upload a CSV or XLSX file, as POST /imports/<kind> with a multipart file: the same
+    service (imports.service.execute, all or nothing), its report shown as the API answers
+    it; recorded in the import runs."""
+    kind = request.form.get("kind", "")
+    dry_run = request.form.get("dry_run") == "true"
+    values = {"kind": kind, "dry_run": dry_run}
+    errors: dict[str, list[str]] = {}
+    kinds = _import_kinds(user)
+    if kind not in kinds:
+        errors["kind"] = [f"Choose one of: {', '.join(kinds)}."]
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        errors["file"] = ["Choose a .csv or .xlsx file."]
+    elif not upload.filename.lower().endswith((".csv", ".xlsx")):
+        errors["file"] = ["Only .csv and .xlsx files can be imported."]
+    if errors or upload is None or not upload.filename:
+        return _imports_page(user, 422, errors=errors, values=values)
+    file_format = "xlsx" if upload.filename.lower().endswith(".xlsx") else "csv"
+    source, digest = imports_service.spool(stream=upload.stream)
+    try:
+        with source:
+            report, status, answer, refusal = imports_service.execute(
+                kind=kind, viewer=user, dry_run=dry_run, source=source,
+                file_format=file_format)
+    except ApiError as error:  # the file cannot be read
+        db.session.rollback()
+        return _imports_page(user, error.status, values=values,
+                             errors={"file": forms.errors_of(error).get("file")
+                                     or [error.message]})
+    if not (report.failed or report.dry_run):
+        imports_service.record(
+            viewer=user, kind=kind, key=None, report=report, status=status, answer=answer,
+            hashed=imports_service.body_hash(kind=kind, dry_run=dry_run, digest=digest))
+    db.session.commit()
+    return _imports_page(user, status, values=values, report=answer if refusal is None else None,
+                         refusal=answer["error"] if refusal is not None else None)
 
 
 # --- team ---------------------------------------------------------------------------------
@@ -651,6 +878,40 @@ def customer_assign(user: User, customer_id: str):
             return redirect(url_for("console.customers", **back))
     return _customers_page(user, 422, errors={customer_id: [
         text for texts in errors.values() for text in texts]})
+
+
+CUSTOMER_FIELDS = ("name", "address", "latitude", "longitude", "geofence_radius_m", "segment",
+                   "phone", "kind", "visit_cadence_days", "opens_at", "closes_at")
+CUSTOMER_CLEARABLE = ("address", "segment", "phone", "visit_cadence_days", "opens_at",
+                      "closes_at")
+
+
+def _customer_values(customer: Customer) -> dict:
+    return {name: getattr(customer, name) for name in CUSTOMER_FIELDS}
+
+
+@blp.route("/customers/<customer_id>/edit", methods=["GET", "POST"])
+@page(*MANAGING)
+def customer_edit(user: User, customer_id: str):
+    """A customer's own page: edit it, as PATCH /customers/<id> (the same schema and
+    service); an empty optional field clears it (null), an empty required one keeps it."""
+    customer = customers_service.get(viewer=user, customer_id=customer_id)
+    kinds = [(k, k) for k in CUSTOMER_KINDS]
+    if request.method == "GET":
+        return render("customer_form.html", user, customer=customer, kind_options=kinds,
+                      values=_customer_values(customer), errors={})
+    data, errors = forms.load(CustomerUpdateSchema(), request.form, fields=CUSTOMER_FIELDS,
+                              blank_as_none=CUSTOMER_CLEARABLE)
+    if data is not None:
+        _, errors = forms.attempt(lambda: customers_service.update(
+            viewer=user, customer=customer, changes=data))
+        if not errors:
+            db.session.commit()
+            flash(f"{customer.name}: saved.")
+            return redirect(url_for("console.customers", q=customer.name))
+        customer = customers_service.get(viewer=user, customer_id=customer_id)
+    return render("customer_form.html", user, 422, customer=customer, kind_options=kinds,
+                  values=request.form, errors=errors)
 
 
 # --- job runs (GET /api/v1/jobs/runs; running one is `flask jobs run NAME` on the API side) ---

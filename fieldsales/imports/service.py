@@ -47,7 +47,7 @@ from fieldsales.database import upsert
 from fieldsales.errors import ApiError
 from fieldsales.extensions import db
 from fieldsales.imports.models import ImportRun
-from fieldsales.imports.schemas import CustomerRowSchema, DeliveryRowSchema
+from fieldsales.imports.schemas import CustomerRowSchema, DeliveryRowSchema, ImportReportSchema
 from fieldsales.orders import service as orders_service
 from fieldsales.orders.schemas import DeliveryCreateSchema
 from fieldsales.products.models import Product
@@ -484,6 +484,33 @@ def _row_problems(problems: dict) -> dict:
         else:
             flat[name] = value
     return flat
+
+
+def execute(*, kind: str, viewer: User, dry_run: bool, source: IO[bytes], file_format: str
+            ) -> tuple[Report, int, dict, ApiError | None]:
+    """One import of a file (the API and the console): (report, status, answer, refusal).
+    What a failed import or a dry run wrote is rolled back here; the caller records the run
+    (`record`) and commits once."""
+    report = run(kind=kind, viewer=viewer, dry_run=dry_run,
+                 rows=read_rows(kind=kind, source=source, file_format=file_format))
+    refusal = report.refusal() if report.failed else None
+    if refusal is not None:
+        status, answer = 422, {"error": {"code": refusal.code, "message": refusal.message,
+                                         "details": refusal.details}}
+    else:
+        status, answer = 200, ImportReportSchema().dump(report.answer())
+    if report.failed or report.dry_run:
+        db.session.rollback()
+    return report, status, answer, refusal
+
+
+def recent_runs(*, viewer: User, limit: int = 20) -> list[ImportRun]:
+    """The latest import runs, newest first: admins everyone's, others their own."""
+    query = select(ImportRun)
+    if viewer.role != "admin":
+        query = query.where(ImportRun.user_id == viewer.id)
+    return list(db.session.scalars(query.order_by(ImportRun.created_at.desc(),
+                                                  ImportRun.id.desc()).limit(limit)))
 
 
 # --- idempotency ------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ Signed out, every page sends the caller to sign-in (302); a role the page is not
 a rep or target of another team is 404, as in the API. What each page shows is checked in
 tests/console/test_pages.py.
 """
-from tests.factories import Phone, at, changes, feedback_record
+from fieldsales.common import DAY_MS, now_ms
+from tests.factories import Phone, at, changes, feedback_record, local_day
 
 CALLERS = ("signed out", "admin", "manager", "other_manager", "procurement", "rep", "other_rep")
 PUBLIC = {("/console/static/<path:filename>", "GET")}
@@ -33,6 +34,12 @@ PAGES = {
     ("/me", "GET"): row(302, 403, 403, 403, 403, 200, 200),
     ("/reps/<rep_id>/day", "GET"): row(302, 200, 200, 404, 403, 200, 404),
     ("/team", "GET"): MANAGERS_ONLY,
+    # Journey plans, as /planned-visits (`<planned_visit_id>`: a stop of the manager's rep
+    # tomorrow). An empty add form names no customer, an empty change form no action (422).
+    ("/plans", "GET"): MANAGERS_ONLY,
+    ("/plans/add", "POST"): row(302, 422, 422, 422, 403, 403, 403),
+    ("/plans/<planned_visit_id>/change", "POST"): row(302, 422, 422, 404, 403, 403, 403),
+    ("/plans/<planned_visit_id>/remove", "POST"): row(302, 302, 302, 404, 403, 403, 403),
     # A team's working hours, as GET/PUT /teams/<id>/working-hours (an empty form: no zone).
     ("/hours", "GET"): MANAGERS_ONLY,
     ("/hours", "POST"): row(302, 422, 422, 422, 403, 403, 403),
@@ -57,12 +64,19 @@ PAGES = {
     # empty form assigns nobody).
     ("/customers", "GET"): row(302, 200, 200, 200, 200, 200, 200),
     ("/customers/<customer_id>/assign", "POST"): row(302, 302, 302, 404, 403, 403, 403),
+    # A customer's own page, as PATCH /customers/<id> (an empty form changes nothing: saved).
+    ("/customers/<customer_id>/edit", "GET"): row(302, 200, 200, 404, 403, 403, 403),
+    ("/customers/<customer_id>/edit", "POST"): row(302, 302, 302, 404, 403, 403, 403),
     # Job runs: read as GET /jobs/runs (admins, managers, procurement); admins run one now
     # (an empty form names no job: 422).
     ("/admin/jobs", "GET"): row(302, 200, 200, 200, 200, 403, 403),
     ("/admin/jobs/run", "POST"): row(302, 422, 403, 403, 403, 403, 403),
     # Users (admins, as POST /users and PATCH /users/<id>; `<user_id>` is the manager's rep).
     # An empty new-user form misses its fields; an empty edit form changes nothing.
+    # Imports, as POST /imports/<kind> (each role the kinds its API allows); an empty form
+    # has no file (422).
+    ("/imports", "GET"): row(302, 200, 200, 200, 200, 403, 403),
+    ("/imports", "POST"): row(302, 422, 422, 422, 422, 403, 403),
     ("/admin/users", "GET"): ADMINS_ONLY,
     ("/admin/users/new", "GET"): ADMINS_ONLY,
     ("/admin/users/new", "POST"): row(302, 422, 403, 403, 403, 403, 403),
@@ -123,7 +137,9 @@ def test_every_page_answers_every_caller_as_written(app, client, visitor, team, 
                     .replace("<quarantine_id>", quarantined(client, team, world))
                     .replace("<customer_id>", world.customer(rep=team.rep))
                     .replace("<user_id>", team.rep.id)
-                    .replace("<order_id>", order))
+                    .replace("<order_id>", order)
+                    .replace("<planned_visit_id>", world.planned_visit(
+                        rep=team.rep, customer=customer, day=local_day(now_ms() + DAY_MS))))
             if method == "GET":
                 status = person.get(path).status_code
             else:  # the CSRF token of whatever page the caller can see

@@ -101,6 +101,32 @@
     bounds.push([c.latitude, c.longitude]);
   });
 
+  // Plans: the day's stops numbered in planned order, joined from the start point.
+  if (data.plan) {
+    var route = [];
+    var start = data.plan.start;
+    if (start) {
+      var home = [start.latitude, start.longitude];
+      route.push(home);
+      bounds.push(home);
+      L.marker(home, { keyboard: false, icon: L.divIcon({ className: "plan-start",
+        html: "S", iconSize: [26, 26] }) }).bindTooltip(text("Start point")).addTo(group("Plan"));
+    }
+    data.plan.stops.forEach(function (s) {
+      var point = [s.latitude, s.longitude];
+      route.push(point);
+      bounds.push(point);
+      var marker = L.marker(point, { keyboard: false, title: s.label, icon: L.divIcon({
+        className: "plan-stop plan-" + s.status, html: String(s.number), iconSize: [28, 28] }) })
+        .bindTooltip(text(s.label));
+      marker.addTo(group("Plan"));
+    });
+    if (route.length > 1) {
+      L.polyline(route, { color: "#6f2da8", weight: 3, opacity: 0.8, dashArray: "6 4",
+        className: "plan-route" }).addTo(group("Plan"));
+    }
+  }
+
   if (Object.keys(layers).length > 1) { L.control.layers(null, layers).addTo(map); }
   if (bounds.length) {
     // Room on the right for the reps' name labels.
