@@ -4,6 +4,7 @@ complete whichever routes a build registers."""
 from fieldsales.auth.models import LoginFailure
 from fieldsales.changes.models import AccessChange, SyncClock
 from fieldsales.customers.models import Customer
+from fieldsales.events.models import Event
 from fieldsales.feedback.models import Feedback
 from fieldsales.imports.models import ImportRun
 from fieldsales.jobs.models import JobLock, JobRun
@@ -19,7 +20,7 @@ from fieldsales.users.models import AuthToken, Team, User
 from fieldsales.visits.models import Visit
 
 __all__ = [
-    "AccessChange", "AuthToken", "BacklogPriority", "Customer", "Delivery", "DeliveryLine",
+    "AccessChange", "AuthToken", "BacklogPriority", "Customer", "Delivery", "DeliveryLine", "Event",
     "Feedback", "ImportRun", "JobLock", "JobRun", "LocationPing", "LoginFailure", "Order",
     "OrderLine", "PlannedVisit", "Product", "ProductDemand", "QuarantinedRecord", "RepScore",
     "ScoringSuspect", "SyncClock", "SyncLog", "Target", "Task", "Team", "User", "Visit",

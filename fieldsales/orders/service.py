@@ -9,6 +9,7 @@ from sqlalchemy import Select, select
 from fieldsales.changes.clock import take_stamp
 from fieldsales.common import MINUTE_MS, now_ms
 from fieldsales.errors import ApiError
+from fieldsales.events.service import emit
 from fieldsales.extensions import db
 from fieldsales.orders.models import Delivery, DeliveryLine, Order, OrderLine
 from fieldsales.products.models import Product
@@ -145,6 +146,13 @@ def deliver(*, order: Order, lines: list[dict], delivered_at: int | None, by: Us
         (line.delivered_quantity, line.quantity) for line in order_lines.values()])
     if order.status == "delivered":
         order.delivered_at = delivered_at
+    emit(type="order.delivered", team_id=db.session.scalar(
+             select(User.team_id).where(User.id == order.rep_id)),
+         subject_id=order.id,
+         payload={"order_id": order.id, "delivery_id": delivery.id, "status": order.status,
+                  "fully": order.status == "delivered", "delivered_at": delivered_at,
+                  "lines": [{"order_line_id": item["order_line_id"],
+                             "quantity": item["quantity"]} for item in lines]})
     return delivery
 
 

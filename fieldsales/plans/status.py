@@ -15,10 +15,11 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, bindparam, or_, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, literal, or_, select, update
 
 from fieldsales.changes.clock import take_stamp
 from fieldsales.database import rowcount
+from fieldsales.events.service import emit_select, json_payload
 from fieldsales.extensions import db
 from fieldsales.plans.models import PlannedVisit
 from fieldsales.users import hours
@@ -151,6 +152,12 @@ def mark_missed(*, now: int) -> int:
             if db.session.scalar(select(p.c.id).where(*ended).limit(1)) is None:
                 continue
             stamp = take_stamp(db.session)
+        emit_select(type="plan.missed", rows=select(
+            select(User.team_id).where(User.id == p.c.rep_id).scalar_subquery()
+            .label("team_id"), p.c.id.label("subject_id"),
+            json_payload(planned_visit_id=p.c.id, rep_id=p.c.rep_id,
+                         customer_id=p.c.customer_id, planned_date=p.c.planned_date)
+            .label("payload"), literal(now).label("occurred_at")).where(*ended))
         missed += rowcount(db.session.execute(
             update(p).where(*ended).values(status="missed", changed_seq=stamp)))
     return missed

@@ -85,5 +85,6 @@ def apply(*, user_id: str, changes: dict, last_pulled_at: int | None,
     if keep_quarantined and outcome.quarantined:  # first: past its caps, nothing is written
         write.keep_quarantined(refused=outcome.quarantined, user_id=user_id, now=now,
                                config=config)
-    write.store(writes=writes, user_id=user_id, stamp=stamp, now=now, config=config, refs=refs)
+    write.store(writes=writes, user_id=user_id, stamp=stamp, now=now, config=config, refs=refs,
+                stored=stored)
     return outcome

@@ -4,23 +4,31 @@ import json
 import math
 from collections.abc import Mapping
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from fieldsales.errors import ApiError
+from fieldsales.events.service import emit_select, json_payload
 from fieldsales.extensions import db
+from fieldsales.feedback.models import Feedback
+from fieldsales.orders.models import Order
 from fieldsales.sync.models import QuarantinedRecord
 from fieldsales.sync.push.load import chunks
 from fieldsales.sync.push.parse import PushedRecord
 from fieldsales.sync.push.rules import Writes
 from fieldsales.sync.tables import TABLES, HugeInt
+from fieldsales.users.models import User
+from fieldsales.visits.models import Visit
+
+COMPLAINT_RATING = 2  # feedback rated this or less is a complaint (feedback.complaint)
 
 _MAX_DEPTH = 20  # nesting kept in a quarantined payload
 
 
 def store(*, writes: Writes, user_id: str, stamp: int, now: int, config: Mapping,
-          refs: dict[str, dict]) -> None:
-    """Write the accepted rows, all stamped `stamp`, in table order (parents first)."""
+          refs: dict[str, dict], stored: dict[str, dict[str, dict]] | None = None) -> None:
+    """Write the accepted rows, all stamped `stamp`, in table order (parents first), and
+    the events they cause (`push_events`; `stored`: the rows as they were before)."""
     changed = {}  # table -> stored rows the facts change
     for name, rows in writes.rows.items():
         table = TABLES[name]
@@ -49,6 +57,49 @@ def store(*, writes: Writes, user_id: str, stamp: int, now: int, config: Mapping
         table = TABLES[name]
         if table.after_write is not None:
             table.after_write(rows=list(rows.values()), user_id=user_id)
+    push_events(writes=writes, stored=stored or {}, user_id=user_id, now=now)
+
+
+def push_events(*, writes: Writes, stored: dict[str, dict[str, dict]], user_id: str,
+                now: int) -> None:
+    """The events of a push, each once for its change: `order.created` and
+    `visit.checked_in` for ids the server did not hold, `visit.completed` for a visit whose
+    check-out is new (with verified and distance_m as the facts set them),
+    `feedback.complaint` for new feedback rated 2 or less. A retry of the same push finds
+    the rows stored and emits nothing again. Set-based: one INSERT .. SELECT per type."""
+    def new_ids(name: str, keep=lambda row: True) -> list[str]:
+        held = stored.get(name, {})
+        return [i for i, row in writes.rows.get(name, {}).items()
+                if i not in held and keep(row)]
+
+    held_visits = stored.get("visits", {})
+    completed = [i for i, row in writes.rows.get("visits", {}).items()
+                 if row.get("check_out_at") is not None
+                 and (held_visits.get(i) or {}).get("check_out_at") is None]
+    team = select(User.team_id).where(User.id == user_id).scalar_subquery()
+    o, v, f = Order.__table__.c, Visit.__table__.c, Feedback.__table__.c
+    wanted = (
+        ("order.created", o, new_ids("orders"),
+         dict(order_id=o.id, rep_id=o.rep_id, customer_id=o.customer_id,
+              ordered_at=o.ordered_at, requested_delivery_at=o.requested_delivery_at)),
+        ("visit.checked_in", v, new_ids("visits"),
+         dict(visit_id=v.id, rep_id=v.rep_id, customer_id=v.customer_id,
+              check_in_at=v.check_in_at)),
+        ("visit.completed", v, completed,
+         dict(visit_id=v.id, rep_id=v.rep_id, customer_id=v.customer_id,
+              check_in_at=v.check_in_at, check_out_at=v.check_out_at, outcome=v.outcome,
+              verified=v.verified, distance_m=v.distance_m)),
+        ("feedback.complaint", f, new_ids("feedback", lambda row: row.get("rating") is not None
+                                          and row["rating"] <= COMPLAINT_RATING),
+         dict(feedback_id=f.id, rep_id=f.rep_id, customer_id=f.customer_id,
+              rating=f.rating)),
+    )
+    for type_, c, ids, fields in wanted:
+        for chunk in chunks(ids):
+            emit_select(type=type_, rows=select(
+                team.label("team_id"), c.id.label("subject_id"),
+                json_payload(**fields).label("payload"), literal(now).label("occurred_at"))
+                .where(c.id.in_(chunk)))
 
 
 def _dialect_insert(table):
