@@ -176,6 +176,13 @@ class Config:
     ROUTING_OSRM_TIMEOUT_SECONDS = 10.0
     # How often the plan job runs (minutes; daily; 0 leaves it off the schedule).
     PLAN_INTERVAL_MINUTES = 24 * 60
+    # The events job (fieldsales/jobs/watch.py): order.late and rep.silent, every this many
+    # minutes (0 leaves it off the schedule); a rep on duty is silent after this many minutes
+    # without a ping or a sync (0: never announced).
+    EVENTS_INTERVAL_MINUTES = 5
+    REP_SILENT_MINUTES = 60
+    # backlog.priority_changed: the top N of a team's backlog it watches.
+    EVENTS_BACKLOG_TOP_N = 10
 
     # Scheduler. Production and `dev.py run` run one `flask jobs scheduler` process beside
     # the servers; "in-process" also runs the jobs in a thread of every process that creates

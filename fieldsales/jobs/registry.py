@@ -7,6 +7,7 @@ batch). A new job is one line in each mapping.
 """
 from collections.abc import Callable
 
+from fieldsales.jobs import watch
 from fieldsales.locations import partitions
 from fieldsales.plans import service as plans_service
 from fieldsales.privacy import retention
@@ -22,6 +23,8 @@ JOBS: dict[str, Callable[..., int | dict]] = {
     "ping_partitions": partitions.run,
     # Journey plans of the coming working days, and the ended days' stops missed.
     "plans": plans_service.run,
+    # Events no single change causes: order.late, rep.silent (jobs/watch.py).
+    "events": watch.run,
 }
 
 # name -> the config setting with its interval in minutes (0 = not scheduled).
@@ -32,4 +35,5 @@ INTERVAL_SETTINGS = {
     "retention": "RETENTION_INTERVAL_MINUTES",
     "ping_partitions": "PING_PARTITIONS_INTERVAL_MINUTES",
     "plans": "PLAN_INTERVAL_MINUTES",
+    "events": "EVENTS_INTERVAL_MINUTES",
 }
