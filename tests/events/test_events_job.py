@@ -49,3 +49,16 @@ def test_a_rep_on_duty_without_pings_is_silent_once_per_silence(app, team, world
         run_job("events", now=later)
     again = [s for _, s, _, _ in events(app, "rep.silent")]
     assert again.count(team.rep.id) == 1 and len(again) == len(silent) + 1
+
+
+def test_the_demand_job_flags_a_product_once_while_it_stays_flagged(app, team, world):
+    short = world.product(stock=0, lead_time_days=14)
+    world.product(stock=50)  # never flagged
+    customer = world.customer(rep=team.rep)
+    world.order(rep=team.rep, customer=customer, at=now_ms() - DAY_MS,
+                lines=[(short, 6, 1.0, 0)])  # 6 pending, none in stock
+    assert world.run("demand", now=now_ms())["status"] == "ok"
+    assert world.run("demand", now=now_ms())["status"] == "ok"  # still flagged: not again
+    got = events(app, "demand.flagged")
+    assert [s for _, s, _, _ in got] == [short.id]
+    assert got[0][3]["stock_short_of_backlog"] in (True, 1)
