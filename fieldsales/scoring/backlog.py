@@ -7,14 +7,17 @@ sum per product, ranks them, and writes each order's promised dispatch date back
 where it changed, so phones pull it. It stores the components; the report words the reasons.
 """
 from flask import current_app
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
 from fieldsales.changes.clock import take_stamp
 from fieldsales.common import DAY_MS
 from fieldsales.database import rowcount
+from fieldsales.events.service import emit
 from fieldsales.extensions import db
 from fieldsales.orders import rules as order_rules
 from fieldsales.scoring import sql
+from fieldsales.scoring.models import BacklogPriority
+from fieldsales.users.models import User
 
 # Points; their sum is the score (0-100).
 POINTS = {
@@ -35,9 +38,40 @@ FEEDBACK_DAYS = 30
 
 def run(*, now: int) -> int:
     """Replace the priority rows, then write changed promised dates to orders."""
+    top_before = top_orders()
     db.session.execute(text("DELETE FROM backlog_priorities"))
     written = rank_backlog(now=now)
+    emit_top_changes(before=top_before, after=top_orders(), now=now)
     return written + promise_dispatch()
+
+
+def top_orders() -> dict[str | None, list[str]]:
+    """Each team's top `EVENTS_BACKLOG_TOP_N` orders, first first (one query, a window per
+    team; what is held is teams x N ids)."""
+    n = current_app.config["EVENTS_BACKLOG_TOP_N"]
+    if n <= 0:
+        return {}
+    b = BacklogPriority
+    ranked = select(User.team_id.label("team_id"), b.order_id, b.rank,
+                    func.row_number().over(partition_by=User.team_id,
+                                           order_by=(b.rank, b.order_id)).label("place")) \
+        .join(User, User.id == b.rep_id).subquery()
+    top: dict[str | None, list[str]] = {}
+    for team_id, order_id in db.session.execute(
+            select(ranked.c.team_id, ranked.c.order_id).where(ranked.c.place <= n)
+            .order_by(ranked.c.team_id, ranked.c.place)):
+        top.setdefault(team_id, []).append(order_id)
+    return top
+
+
+def emit_top_changes(*, before: dict, after: dict, now: int) -> None:
+    """`backlog.priority_changed` for each team whose top N (the orders, in order) differs
+    from the previous run's."""
+    for team_id in sorted(set(before) | set(after), key=lambda t: t or ""):
+        if before.get(team_id, []) != after.get(team_id, []):
+            emit(type="backlog.priority_changed", team_id=team_id, subject_id=team_id or "",
+                 payload={"team_id": team_id, "before": before.get(team_id, []),
+                          "after": after.get(team_id, [])}, occurred_at=now)
 
 
 def rank_backlog(*, now: int) -> int:

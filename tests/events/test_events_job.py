@@ -62,3 +62,22 @@ def test_the_demand_job_flags_a_product_once_while_it_stays_flagged(app, team, w
     got = events(app, "demand.flagged")
     assert [s for _, s, _, _ in got] == [short.id]
     assert got[0][3]["stock_short_of_backlog"] in (True, 1)
+
+
+def test_the_backlog_job_announces_a_team_whose_top_orders_changed(app, team, world):
+    product = world.product(stock=100)
+    customer = world.customer(rep=team.rep)
+    for days in (3, 2):
+        world.order(rep=team.rep, customer=customer, at=now_ms() - days * DAY_MS,
+                    lines=[(product, 2, 1.0, 0)])
+    assert world.run("backlog", now=now_ms())["status"] == "ok"
+    assert world.run("backlog", now=now_ms())["status"] == "ok"  # the same top: nothing
+    first = events(app, "backlog.priority_changed")
+    assert [(s, len(p["before"]), len(p["after"])) for _, s, _, p in first] == [
+        (team.rep.team_id, 0, 2)]
+    world.order(rep=team.rep, customer=customer, at=now_ms() - DAY_MS,
+                lines=[(product, 1, 1.0, 0)])
+    world.run("backlog", now=now_ms())
+    got = events(app, "backlog.priority_changed")
+    assert len(got) == 2 and got[1][3]["before"] == first[0][3]["after"]
+    assert len(got[1][3]["after"]) == 3
