@@ -184,6 +184,22 @@ class Config:
     # backlog.priority_changed: the top N of a team's backlog it watches.
     EVENTS_BACKLOG_TOP_N = 10
 
+    # Manager alerts (fieldsales/alerts, docs/integrations.md "Alerts"): the `alerts` job runs
+    # this often (minutes; 0 leaves it off the schedule), turns the events since its cursor
+    # (and those of the last ALERTS_RESCAN_MINUTES again, for ones committed late) into
+    # alerts, and mails at most ALERTS_MAIL_BATCH of them per run through this SMTP server
+    # ("" for SMTP_HOST: no e-mail, alerts stay in the feed and wait).
+    ALERTS_INTERVAL_MINUTES = 1
+    ALERTS_RESCAN_MINUTES = 10
+    ALERTS_MAIL_BATCH = 200
+    ALERTS_MAIL_FROM = "alerts@fieldsales.invalid"
+    SMTP_HOST = ""
+    SMTP_PORT = 25
+    SMTP_USER = ""
+    SMTP_PASSWORD = ""
+    SMTP_STARTTLS = False
+    SMTP_TIMEOUT_SECONDS = 10.0
+
     # Scheduler. Production and `dev.py run` run one `flask jobs scheduler` process beside
     # the servers; "in-process" also runs the jobs in a thread of every process that creates
     # the app, so only ever for a single-process server (never gunicorn's several workers).

@@ -10,6 +10,7 @@ from fieldsales import (
     models,  # noqa: F401  (every table in the metadata, whatever routes load)
     replica,
 )
+from fieldsales.alerts.routes import blp as alerts_blp
 from fieldsales.auth.routes import blp as auth_blp
 from fieldsales.changes.clock import install_listeners
 from fieldsales.console.routes import blp as console_blp
@@ -119,7 +120,7 @@ def create_app(config: str | object | None = None) -> Flask:
 
     for blueprint in (health_blp, auth_blp, users_blp, customers_blp, products_blp, tasks_blp,
                       orders_blp, plans_blp, sync_blp, jobs_blp, targets_blp, reports_blp,
-                      privacy_blp, imports_blp):
+                      privacy_blp, imports_blp, alerts_blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(console_blp)  # the web console at / (pages, not in the OpenAPI)
 

@@ -1,6 +1,7 @@
 """Every table of the app, in one place: `create_app` imports this, so the metadata that
 migrations (migrations/env.py), `db.create_all()` and the models' relationships read is
 complete whichever routes a build registers."""
+from fieldsales.alerts.models import Alert, AlertCursor, AlertRule
 from fieldsales.auth.models import LoginFailure
 from fieldsales.changes.models import AccessChange, SyncClock
 from fieldsales.customers.models import Customer
@@ -20,7 +21,8 @@ from fieldsales.users.models import AuthToken, Team, User
 from fieldsales.visits.models import Visit
 
 __all__ = [
-    "AccessChange", "AuthToken", "BacklogPriority", "Customer", "Delivery", "DeliveryLine", "Event",
+    "AccessChange", "Alert", "AlertCursor", "AlertRule", "AuthToken", "BacklogPriority",
+    "Customer", "Delivery", "DeliveryLine", "Event",
     "Feedback", "ImportRun", "JobLock", "JobRun", "LocationPing", "LoginFailure", "Order",
     "OrderLine", "PlannedVisit", "Product", "ProductDemand", "QuarantinedRecord", "RepScore",
     "ScoringSuspect", "SyncClock", "SyncLog", "Target", "Task", "Team", "User", "Visit",

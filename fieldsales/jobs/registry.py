@@ -7,6 +7,7 @@ batch). A new job is one line in each mapping.
 """
 from collections.abc import Callable
 
+from fieldsales.alerts import service as alerts_service
 from fieldsales.jobs import watch
 from fieldsales.locations import partitions
 from fieldsales.plans import service as plans_service
@@ -25,6 +26,8 @@ JOBS: dict[str, Callable[..., int | dict]] = {
     "plans": plans_service.run,
     # Events no single change causes: order.late, rep.silent (jobs/watch.py).
     "events": watch.run,
+    # New events into the teams' alerts, then their e-mails (commits the alerts first).
+    "alerts": alerts_service.run,
 }
 
 # name -> the config setting with its interval in minutes (0 = not scheduled).
@@ -36,4 +39,5 @@ INTERVAL_SETTINGS = {
     "ping_partitions": "PING_PARTITIONS_INTERVAL_MINUTES",
     "plans": "PLAN_INTERVAL_MINUTES",
     "events": "EVENTS_INTERVAL_MINUTES",
+    "alerts": "ALERTS_INTERVAL_MINUTES",
 }
