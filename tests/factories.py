@@ -215,6 +215,14 @@ class World:
         return self.add(Target, team_id=rep.team_id, rep_id=_id(rep), metric=metric,
                         period=period, period_start=start, period_end=end, goal=goal, **fields)
 
+    def event(self, *, type, team_id, subject_id="s-1", payload=None, occurred_at=None):
+        """An outbox event (fieldsales/events), as a change's transaction leaves it."""
+        from fieldsales.common import now_ms
+        from fieldsales.events.models import Event
+        return self.add(Event, type=type, team_id=team_id, subject_id=subject_id,
+                        payload=payload or {},
+                        occurred_at=now_ms() if occurred_at is None else occurred_at)
+
     # --- reading back
 
     def run(self, name, *, now):
