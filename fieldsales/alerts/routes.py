@@ -47,7 +47,7 @@ def alerts(args):
     return {"items": service.feed(viewer=current_user(), **args)}
 
 
-@blp.route("/alerts/<int:alert_id>/acknowledge", methods=["POST"])
+@blp.route("/alerts/<alert_id>/acknowledge", methods=["POST"])
 @require("admin", "manager")
 @blp.response(200, AlertSchema)
 def acknowledge(alert_id):

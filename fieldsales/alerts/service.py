@@ -45,9 +45,10 @@ def set_rules(*, team: Team, rules: list[dict]) -> dict:
         if row.event_type not in seen:
             row.enabled, row.updated_at = False, now
     for rule in rules:
-        row = existing.get(rule["event_type"])
-        if row is None:
-            row = AlertRule(team_id=team.id, event_type=rule["event_type"])
+        found = existing.get(rule["event_type"])
+        row = found if found is not None else AlertRule(team_id=team.id,
+                                                        event_type=rule["event_type"])
+        if found is None:
             db.session.add(row)
         row.enabled, row.updated_at = True, now
         row.threshold = rule.get("threshold")
@@ -92,9 +93,10 @@ def write_alerts(*, now: int) -> int:
                    or_(Event.id > cursor.last_event_id, Event.occurred_at >= since),
                    _meets_threshold(), ~already))
     written = db.session.execute(insert(Alert).from_select(
-        ["rule_id", "event_id", "team_id", "created_at", "mail_wanted"], rows)).rowcount
+        ["rule_id", "event_id", "team_id", "created_at", "mail_wanted"], rows)
+        .returning(Alert.id)).all()
     cursor.last_event_id = max(cursor.last_event_id, newest)
-    return int(written or 0)
+    return len(written)
 
 
 def _recipients(rule: AlertRule) -> list[str]:
@@ -182,10 +184,12 @@ def as_shown(alert: Alert, event: Event) -> dict:
             "mailed_at": alert.mailed_at, "mail_error": alert.mail_error}
 
 
-def acknowledge(*, viewer: User, alert_id: int) -> dict:
+def acknowledge(*, viewer: User, alert_id: str) -> dict:
     """Acknowledge an alert the viewer may see (again: the first acknowledgement stays)."""
+    if not alert_id.isdigit() or len(alert_id) > 18:
+        raise ApiError(404, "not_found", "No such alert.")
     alert = db.session.scalar(select(Alert).where(
-        Alert.id == alert_id, scope.team_clause(viewer=viewer, team_column=Alert.team_id)))
+        Alert.id == int(alert_id), scope.team_clause(viewer=viewer, team_column=Alert.team_id)))
     if alert is None:
         raise ApiError(404, "not_found", "No such alert.")
     if alert.acknowledged_at is None:
@@ -193,4 +197,4 @@ def acknowledge(*, viewer: User, alert_id: int) -> dict:
                                                .is_(None))
                            .values(acknowledged_at=now_ms(), acknowledged_by_id=viewer.id))
         db.session.refresh(alert)
-    return as_shown(alert, db.session.get(Event, alert.event_id))
+    return as_shown(alert, db.session.get_one(Event, alert.event_id))
