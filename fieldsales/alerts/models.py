@@ -17,7 +17,7 @@ BigId = BigInteger().with_variant(Integer, "sqlite")
 
 
 class AlertRule(Model):
-    """Whether a team alerts on one event type, past which threshold (`service.THRESHOLDS`:
+    """Whether a team alerts on one event type, past which threshold (`service._meets_threshold`:
     rep.silent minutes at least, order.late days at least, feedback.complaint rating at most;
     null: every event of the type), and whether it e-mails, to whom (null: the team's
     managers)."""

@@ -6,20 +6,20 @@ from sqlalchemy import and_, exists, func, insert, literal, or_, select, update
 
 from fieldsales.alerts import mail
 from fieldsales.alerts.models import Alert, AlertCursor, AlertRule
-from fieldsales.common import MINUTE_MS, now_ms
+from fieldsales.alerts.schemas import THRESHOLD_TYPES
+from fieldsales.common import DAY_MS, MINUTE_MS, now_ms
 from fieldsales.errors import ApiError
 from fieldsales.events.models import Event
 from fieldsales.extensions import db
+from fieldsales.orders import rules as order_rules
+from fieldsales.orders.models import Order
 from fieldsales.users import scope
 from fieldsales.users.models import Team, User
 
-# Thresholds: event type -> (the payload field compared, ">=" or "<="); the types are
-# schemas.THRESHOLD_TYPES.
-THRESHOLDS = {
-    "rep.silent": ("silent_minutes", ">="),
-    "order.late": ("days_late", ">="),
-    "feedback.complaint": ("rating", "<="),
-}
+# How far back an order.late event is looked at again while its order stays pending, for a
+# rule that alerts only past N days late (the event is written once, when the order turns
+# late; its alert comes when the order has been late for N days).
+LATE_LOOKBACK_MS = 90 * DAY_MS
 
 
 # --- rules -------------------------------------------------------------------------------
@@ -61,15 +61,23 @@ def set_rules(*, team: Team, rules: list[dict]) -> dict:
 
 # --- the job -----------------------------------------------------------------------------
 
-def _meets_threshold():
-    """SQL: the event passes its rule's threshold (a rule without one takes every event)."""
+def _meets_threshold(*, now: int):
+    """SQL: the event passes its rule's threshold (a rule without one takes every event).
+    rep.silent: minutes from the rep's last ping or sync (`last_heard_at`) to the event, at
+    least the threshold; order.late: days past `requested_delivery_at` now, at least the
+    threshold, the order still pending; feedback.complaint: `rating` at most the threshold.
+    Epoch ms are compared as floats (PostgreSQL's integer is 32 bits)."""
     payload = Event.__table__.c.payload
-    checks = []
-    for event_type, (field, op) in THRESHOLDS.items():
-        value = payload[field].as_integer()
-        compared = value >= AlertRule.threshold if op == ">=" else value <= AlertRule.threshold
-        checks.append(and_(Event.type == event_type, compared))
-    return or_(AlertRule.threshold.is_(None), Event.type.not_in(list(THRESHOLDS)), *checks)
+    silent_minutes = (Event.occurred_at - payload["last_heard_at"].as_float()) / MINUTE_MS
+    late_days = (now - payload["requested_delivery_at"].as_float()) / DAY_MS
+    still_pending = exists().where(Order.id == Event.subject_id, order_rules.pending())
+    return or_(
+        AlertRule.threshold.is_(None),
+        Event.type.not_in(list(THRESHOLD_TYPES)),
+        and_(Event.type == "rep.silent", silent_minutes >= AlertRule.threshold),
+        and_(Event.type == "order.late", late_days >= AlertRule.threshold, still_pending),
+        and_(Event.type == "feedback.complaint",
+             payload["rating"].as_integer() <= AlertRule.threshold))
 
 
 def write_alerts(*, now: int) -> int:
@@ -90,8 +98,10 @@ def write_alerts(*, now: int) -> int:
                                   AlertRule.event_type == Event.type,
                                   AlertRule.enabled.is_(True)))
             .where(Event.id <= newest,
-                   or_(Event.id > cursor.last_event_id, Event.occurred_at >= since),
-                   _meets_threshold(), ~already))
+                   or_(Event.id > cursor.last_event_id, Event.occurred_at >= since,
+                       and_(Event.type == "order.late", AlertRule.threshold.is_not(None),
+                            Event.occurred_at >= now - LATE_LOOKBACK_MS)),
+                   _meets_threshold(now=now), ~already))
     written = db.session.execute(insert(Alert).from_select(
         ["rule_id", "event_id", "team_id", "created_at", "mail_wanted"], rows)
         .returning(Alert.id)).all()

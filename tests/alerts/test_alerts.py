@@ -9,7 +9,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from fieldsales.alerts.models import Alert
-from fieldsales.common import now_ms
+from fieldsales.common import DAY_MS, MINUTE_MS, now_ms
 
 
 class Inbox:
@@ -100,8 +100,11 @@ def test_events_become_alerts_once_per_rule_and_event_past_the_thresholds(client
                              {"event_type": "feedback.complaint", "threshold": 1,
                               "email": False},
                              {"event_type": "order.created", "email": False}])
-    loud = world.event(type="rep.silent", team_id=team_id, payload={"silent_minutes": 45})
-    world.event(type="rep.silent", team_id=team_id, payload={"silent_minutes": 20})  # below
+    now = now_ms()
+    loud = world.event(type="rep.silent", team_id=team_id, occurred_at=now,
+                       payload={"last_heard_at": now - 45 * MINUTE_MS})
+    world.event(type="rep.silent", team_id=team_id, occurred_at=now,  # below 30 minutes
+                payload={"last_heard_at": now - 20 * MINUTE_MS})
     world.event(type="feedback.complaint", team_id=team_id, payload={"rating": 2})  # above 1
     angry = world.event(type="feedback.complaint", team_id=team_id, payload={"rating": 1})
     order = world.event(type="order.created", team_id=team_id)
@@ -181,21 +184,34 @@ def wait_for(inbox, count):
 
 def test_the_local_smtp_server_receives_the_alert_to_the_teams_manager(client, team, world,
                                                                        smtp):
+    """An order.late rule past 2 days: the event is written once, when the order turns late;
+    the alert comes once it has been late 2 days and is still pending."""
     put_rules(client, team, [{"event_type": "order.late", "threshold": 2}])
-    world.event(type="order.late", team_id=team.manager.team_id, subject_id="order-7",
-                payload={"days_late": 3})
-    world.event(type="order.late", team_id=team.manager.team_id, payload={"days_late": 1})
-    world.run("alerts", now=now_ms())
+    customer = world.customer(rep=team.rep)
+    product = world.product()
+    now = now_ms()
+    late = world.order(rep=team.rep, customer=customer, at=now - 10 * DAY_MS,
+                       requested_at=now - 3 * DAY_MS, lines=[(product, 1, 5.0)])
+    recent = world.order(rep=team.rep, customer=customer, at=now - 10 * DAY_MS,
+                         requested_at=now - DAY_MS, lines=[(product, 1, 5.0)])
+    for order, requested in ((late, now - 3 * DAY_MS), (recent, now - DAY_MS)):
+        world.event(type="order.late", team_id=team.manager.team_id, subject_id=order,
+                    occurred_at=requested + MINUTE_MS,
+                    payload={"order_id": order, "requested_delivery_at": requested})
+    world.run("alerts", now=now)
 
     (recipients, message), = wait_for(smtp, 1)
     assert recipients == [team.manager.email]
     assert message["To"] == team.manager.email and message["From"] == "alerts@example.com"
-    assert "order.late" in message["Subject"] and "order-7" in message["Subject"]
-    assert "days_late: 3" in message.get_payload()
+    assert "order.late" in message["Subject"] and late in message["Subject"]
+    assert f"order_id: {late}" in message.get_payload()
     (alert,) = world.rows(Alert)
     assert alert.mailed_at is not None and alert.mail_error is None
-    world.run("alerts", now=now_ms())
+    world.run("alerts", now=now + 60_000)
     assert len(smtp.messages) == 1  # sent once
+    # A day later the other order has been late 2 days too: its alert comes then.
+    world.run("alerts", now=now + DAY_MS + MINUTE_MS)
+    assert recent in wait_for(smtp, 2)[1][1]["Subject"]
 
 
 def test_a_failed_send_is_recorded_and_retried_next_run(client, team, world, smtp):
