@@ -23,6 +23,7 @@ from flask import (
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
+from fieldsales.alerts import service as alerts_service
 from fieldsales.auth import service as auth_service
 from fieldsales.auth.schemas import LoginSchema
 from fieldsales.common import DAY_MS, ROLES, now_ms
@@ -112,6 +113,7 @@ NAV = (
     ("console.demand", "Demand", ("admin", "procurement", "manager")),
     ("console.feedback", "Feedback", ("admin", "manager", "procurement", "rep")),
     ("console.territories", "Territories", MANAGING),
+    ("console.alerts", "Alerts", MANAGING),
 )
 LANDING = {"admin": "console.today", "manager": "console.today", "rep": "console.my_day",
            "procurement": "console.backlog"}
@@ -1258,3 +1260,24 @@ def territories(user: User):
                   flag_options=[(f, f) for f in TERRITORY_FLAGS],
                   keep={k: v for k, v in request.args.items()
                         if k in ("flag", "sort", "team_id") and v})
+
+
+# --- alerts (GET /api/v1/alerts, POST /api/v1/alerts/<id>/acknowledge) -------------------
+@blp.get("/alerts")
+@page("admin", "manager")
+def alerts(user: User):
+    """The alerts feed, newest first, as GET /alerts (a manager's team's, an admin's all);
+    `?all=1` shows the acknowledged ones too."""
+    everything = request.args.get("all") == "1"
+    items = alerts_service.feed(viewer=user, team_id=None, unacknowledged=not everything,
+                                limit=200)
+    return render("alerts.html", user, items=items, everything=everything)
+
+
+@blp.post("/alerts/<alert_id>/acknowledge")
+@page("admin", "manager")
+def alert_acknowledge(user: User, alert_id: str):
+    alerts_service.acknowledge(viewer=user, alert_id=alert_id)  # 404 page for another team's
+    db.session.commit()
+    flash(f"Alert {alert_id} acknowledged.")
+    return redirect(url_for("console.alerts"))

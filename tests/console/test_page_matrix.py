@@ -60,6 +60,10 @@ PAGES = {
     ("/admin/quarantine/<quarantine_id>/discard", "POST"): ADMINS_ONLY | {"admin": 302},
     ("/customers/duplicates", "GET"): MANAGERS_ONLY,
     ("/customers/duplicates/merge", "POST"): row(302, 422, 422, 422, 403, 403, 403),
+    # Alerts: the feed as GET /alerts; acknowledging an alert of the manager's team as POST
+    # /alerts/<id>/acknowledge (another team's is 404).
+    ("/alerts", "GET"): MANAGERS_ONLY,
+    ("/alerts/<alert_id>/acknowledge", "POST"): row(302, 302, 302, 404, 403, 403, 403),
     # Customers: everyone, scoped as GET /customers; assigning as PATCH /customers/<id> (an
     # empty form assigns nobody).
     ("/customers", "GET"): row(302, 200, 200, 200, 200, 200, 200),
@@ -96,6 +100,17 @@ PAGES = {
     ("/feedback", "GET"): row(302, 200, 200, 200, 200, 200, 200),
     ("/territories", "GET"): MANAGERS_ONLY,
 }
+
+
+def alert_of(team, world) -> int:
+    """The id of a fresh alert of the manager's team (an order.created rule and event)."""
+    from fieldsales.alerts.models import Alert, AlertRule
+    rules = world.rows(AlertRule, AlertRule.team_id == team.manager.team_id)
+    rule = rules[0].id if rules else world.add(
+        AlertRule, team_id=team.manager.team_id, event_type="order.created", updated_at=0)
+    event = world.event(type="order.created", team_id=team.manager.team_id)
+    return world.add(Alert, rule_id=rule, event_id=event, team_id=team.manager.team_id,
+                     created_at=0, mail_wanted=False)
 
 
 def quarantined(client, team, world) -> str:
@@ -139,7 +154,8 @@ def test_every_page_answers_every_caller_as_written(app, client, visitor, team, 
                     .replace("<user_id>", team.rep.id)
                     .replace("<order_id>", order)
                     .replace("<planned_visit_id>", world.planned_visit(
-                        rep=team.rep, customer=customer, day=local_day(now_ms() + DAY_MS))))
+                        rep=team.rep, customer=customer, day=local_day(now_ms() + DAY_MS)))
+                    .replace("<alert_id>", str(alert_of(team, world))))
             if method == "GET":
                 status = person.get(path).status_code
             else:  # the CSRF token of whatever page the caller can see
