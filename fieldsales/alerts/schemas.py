@@ -16,7 +16,7 @@ THRESHOLD_TYPES = ("rep.silent", "order.late", "feedback.complaint")
 class AlertRuleSchema(StrictSchema):
     event_type = ma.fields.String(required=True, validate=validate.OneOf(EVENT_TYPES), metadata={
         "description": "The event type that alerts (the outbox's types)."})
-    threshold = ma.fields.Integer(load_default=None, allow_none=True,
+    threshold = ma.fields.Integer(strict=True, load_default=None, allow_none=True,
                                   validate=validate.Range(0, 1_000_000), metadata={
         "description": "rep.silent: minutes silent at least; order.late: days late at least; "
                        "feedback.complaint: rating at most. Null: every event of the type. "
