@@ -7,7 +7,6 @@ from sqlalchemy import Select, Table, func, insert, literal, select
 from sqlalchemy.sql import ColumnElement
 
 from fieldsales.common import now_ms
-from fieldsales.database import rowcount
 from fieldsales.events.models import Event
 from fieldsales.extensions import db
 
@@ -51,8 +50,9 @@ def emit_select(*, type: str, rows: Select) -> int:
     cols: list[ColumnElement] = list(subquery.c)
     statement = insert(table).from_select(
         ["type", "team_id", "subject_id", "payload", "occurred_at"],
-        select(literal(type), *cols))
-    return rowcount(db.session.execute(statement))
+        select(literal(type), *cols)).returning(table.c.id)
+    # Counted by RETURNING: PostgreSQL's driver reports -1 rows for an INSERT ... SELECT here.
+    return len(db.session.execute(statement).all())
 
 
 def json_payload(**columns) -> ColumnElement:

@@ -26,8 +26,9 @@ def test_a_pending_order_past_its_date_is_late_once(app, team):
     _order(app, team.rep, requested=now_ms() + DAY_MS)  # not yet
     _order(app, team.rep, requested=now_ms() - DAY_MS, status="delivered")  # not pending
     with app.app_context():
-        assert run_job("events").status == "ok"
-        assert run_job("events").status == "ok"
+        first, again = run_job("events"), run_job("events")
+        assert (first.status, first.summary["order_late"]) == ("ok", 1)  # counted, both DBs
+        assert (again.status, again.summary["order_late"]) == ("ok", 0)
     got = events(app, "order.late")
     assert [(s, t) for _, s, t, _ in got] == [(late, team.rep.team_id)]
 
