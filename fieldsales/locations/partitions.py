@@ -162,27 +162,30 @@ def _add_month(*, name: str, start: int, end: int, columns: str, lock_timeout_ms
     return moved
 
 
-def drop_ping_months_before(*, cutoff_ms: int, lock_timeout_ms: int = 5_000) -> list[str]:
+def drop_ping_months_before(*, cutoff_ms: int, lock_timeout_ms: int = 5_000) -> dict[str, int]:
     """Detach and drop every monthly partition whose whole range ends at or before
-    `cutoff_ms`; the names dropped, oldest first. [] on SQLite. Rows before the cutoff that
-    stay (its own month's, and any in the default partition) are the caller's to delete."""
+    `cutoff_ms`; the names dropped, oldest first, with the pings each held. {} on SQLite.
+    Rows before the cutoff that stay (its own month's, and any in the default partition) are
+    the caller's to delete."""
     if not _postgresql():
-        return []
+        return {}
     with db.engine.connect() as connection:
         existing = ping_partitions(connection=connection)
         connection.rollback()
     old = sorted((bounds[0], name) for name, bounds in existing.items()
                  if bounds is not None and bounds[1] <= cutoff_ms)
-    dropped = []
+    dropped: dict[str, int] = {}
     for _, name in old:
         with db.engine.begin() as connection:
             _lock_timeout(connection, lock_timeout_ms)
             connection.execute(text(f"ALTER TABLE {TABLE} DETACH PARTITION {name}"))
         with db.engine.begin() as connection:
             _lock_timeout(connection, lock_timeout_ms)
+            held = connection.execute(text(f"SELECT count(*) FROM {name}")).scalar_one()
             connection.execute(text(f"DROP TABLE {name}"))
-        log.info("Dropped partition %s (every ping in it was older than %s)", name, cutoff_ms)
-        dropped.append(name)
+        log.info("Dropped partition %s, %s pings (every one older than %s)", name, held,
+                 cutoff_ms)
+        dropped[name] = held
     return dropped
 
 

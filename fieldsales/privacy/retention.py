@@ -44,16 +44,18 @@ def purge(*, now: int, config: Mapping) -> dict[str, int]:
     """Delete every kind's rows past its window, batch by batch; the count per kind."""
     batch = config["RETENTION_BATCH"]
     deleted = {}
+    in_months = 0
     if config["RETENTION_PING_DAYS"]:
         # PostgreSQL: whole months go as partitions first (locations/partitions.py), before
         # this session touches the pings; what is left before the cutoff goes in batches.
-        partitions.drop_ping_months_before(
+        in_months = sum(partitions.drop_ping_months_before(
             cutoff_ms=now - config["RETENTION_PING_DAYS"] * DAY_MS,
-            lock_timeout_ms=config["PING_PARTITIONS_LOCK_TIMEOUT_MS"])
+            lock_timeout_ms=config["PING_PARTITIONS_LOCK_TIMEOUT_MS"]).values())
     for kind, (model, setting, age) in WINDOWS.items():
         days = config[setting]
         deleted[kind] = 0 if not days else _in_batches(model.__table__,
                                                       age < now - days * DAY_MS, batch=batch)
+    deleted["location_pings"] += in_months
     deleted["auth_tokens"] = _in_batches(
         AuthToken.__table__, or_(AuthToken.expires_at <= now, AuthToken.revoked_at.is_not(None)),
         batch=batch)
