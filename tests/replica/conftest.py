@@ -3,10 +3,29 @@
 TEST_DATABASE_URL is PostgreSQL; with FIELDSALES_REQUIRE_REPLICA=1 (.ci/run) a standby that
 cannot be started is a failure."""
 import os
+from collections.abc import Callable, Iterator
 
 import pytest
 
+from fieldsales import create_app, replica
+from fieldsales.extensions import db
+from tests.factories import config_for
 from tests.replica.standby import NoStandby, start_standby
+
+
+def app_with_replica(url: str, replica_url: str, *, ready: Callable[[], None] = lambda: None,
+                     **config) -> Iterator:
+    """An app on `url` reading from `replica_url`, its tables made on the primary (then
+    `ready()`, in its context); both engines let go at the end. For module fixtures."""
+    app = create_app(config_for(url, DATABASE_REPLICA_URL=replica_url, **config))
+    with app.app_context():
+        db.create_all()
+        ready()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+        replica.engine().dispose()
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from fieldsales.common import now_ms
 from fieldsales.extensions import db
 from tests import factories
 from tests.factories import Phone, config_for
+from tests.replica.conftest import app_with_replica
 
 # Views that may read the replica, by endpoint: the reports, the REST lists and exports, and
 # the console's read-only pages. Any other view reads the primary.
@@ -34,14 +35,7 @@ REPLICA_VIEWS = {
 @pytest.fixture(scope="module")
 def app(make_database):
     url = make_database("routing")
-    app = create_app(config_for(url, DATABASE_REPLICA_URL=url))
-    with app.app_context():
-        db.create_all()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-        replica.engine().dispose()
+    yield from app_with_replica(url, url)
 
 
 @pytest.fixture

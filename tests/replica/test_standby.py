@@ -6,26 +6,20 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from fieldsales import create_app, replica
+from fieldsales import replica
 from fieldsales.extensions import db
 from fieldsales.replica import lag_seconds
-from tests.factories import Phone, changes, config_for, ids, visit_record
+from tests.factories import Phone, changes, ids, visit_record
+from tests.replica.conftest import app_with_replica
 
 
 @pytest.fixture(scope="module")
 def app(make_database, standby):
     """The suite's fixtures (client, team, world ...) on an app with DATABASE_REPLICA_URL."""
     url = make_database("replica")
-    app = create_app(config_for(url, DATABASE_REPLICA_URL=standby.url_for(url),
-                                REPLICA_MAX_LAG_SECONDS=3600.0))
-    with app.app_context():
-        db.create_all()  # on the primary: the standby replays it
-        standby.catch_up(db.engine)
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-        replica.engine().dispose()
+    # The tables are made on the primary; the standby replays them before the tests start.
+    yield from app_with_replica(url, standby.url_for(url), REPLICA_MAX_LAG_SECONDS=3600.0,
+                                ready=lambda: standby.catch_up(db.engine))
 
 
 @pytest.fixture
