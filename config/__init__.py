@@ -184,13 +184,15 @@ class Config:
     # backlog.priority_changed: the top N of a team's backlog it watches.
     EVENTS_BACKLOG_TOP_N = 10
 
+    # The outbox's readers (the alerts and webhooks jobs) read the events past their cursor
+    # and those of the last this many minutes again: an event committed after a later one.
+    EVENTS_RESCAN_MINUTES = 10
+
     # Manager alerts (fieldsales/alerts, docs/integrations.md "Alerts"): the `alerts` job runs
-    # this often (minutes; 0 leaves it off the schedule), turns the events since its cursor
-    # (and those of the last ALERTS_RESCAN_MINUTES again, for ones committed late) into
-    # alerts, and mails at most ALERTS_MAIL_BATCH of them per run through this SMTP server
-    # ("" for SMTP_HOST: no e-mail, alerts stay in the feed and wait).
+    # this often (minutes; 0 leaves it off the schedule), turns the events it has not read
+    # into alerts, and mails at most ALERTS_MAIL_BATCH of them per run through this SMTP
+    # server ("" for SMTP_HOST: no e-mail, alerts stay in the feed and wait).
     ALERTS_INTERVAL_MINUTES = 1
-    ALERTS_RESCAN_MINUTES = 10
     ALERTS_MAIL_BATCH = 200
     ALERTS_MAIL_FROM = "alerts@fieldsales.invalid"
     SMTP_HOST = ""
@@ -199,6 +201,25 @@ class Config:
     SMTP_PASSWORD = ""
     SMTP_STARTTLS = False
     SMTP_TIMEOUT_SECONDS = 10.0
+
+    # Webhooks (fieldsales/webhooks, docs/integrations.md "Webhooks"): the `webhooks` job runs
+    # this often (minutes; 0 leaves it off the schedule) and sends at most WEBHOOKS_BATCH due
+    # deliveries, for at most WEBHOOKS_RUN_SECONDS, each cut off after WEBHOOKS_TIMEOUT_SECONDS
+    # without an answer. A failed attempt is tried again after WEBHOOKS_RETRY_FIRST_SECONDS,
+    # doubling each time (with jitter) up to WEBHOOKS_RETRY_MAX_MINUTES, for
+    # WEBHOOKS_RETRY_HOURS; then the delivery has failed. A subscription whose attempts fail
+    # WEBHOOKS_DISABLE_AFTER_FAILURES times in a row is disabled (0: never).
+    # WEBHOOKS_ALLOWED_HOSTS: host names, addresses or networks (e.g. "10.0.0.0/8") that may
+    # receive webhooks although they are not public addresses (the SSRF guard refuses them).
+    WEBHOOKS_INTERVAL_MINUTES = 1
+    WEBHOOKS_BATCH = 500
+    WEBHOOKS_RUN_SECONDS = 50.0
+    WEBHOOKS_TIMEOUT_SECONDS = 5.0
+    WEBHOOKS_RETRY_FIRST_SECONDS = 30
+    WEBHOOKS_RETRY_MAX_MINUTES = 6 * 60
+    WEBHOOKS_RETRY_HOURS = 24.0
+    WEBHOOKS_DISABLE_AFTER_FAILURES = 50
+    WEBHOOKS_ALLOWED_HOSTS: list = []
 
     # Scheduler. Production and `dev.py run` run one `flask jobs scheduler` process beside
     # the servers; "in-process" also runs the jobs in a thread of every process that creates

@@ -46,6 +46,7 @@ from fieldsales.tasks.routes import blp as tasks_blp
 from fieldsales.users.cli import users_cli
 from fieldsales.users.routes import blp as users_blp
 from fieldsales.visits.models import Visit
+from fieldsales.webhooks.routes import blp as webhooks_blp
 from fieldsales.wire import install as install_wire
 
 
@@ -120,7 +121,7 @@ def create_app(config: str | object | None = None) -> Flask:
 
     for blueprint in (health_blp, auth_blp, users_blp, customers_blp, products_blp, tasks_blp,
                       orders_blp, plans_blp, sync_blp, jobs_blp, targets_blp, reports_blp,
-                      privacy_blp, imports_blp, alerts_blp):
+                      privacy_blp, imports_blp, alerts_blp, webhooks_blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(console_blp)  # the web console at / (pages, not in the OpenAPI)
 

@@ -94,6 +94,14 @@ EXPECTED = {
     ("/api/v1/users/me", "GET"): "any",
     ("/api/v1/users/me/export", "GET"): "any",
     ("/api/v1/users/me/position-views", "GET"): "any",
+    ("/api/v1/webhooks", "GET"): "admin",
+    ("/api/v1/webhooks", "POST"): "admin",
+    ("/api/v1/webhooks/<subscription_id>", "DELETE"): "admin",
+    ("/api/v1/webhooks/<subscription_id>", "GET"): "admin",
+    ("/api/v1/webhooks/<subscription_id>", "PATCH"): "admin",
+    ("/api/v1/webhooks/<subscription_id>/deliveries", "GET"): "admin",
+    ("/api/v1/webhooks/<subscription_id>/deliveries/<delivery_id>/redeliver", "POST"): "admin",
+    ("/api/v1/webhooks/<subscription_id>/rotate-secret", "POST"): "admin",
 }
 
 

@@ -1,4 +1,5 @@
-"""Alert rules per team, the alerts the `alerts` job writes from events, and its cursor."""
+"""Alert rules per team, and the alerts the `alerts` job writes from events (its cursor is
+the outbox's: `events.models.EventCursor`)."""
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -54,12 +55,3 @@ class Alert(Model):
     mailed_at: Mapped[int | None] = mapped_column(BigInteger)
     mail_attempts: Mapped[int] = mapped_column(Integer, default=0)
     mail_error: Mapped[str | None] = mapped_column(Text)
-
-
-class AlertCursor(Model):
-    """The last event id the `alerts` job has read (one row, id 1)."""
-
-    __tablename__ = "alert_cursor"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    last_event_id: Mapped[int] = mapped_column(BigInteger, default=0)

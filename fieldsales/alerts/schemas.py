@@ -3,13 +3,10 @@ its items."""
 import marshmallow as ma
 from marshmallow import validate
 
+from fieldsales.events.service import TYPES
 from fieldsales.schemas import Flag, StrictSchema
 
-EVENT_TYPES = (
-    "order.created", "order.delivered", "order.late", "visit.checked_in", "visit.completed",
-    "feedback.complaint", "demand.flagged", "backlog.priority_changed", "rep.silent",
-    "plan.missed",
-)
+EVENT_TYPES = tuple(TYPES)
 THRESHOLD_TYPES = ("rep.silent", "order.late", "feedback.complaint")
 
 

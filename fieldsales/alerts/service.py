@@ -2,14 +2,15 @@
 commits the alerts it wrote before it sends their e-mails (so a send that hangs or a crash
 while sending never loses an alert); the runner commits the rest with the run."""
 from flask import current_app
-from sqlalchemy import and_, exists, func, insert, literal, or_, select, update
+from sqlalchemy import and_, exists, insert, literal, or_, select, update
 
 from fieldsales.alerts import mail
-from fieldsales.alerts.models import Alert, AlertCursor, AlertRule
+from fieldsales.alerts.models import Alert, AlertRule
 from fieldsales.alerts.schemas import THRESHOLD_TYPES
 from fieldsales.common import DAY_MS, MINUTE_MS, now_ms
 from fieldsales.errors import ApiError
 from fieldsales.events.models import Event
+from fieldsales.events.service import read_events
 from fieldsales.extensions import db
 from fieldsales.orders import rules as order_rules
 from fieldsales.orders.models import Order
@@ -81,31 +82,22 @@ def _meets_threshold(*, now: int):
 
 
 def write_alerts(*, now: int) -> int:
-    """Alerts for the events since the cursor (and the last ALERTS_RESCAN_MINUTES' again:
-    an event whose transaction committed after a later one's), one INSERT .. SELECT; the
-    unique (rule, event) key keeps each alert once. Moves the cursor to the newest event."""
-    cursor = db.session.get(AlertCursor, 1)
-    if cursor is None:
-        cursor = AlertCursor(id=1, last_event_id=0)
-        db.session.add(cursor)
-        db.session.flush()
-    newest = db.session.scalar(select(func.max(Event.id))) or 0
-    since = now - current_app.config["ALERTS_RESCAN_MINUTES"] * MINUTE_MS
+    """Alerts for the events the job has not read (`events.service.read_events`), one
+    INSERT .. SELECT; the unique (rule, event) key keeps each alert once."""
+    reading = read_events(consumer="alerts", now=now)
     already = exists().where(Alert.rule_id == AlertRule.id, Alert.event_id == Event.id)
+    late_again = and_(Event.type == "order.late", AlertRule.threshold.is_not(None),
+                      Event.occurred_at >= now - LATE_LOOKBACK_MS)
     rows = (select(AlertRule.id, Event.id, Event.team_id, literal(now), AlertRule.email)
             .select_from(Event)
             .join(AlertRule, and_(AlertRule.team_id == Event.team_id,
                                   AlertRule.event_type == Event.type,
                                   AlertRule.enabled.is_(True)))
-            .where(Event.id <= newest,
-                   or_(Event.id > cursor.last_event_id, Event.occurred_at >= since,
-                       and_(Event.type == "order.late", AlertRule.threshold.is_not(None),
-                            Event.occurred_at >= now - LATE_LOOKBACK_MS)),
-                   _meets_threshold(now=now), ~already))
+            .where(reading.unread(late_again), _meets_threshold(now=now), ~already))
     written = db.session.execute(insert(Alert).from_select(
         ["rule_id", "event_id", "team_id", "created_at", "mail_wanted"], rows)
         .returning(Alert.id)).all()
-    cursor.last_event_id = max(cursor.last_event_id, newest)
+    reading.done()
     return len(written)
 
 

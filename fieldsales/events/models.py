@@ -21,3 +21,13 @@ class Event(Model):
     subject_id: Mapped[str] = mapped_column(String(80))
     payload: Mapped[dict] = mapped_column(JSON)
     occurred_at: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class EventCursor(Model):
+    """How far a consumer of the outbox (the `alerts` job, the `webhooks` job) has read:
+    the newest event id it has seen (`service.read_events`)."""
+
+    __tablename__ = "event_cursors"
+
+    consumer: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_event_id: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -1,13 +1,15 @@
 """Writing events: `emit` for one change made through the ORM, `emit_select` for a set-based
 change (one INSERT .. SELECT). Neither commits: the event is part of the caller's transaction,
 so it exists exactly when the change does (the route or the job commits once)."""
+from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Select, Table, func, insert, literal, select
+from flask import current_app
+from sqlalchemy import Select, Table, and_, func, insert, literal, or_, select
 from sqlalchemy.sql import ColumnElement
 
-from fieldsales.common import now_ms
-from fieldsales.events.models import Event
+from fieldsales.common import MINUTE_MS, now_ms
+from fieldsales.events.models import Event, EventCursor
 from fieldsales.extensions import db
 
 # Every event type, with what it means. `subject_id` names the record in the first word.
@@ -64,3 +66,36 @@ def json_payload(**columns) -> ColumnElement:
     if db.session.get_bind().dialect.name == "postgresql":
         return func.json_build_object(*args)
     return func.json(func.json_object(*args))
+
+
+@dataclass
+class Reading:
+    """One run of a consumer over the outbox: the events up to `newest` it has not read
+    (`unread`), and `done()` to move its cursor there (in the run's transaction)."""
+
+    cursor: EventCursor
+    newest: int
+    rescan_from: int
+
+    def unread(self, *also: ColumnElement[bool]) -> ColumnElement[bool]:
+        """SQL: past the cursor, or occurred in the last EVENTS_RESCAN_MINUTES (an event id
+        is taken before its transaction commits, so one may commit after a later id was
+        read), or any of `also`; never past `newest`. Consumers keep each (event, target)
+        once by a unique key, so a rescanned event is not handled twice."""
+        return and_(Event.id <= self.newest,
+                    or_(Event.id > self.cursor.last_event_id,
+                        Event.occurred_at >= self.rescan_from, *also))
+
+    def done(self) -> None:
+        self.cursor.last_event_id = max(self.cursor.last_event_id, self.newest)
+
+
+def read_events(*, consumer: str, now: int) -> Reading:
+    cursor = db.session.get(EventCursor, consumer)
+    if cursor is None:
+        cursor = EventCursor(consumer=consumer, last_event_id=0)
+        db.session.add(cursor)
+        db.session.flush()
+    newest = db.session.scalar(select(func.max(Event.id))) or 0
+    rescan_ms = current_app.config["EVENTS_RESCAN_MINUTES"] * MINUTE_MS
+    return Reading(cursor=cursor, newest=newest, rescan_from=now - rescan_ms)

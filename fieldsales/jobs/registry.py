@@ -13,6 +13,7 @@ from fieldsales.locations import partitions
 from fieldsales.plans import service as plans_service
 from fieldsales.privacy import retention
 from fieldsales.scoring import backlog, demand, productivity
+from fieldsales.webhooks import service as webhooks_service
 
 JOBS: dict[str, Callable[..., int | dict]] = {
     "productivity": productivity.run,
@@ -28,6 +29,8 @@ JOBS: dict[str, Callable[..., int | dict]] = {
     "events": watch.run,
     # New events into the teams' alerts, then their e-mails (commits the alerts first).
     "alerts": alerts_service.run,
+    # New events into deliveries, then the due deliveries sent (commits each outcome).
+    "webhooks": webhooks_service.run,
 }
 
 # name -> the config setting with its interval in minutes (0 = not scheduled).
@@ -40,4 +43,5 @@ INTERVAL_SETTINGS = {
     "plans": "PLAN_INTERVAL_MINUTES",
     "events": "EVENTS_INTERVAL_MINUTES",
     "alerts": "ALERTS_INTERVAL_MINUTES",
+    "webhooks": "WEBHOOKS_INTERVAL_MINUTES",
 }

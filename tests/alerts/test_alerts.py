@@ -125,7 +125,7 @@ def test_events_become_alerts_once_per_rule_and_event_past_the_thresholds(client
 def test_an_event_committed_behind_the_cursor_is_still_alerted(client, team, world, app):
     """Outbox ids are taken before commit: a transaction can commit an id lower than one
     the job already read. The rescan window picks it up."""
-    from fieldsales.alerts.models import AlertCursor
+    from fieldsales.events.models import EventCursor
     from fieldsales.extensions import db
     team_id = team.manager.team_id
     put_rules(client, team, [{"event_type": "order.created", "email": False}])
@@ -135,7 +135,7 @@ def test_an_event_committed_behind_the_cursor_is_still_alerted(client, team, wor
     with app.app_context():  # as if `first` had committed after the run read past it
         db.session.execute(db.delete(Alert).where(Alert.event_id == first))
         db.session.commit()
-        assert db.session.get(AlertCursor, 1).last_event_id > first
+        assert db.session.get(EventCursor, "alerts").last_event_id > first
     assert world.run("alerts", now=now_ms())["rows_written"] == 1
 
 

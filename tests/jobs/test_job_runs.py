@@ -216,12 +216,13 @@ def test_cli_jobs_run_all_runs_every_job(app, world, team):
     assert result.exit_code == 0, result.output
     assert [line.split(":")[0] for line in result.output.splitlines()] == [
         "productivity", "demand", "backlog", "retention", "ping_partitions", "plans", "events",
-        "alerts"]
+        "alerts", "webhooks"]
     recorded = runs(app)
     assert [(r.job, r.status, r.trigger) for r in recorded] == [
         ("productivity", "ok", "manual"), ("demand", "ok", "manual"), ("backlog", "ok", "manual"),
         ("retention", "ok", "manual"), ("ping_partitions", "ok", "manual"),
-        ("plans", "ok", "manual"), ("events", "ok", "manual"), ("alerts", "ok", "manual")]
+        ("plans", "ok", "manual"), ("events", "ok", "manual"), ("alerts", "ok", "manual"),
+        ("webhooks", "ok", "manual")]
     unknown = app.test_cli_runner().invoke(args=["jobs", "run", "nonsense"])
     assert unknown.exit_code != 0 and "nonsense" in unknown.output
 
@@ -249,7 +250,8 @@ def test_the_app_starts_no_scheduler_unless_the_setting_says_in_process(app, mak
     try:
         jobs = {job.id: job.trigger.interval.total_seconds() for job in started.get_jobs()}
         assert jobs == {"productivity": 3600, "backlog": 300, "ping_partitions": 86400,
-                        "plans": 86400, "events": 300, "alerts": 60}
+                        "plans": 86400, "events": 300, "alerts": 60,
+                        "webhooks": 60}
         first_runs = [job.next_run_time - datetime.now(UTC)
                       for job in started.get_jobs()]
         assert all(30 < delay.total_seconds() <= 120 for delay in first_runs)  # soon, jittered
@@ -269,7 +271,7 @@ def test_flask_jobs_scheduler_runs_the_jobs_on_schedule_until_stopped(make_datab
            "SCORING_INTERVAL_MINUTES_DEMAND": "0", "SCORING_INTERVAL_MINUTES_BACKLOG": "1",
            "RETENTION_INTERVAL_MINUTES": "0", "PING_PARTITIONS_INTERVAL_MINUTES": "0",
            "PLAN_INTERVAL_MINUTES": "0", "EVENTS_INTERVAL_MINUTES": "0",
-           "ALERTS_INTERVAL_MINUTES": "0"}
+           "ALERTS_INTERVAL_MINUTES": "0", "WEBHOOKS_INTERVAL_MINUTES": "0"}
     process = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "jobs",
                                 "scheduler"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
