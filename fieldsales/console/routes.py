@@ -35,6 +35,7 @@ from fieldsales.customers.models import CUSTOMER_KINDS, Customer
 from fieldsales.customers.routes import LISTING as CUSTOMERS
 from fieldsales.customers.schemas import CustomerListArgs, CustomerUpdateSchema
 from fieldsales.errors import ApiError
+from fieldsales.events.service import TYPES as EVENT_TYPES
 from fieldsales.extensions import db
 from fieldsales.imports import service as imports_service
 from fieldsales.imports.routes import ROLES as IMPORT_ROLES
@@ -87,6 +88,9 @@ from fieldsales.users.schemas import (
     UserListArgs,
     UserUpdateSchema,
 )
+from fieldsales.webhooks import service as webhooks_service
+from fieldsales.webhooks.routes import LOG as WEBHOOK_LOG
+from fieldsales.webhooks.schemas import DELIVERY_STATUSES, SubscriptionCreateSchema
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +118,7 @@ NAV = (
     ("console.feedback", "Feedback", ("admin", "manager", "procurement", "rep")),
     ("console.territories", "Territories", MANAGING),
     ("console.alerts", "Alerts", MANAGING),
+    ("console.webhooks", "Webhooks", ("admin",)),
 )
 LANDING = {"admin": "console.today", "manager": "console.today", "rep": "console.my_day",
            "procurement": "console.backlog"}
@@ -1281,3 +1286,90 @@ def alert_acknowledge(user: User, alert_id: str):
     db.session.commit()
     flash(f"Alert {alert_id} acknowledged.")
     return redirect(url_for("console.alerts"))
+
+
+# --- webhooks (/api/v1/webhooks: subscriptions, delivery log, redelivery) -----------------
+WEBHOOK_LOG_ROWS = 100
+
+
+def _webhooks_page(user: User, status: int = 200, *, errors=None, values=None, made=None):
+    return render("webhooks.html", user, status, subscriptions=[
+        webhooks_service.as_shown(row) for row in webhooks_service.list_subscriptions()],
+        event_types=list(EVENT_TYPES), team_names={t.id: t.name for t in _teams(user)},
+        errors=errors or {},
+        values=values or {}, chosen=set((values or {}).get("event_types", [])), made=made)
+
+
+@blp.get("/webhooks")
+@page("admin")
+def webhooks(user: User):
+    """The subscriptions, as GET /webhooks, and a form to subscribe a URL."""
+    return _webhooks_page(user)
+
+
+@blp.post("/webhooks")
+@page("admin")
+def webhook_create(user: User):
+    """Subscribe, as POST /webhooks; the page shows the secret this once (no redirect: it
+    is not kept anywhere the next page could read it)."""
+    values = {"url": (request.form.get("url") or "").strip(),
+              "event_types": request.form.getlist("event_types"),
+              "team_id": request.form.get("team_id") or None,
+              "description": (request.form.get("description") or "").strip() or None}
+    try:
+        data = SubscriptionCreateSchema().load(values)
+    except ma.ValidationError as error:
+        messages = error.messages if isinstance(error.messages, dict) else {}
+        return _webhooks_page(user, 422, values=values, errors={
+            name: forms.texts(problem) for name, problem in messages.items()})
+    made, errors = forms.attempt(lambda: webhooks_service.create_subscription(
+        creator=user, **data))
+    if errors:
+        return _webhooks_page(user, 422, values=values, errors=errors)
+    db.session.commit()
+    return _webhooks_page(user, made=webhooks_service.as_shown(made, with_secret=True))
+
+
+@blp.post("/webhooks/<subscription_id>/active")
+@page("admin")
+def webhook_active(user: User, subscription_id: str):
+    """Disable or enable, as PATCH /webhooks/<id> with `active`."""
+    active = request.form.get("active") == "true"
+    webhooks_service.update_subscription(subscription_id=subscription_id,
+                                         changes={"active": active})
+    db.session.commit()
+    flash("Subscription enabled." if active else "Subscription disabled.")
+    return redirect(url_for("console.webhook", subscription_id=subscription_id))
+
+
+@blp.post("/webhooks/<subscription_id>/delete")
+@page("admin")
+def webhook_delete(user: User, subscription_id: str):
+    webhooks_service.delete_subscription(subscription_id=subscription_id)
+    db.session.commit()
+    flash("Subscription removed, with its delivery log.")
+    return redirect(url_for("console.webhooks"))
+
+
+@blp.get("/webhooks/<subscription_id>")
+@page("admin")
+def webhook(user: User, subscription_id: str):
+    """One subscription and its delivery log, newest first (`?status=`), as
+    GET /webhooks/<id>/deliveries."""
+    subscription = webhooks_service.get_subscription(subscription_id=subscription_id)
+    wanted = request.args.get("status") or None
+    args = {"limit": WEBHOOK_LOG_ROWS, "cursor": None,
+            "status": wanted if wanted in DELIVERY_STATUSES else None}
+    log = WEBHOOK_LOG.page(args=args, query=webhooks_service.deliveries_of(
+        subscription_id=subscription_id))
+    return render("webhook.html", user, subscription=webhooks_service.as_shown(subscription),
+                  deliveries=log["items"], statuses=DELIVERY_STATUSES, status=args["status"])
+
+
+@blp.post("/webhooks/<subscription_id>/deliveries/<delivery_id>/redeliver")
+@page("admin")
+def webhook_redeliver(user: User, subscription_id: str, delivery_id: str):
+    webhooks_service.redeliver(subscription_id=subscription_id, delivery_id=delivery_id)
+    db.session.commit()
+    flash(f"Delivery {delivery_id} goes out again at the webhooks job's next run.")
+    return redirect(url_for("console.webhook", subscription_id=subscription_id))

@@ -7,7 +7,7 @@ a rep or target of another team is 404, as in the API. What each page shows is c
 tests/console/test_pages.py.
 """
 from fieldsales.common import DAY_MS, now_ms
-from tests.factories import Phone, at, changes, feedback_record, local_day
+from tests.factories import Phone, at, changes, feedback_record, local_day, uid
 
 CALLERS = ("signed out", "admin", "manager", "other_manager", "procurement", "rep", "other_rep")
 PUBLIC = {("/console/static/<path:filename>", "GET")}
@@ -99,6 +99,15 @@ PAGES = {
     # territory balance (admins and managers).
     ("/feedback", "GET"): row(302, 200, 200, 200, 200, 200, 200),
     ("/territories", "GET"): MANAGERS_ONLY,
+    # Webhooks (admins, as /webhooks): an empty subscribe form names no URL (422);
+    # `<subscription_id>` is an active subscription, `<delivery_id>` one of its deliveries.
+    ("/webhooks", "GET"): ADMINS_ONLY,
+    ("/webhooks", "POST"): row(302, 422, 403, 403, 403, 403, 403),
+    ("/webhooks/<subscription_id>", "GET"): ADMINS_ONLY,
+    ("/webhooks/<subscription_id>/active", "POST"): ADMINS_ONLY | {"admin": 302},
+    ("/webhooks/<subscription_id>/delete", "POST"): ADMINS_ONLY | {"admin": 302},
+    ("/webhooks/<subscription_id>/deliveries/<delivery_id>/redeliver", "POST"):
+        ADMINS_ONLY | {"admin": 302},
 }
 
 
@@ -111,6 +120,18 @@ def alert_of(team, world) -> int:
     event = world.event(type="order.created", team_id=team.manager.team_id)
     return world.add(Alert, rule_id=rule, event_id=event, team_id=team.manager.team_id,
                      created_at=0, mail_wanted=False)
+
+
+def webhook_of(team, world) -> tuple[str, str]:
+    """A fresh active subscription and one delivery of it: (subscription id, delivery id)."""
+    from fieldsales.webhooks.models import WebhookDelivery, WebhookSubscription
+    subscription = world.add(WebhookSubscription, id=uid("wh"), url="https://93.184.215.14/h",
+                             event_types=["order.created"], secret="whsec_QUJDRA==",
+                             active=True, failures_in_a_row=0, created_at=0, updated_at=0)
+    event = world.event(type="order.created", team_id=team.manager.team_id)
+    delivery = world.add(WebhookDelivery, subscription_id=subscription, event_id=event,
+                         status="succeeded", attempts=1, created_at=0, give_up_at=0)
+    return subscription, str(delivery)
 
 
 def quarantined(client, team, world) -> str:
@@ -156,6 +177,10 @@ def test_every_page_answers_every_caller_as_written(app, client, visitor, team, 
                     .replace("<planned_visit_id>", world.planned_visit(
                         rep=team.rep, customer=customer, day=local_day(now_ms() + DAY_MS)))
                     .replace("<alert_id>", str(alert_of(team, world))))
+            if "<subscription_id>" in path:
+                subscription, delivery = webhook_of(team, world)
+                path = path.replace("<subscription_id>", subscription).replace(
+                    "<delivery_id>", delivery)
             if method == "GET":
                 status = person.get(path).status_code
             else:  # the CSRF token of whatever page the caller can see
