@@ -1324,7 +1324,7 @@ def webhook_create(user: User):
             name: forms.texts(problem) for name, problem in messages.items()})
     made, errors = forms.attempt(lambda: webhooks_service.create_subscription(
         creator=user, **data))
-    if errors:
+    if errors or made is None:
         return _webhooks_page(user, 422, values=values, errors=errors)
     db.session.commit()
     return _webhooks_page(user, made=webhooks_service.as_shown(made, with_secret=True))
@@ -1363,7 +1363,7 @@ def webhook(user: User, subscription_id: str):
     log = WEBHOOK_LOG.page(args=args, query=webhooks_service.deliveries_of(
         subscription_id=subscription_id))
     return render("webhook.html", user, subscription=webhooks_service.as_shown(subscription),
-                  deliveries=log["items"], statuses=DELIVERY_STATUSES, status=args["status"])
+                  deliveries=log["items"], statuses=DELIVERY_STATUSES, shown=args["status"])
 
 
 @blp.post("/webhooks/<subscription_id>/deliveries/<delivery_id>/redeliver")

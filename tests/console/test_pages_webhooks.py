@@ -26,6 +26,8 @@ def test_an_admin_subscribes_sees_the_secret_once_and_reads_the_delivery_log(
         assert f"evt_{event}" in log and "succeeded" in log and "200 in" in log
 
         delivery = log.split("/deliveries/")[1].split("/redeliver")[0]
+        failed_only = admin.get(f"/webhooks/{subscription.id}?status=failed")
+        assert failed_only.status_code == 200 and "No deliveries failed yet." in failed_only.text
         again = admin.post(f"/webhooks/{subscription.id}/deliveries/{delivery}/redeliver",
                            form_on=f"/webhooks/{subscription.id}", follow_redirects=True)
         assert "goes out again" in again.text and "pending" in again.text
