@@ -43,8 +43,9 @@ class TeamAlertRules(MethodView):
 @blp.arguments(AlertListArgs, location="query", unknown=None)
 @blp.response(200, AlertPageSchema)
 def alerts(args):
-    """The alerts feed, newest first: a manager's team's, an admin's all (or `team_id`'s)."""
-    return {"items": service.feed(viewer=current_user(), **args)}
+    """The alerts feed, newest first: a manager's team's, an admin's all (or `team_id`'s).
+    Pass `next_cursor` back as `cursor` for the next page."""
+    return service.feed(viewer=current_user(), **args)
 
 
 @blp.route("/alerts/<alert_id>/acknowledge", methods=["POST"])

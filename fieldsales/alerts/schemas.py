@@ -4,6 +4,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from fieldsales.events.service import TYPES
+from fieldsales.listing import NewestFirstArgs
 from fieldsales.schemas import Flag, StrictSchema
 
 EVENT_TYPES = tuple(TYPES)
@@ -43,12 +44,11 @@ class AlertRulesSchema(StrictSchema):
                                      f"{', '.join(THRESHOLD_TYPES)} take one).", "rules")
 
 
-class AlertListArgs(StrictSchema):
+class AlertListArgs(NewestFirstArgs):
     team_id = ma.fields.String(load_default=None, validate=validate.Length(max=64), metadata={
         "description": "Admins: one team's alerts (a manager's own team only)."})
     unacknowledged = ma.fields.Boolean(load_default=False,
                           metadata={"description": "Only the alerts nobody acknowledged yet."})
-    limit = ma.fields.Integer(load_default=100, validate=validate.Range(1, 1000))
 
 
 class AlertSchema(ma.Schema):
@@ -69,3 +69,5 @@ class AlertSchema(ma.Schema):
 
 class AlertPageSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(AlertSchema))
+    next_cursor = ma.fields.String(allow_none=True, metadata={
+        "description": "Pass back as `cursor` for the next page; null on the last page."})

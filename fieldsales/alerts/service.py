@@ -166,15 +166,20 @@ def run(*, now: int | None = None) -> dict:
 
 # --- the feed ----------------------------------------------------------------------------
 
-def feed(*, viewer: User, team_id: str | None, unacknowledged: bool, limit: int) -> list[dict]:
-    """The viewer's alerts, newest first: a manager's team's, an admin's all (or a team's)."""
+def feed(*, viewer: User, team_id: str | None, unacknowledged: bool, limit: int,
+         cursor: int | None = None) -> dict:
+    """The viewer's alerts, newest first: a manager's team's, an admin's all (or a team's);
+    a page of `limit` after `cursor` (the previous page's `next_cursor`, an alert id)."""
     query = (select(Alert, Event).join(Event, Event.id == Alert.event_id)
              .where(scope.team_clause(viewer=viewer, team_column=Alert.team_id,
                                       team_id=team_id)))
     if unacknowledged:
         query = query.where(Alert.acknowledged_at.is_(None))
-    rows = db.session.execute(query.order_by(Alert.id.desc()).limit(limit)).all()
-    return [as_shown(alert, event) for alert, event in rows]
+    if cursor is not None:
+        query = query.where(Alert.id < cursor)
+    rows = db.session.execute(query.order_by(Alert.id.desc()).limit(limit + 1)).all()
+    items = [as_shown(alert, event) for alert, event in rows[:limit]]
+    return {"items": items, "next_cursor": items[-1]["id"] if len(rows) > limit else None}
 
 
 def as_shown(alert: Alert, event: Event) -> dict:

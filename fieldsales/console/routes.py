@@ -1275,7 +1275,7 @@ def alerts(user: User):
     `?all=1` shows the acknowledged ones too."""
     everything = request.args.get("all") == "1"
     items = alerts_service.feed(viewer=user, team_id=None, unacknowledged=not everything,
-                                limit=200)
+                                limit=200)["items"]
     return render("alerts.html", user, items=items, everything=everything)
 
 

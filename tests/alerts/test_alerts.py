@@ -141,6 +141,24 @@ def test_an_event_committed_behind_the_cursor_is_still_alerted(client, team, wor
 
 # --- the feed -----------------------------------------------------------------------------
 
+def test_the_feed_pages_newest_first_and_loses_nothing(client, team, world):
+    put_rules(client, team, [{"event_type": "order.created", "email": False}])
+    for n in range(5):
+        world.event(type="order.created", team_id=team.manager.team_id, subject_id=f"o-{n}")
+    world.run("alerts", now=now_ms())
+    seen, cursor = [], None
+    while True:
+        page = client.get("/api/v1/alerts", headers=team.headers["manager"],
+                          query_string={"limit": 2, **({"cursor": cursor} if cursor else {})}).json
+        seen += [a["subject_id"] for a in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [f"o-{n}" for n in reversed(range(5))]
+    assert client.get("/api/v1/alerts?cursor=abc",
+                      headers=team.headers["manager"]).status_code == 422
+
+
 def test_the_feed_is_scoped_and_alerts_are_acknowledged(client, team, world):
     put_rules(client, team, [{"event_type": "order.created", "email": False}])
     put_rules(client, team, [{"event_type": "order.created", "email": False}])
