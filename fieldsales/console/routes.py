@@ -33,7 +33,11 @@ from fieldsales.customers import service as customers_service
 from fieldsales.customers.merge import merge
 from fieldsales.customers.models import CUSTOMER_KINDS, Customer
 from fieldsales.customers.routes import LISTING as CUSTOMERS
-from fieldsales.customers.schemas import CustomerListArgs, CustomerUpdateSchema
+from fieldsales.customers.schemas import (
+    CustomerCreateSchema,
+    CustomerListArgs,
+    CustomerUpdateSchema,
+)
 from fieldsales.errors import ApiError
 from fieldsales.events.service import TYPES as EVENT_TYPES
 from fieldsales.extensions import db
@@ -895,6 +899,32 @@ CUSTOMER_CLEARABLE = ("address", "segment", "phone", "visit_cadence_days", "open
 
 def _customer_values(customer: Customer) -> dict:
     return {name: getattr(customer, name) for name in CUSTOMER_FIELDS}
+
+
+NEW_CUSTOMER_FIELDS = ("name", "address", "latitude", "longitude", "segment", "kind",
+                       "assigned_rep_id")
+
+
+@blp.route("/customers/new", methods=["GET", "POST"])
+@page(*MANAGING)
+def customer_new(user: User):
+    """Create a customer, as POST /customers (the same schema and service: a manager's
+    customer is in their team with a rep of their team; an admin's in the rep's team)."""
+    kinds = [(k, k) for k in CUSTOMER_KINDS]
+    reps = [(r.id, r.name) for r in _reps(user)]
+    if request.method == "GET":
+        return render("customer_form.html", user, customer=None, kind_options=kinds,
+                      rep_options=reps, values={"kind": "prospect"}, errors={})
+    data, errors = forms.load(CustomerCreateSchema(), request.form, fields=NEW_CUSTOMER_FIELDS,
+                              blank_as_none=("address", "segment", "assigned_rep_id"))
+    if data is not None:
+        made, errors = forms.attempt(lambda: customers_service.create(viewer=user, data=data))
+        if made is not None:
+            db.session.commit()
+            flash(f"{made.name}: created.")
+            return redirect(url_for("console.customers", q=made.name))
+    return render("customer_form.html", user, 422, customer=None, kind_options=kinds,
+                  rep_options=reps, values=request.form, errors=errors)
 
 
 @blp.route("/customers/<customer_id>/edit", methods=["GET", "POST"])

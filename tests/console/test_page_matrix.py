@@ -68,6 +68,9 @@ PAGES = {
     # empty form assigns nobody).
     ("/customers", "GET"): row(302, 200, 200, 200, 200, 200, 200),
     ("/customers/<customer_id>/assign", "POST"): row(302, 302, 302, 404, 403, 403, 403),
+    # A new customer, as POST /customers (an empty form has no name nor position: 422).
+    ("/customers/new", "GET"): MANAGERS_ONLY,
+    ("/customers/new", "POST"): row(302, 422, 422, 422, 403, 403, 403),
     # A customer's own page, as PATCH /customers/<id> (an empty form changes nothing: saved).
     ("/customers/<customer_id>/edit", "GET"): row(302, 200, 200, 404, 403, 403, 403),
     ("/customers/<customer_id>/edit", "POST"): row(302, 302, 302, 404, 403, 403, 403),
