@@ -1062,6 +1062,44 @@ def user_edit(user: User, user_id: str):
             return redirect(url_for("console.users"))
     values = {k: v for k, v in request.form.items() if k != "password"}
     return _user_form(user, 422, person=person, values=values, errors=errors)
+
+
+REMOVALS = {"remove": "Remove: deactivate, sign out everywhere, leave the lists",
+            "erase": "Erase: remove, and erase their positions, free text, name and email"}
+
+
+@blp.route("/admin/users/<user_id>/remove", methods=["GET", "POST"])
+@page("admin")
+def user_remove(user: User, user_id: str):
+    """Remove or erase a user, as DELETE /users/<id> (`?erase=true`): the page is the
+    confirmation; the form says which (`action`). `users.service` refuses removing or erasing
+    yourself, and a rep with customers or open tasks (shown on the form)."""
+    person = users_service.get_erasable(user_id=user_id)
+    options = list(REMOVALS.items())
+    if request.method == "GET":
+        return render("user_remove.html", user, person=person, options=options, values={},
+                      errors={})
+    action = request.form.get("action", "")
+    errors: dict[str, list[str]] = {}
+    if action not in REMOVALS:
+        errors = {"action": ["Choose remove or erase."]}
+    else:
+        name = person.name
+        _, errors = forms.attempt(
+            (lambda: users_service.erase(user=person, by=user)) if action == "erase" else
+            (lambda: users_service.remove(user=users_service.get_visible(
+                viewer=user, user_id=user_id), by=user)))
+        if not errors:
+            db.session.commit()
+            flash(f"{name}: erased (positions and free text removed; orders and visits stay, "
+                  "anonymous)." if action == "erase" else
+                  f"{name}: removed and signed out everywhere.")
+            return redirect(url_for("console.users"))
+        person = users_service.get_erasable(user_id=user_id)
+    return render("user_remove.html", user, 422, person=person, options=options,
+                  values=request.form, errors=errors)
+
+
 # --- procurement: backlog, deliveries, demand ------------------------------------------------
 # The same report and service calls as GET /api/v1/backlog, /backlog/summary, /demand and
 # POST /api/v1/orders/<id>/deliveries, scoped the same (reports/backlog.py, orders/service.py).

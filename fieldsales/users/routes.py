@@ -107,10 +107,8 @@ class UserById(MethodView):
         if args["erase"]:
             service.erase(user=service.get_erasable(user_id=user_id), by=viewer)
         else:
-            user = service.get_visible(viewer=viewer, user_id=user_id)
-            if user.id == viewer.id:
-                raise ApiError(409, "cannot_remove_self", "Admins cannot remove themselves.")
-            service.remove(user=user)
+            service.remove(user=service.get_visible(viewer=viewer, user_id=user_id),
+                           by=viewer)
         db.session.commit()
 
 

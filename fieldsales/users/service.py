@@ -131,8 +131,11 @@ def _refuse_leaving_with_work(*, rep: User, leaving: str) -> None:
                        {"assigned_customers": customers, "open_tasks": open_tasks})
 
 
-def remove(*, user: User) -> None:
-    """Deactivate and mark deleted; a rep's work must be someone else's first."""
+def remove(*, user: User, by: User | None) -> None:
+    """Deactivate and mark deleted; a rep's work must be someone else's first. `by`: the
+    admin (None from the command line); removing yourself is refused."""
+    if by is not None and by.id == user.id:
+        raise ApiError(409, "cannot_remove_self", "Admins cannot remove themselves.")
     if user.role == "rep":
         _refuse_leaving_with_work(rep=user, leaving="removing the rep")
     user.active = False

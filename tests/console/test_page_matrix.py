@@ -89,6 +89,10 @@ PAGES = {
     ("/admin/users/new", "POST"): row(302, 422, 403, 403, 403, 403, 403),
     ("/admin/users/<user_id>", "GET"): ADMINS_ONLY,
     ("/admin/users/<user_id>", "POST"): row(302, 302, 403, 403, 403, 403, 403),
+    # Removing or erasing a user, as DELETE /users/<id> (the page is the confirmation; an
+    # empty form chooses neither: 422).
+    ("/admin/users/<user_id>/remove", "GET"): ADMINS_ONLY,
+    ("/admin/users/<user_id>/remove", "POST"): row(302, 422, 403, 403, 403, 403, 403),
     # Procurement's pages; `<order_id>` is an open order of the manager's rep.
     ("/backlog", "GET"): PROCUREMENT,
     ("/backlog.csv", "GET"): PROCUREMENT,

@@ -291,3 +291,75 @@ def test_moving_a_rep_with_work_and_deactivating_oneself_are_refused_by_the_fiel
                                                             "active": "false"})
     assert response.status_code == 422 and 'id="active-error"' in response.text
     assert world.get(User, team.admin.id).active is True
+
+
+def test_an_admin_removes_a_user_after_confirming(client, visitor, team, world):
+    admin, rep_session = visitor(team.admin), visitor(team.rep2)
+    edit = admin.get(f"/admin/users/{team.rep2.id}")
+    assert f'href="/admin/users/{team.rep2.id}/remove"' in edit.text
+    confirm = admin.get(f"/admin/users/{team.rep2.id}/remove")
+    assert confirm.status_code == 200 and 'value="remove"' in confirm.text
+    assert world.get(User, team.rep2.id).deleted_at is None  # the page alone changes nothing
+    response = admin.post(f"/admin/users/{team.rep2.id}/remove", {})
+    assert response.status_code == 422 and 'id="action-error"' in response.text
+    response = admin.post(f"/admin/users/{team.rep2.id}/remove", {"action": "remove"})
+    assert response.status_code == 302
+    assert "removed and signed out everywhere" in admin.get("/admin/users").text
+    removed = world.get(User, team.rep2.id)
+    assert removed.active is False and removed.deleted_at is not None
+    assert removed.erased_at is None and removed.email == team.rep2.email
+    assert rep_session.get("/me").status_code == 302  # signed out
+    assert client.get(f"/api/v1/users/{team.rep2.id}",
+                      headers=team.headers["admin"]).status_code == 404  # as DELETE /users
+
+
+def test_an_admin_erases_a_user_as_the_privacy_erasure_does(visitor, team, world):
+    from fieldsales.locations.models import LocationPing
+    from fieldsales.users.models import UserErasure
+    world.ping(rep=team.rep2, at=at("2026-01-05", 9))
+    name = team.rep2.name
+    admin = visitor(team.admin)
+    response = admin.post(f"/admin/users/{team.rep2.id}/remove", {"action": "erase"})
+    assert response.status_code == 302
+    assert f"{name}: erased" in admin.get("/admin/users").text
+    erased = world.get(User, team.rep2.id)
+    assert erased.erased_at is not None and erased.name == "Erased user"
+    assert world.rows(LocationPing, LocationPing.rep_id == team.rep2.id) == []
+    assert world.one(UserErasure).erased_by_id == team.admin.id
+    # Erased once: the page is gone.
+    assert admin.get(f"/admin/users/{team.rep2.id}/remove").status_code == 404
+
+
+def test_a_removed_user_can_still_be_erased_from_the_console(visitor, team, world):
+    admin = visitor(team.admin)
+    admin.post(f"/admin/users/{team.rep2.id}/remove", {"action": "remove"})
+    confirm = admin.get(f"/admin/users/{team.rep2.id}/remove")
+    assert confirm.status_code == 200 and "removed already" in confirm.text
+    assert 'value="remove"' not in confirm.text and 'value="erase"' in confirm.text
+    assert admin.post(f"/admin/users/{team.rep2.id}/remove",
+                      {"action": "erase"}).status_code == 302
+    assert world.get(User, team.rep2.id).erased_at is not None
+
+
+@pytest.mark.parametrize("action", ["remove", "erase"])
+def test_removing_or_erasing_yourself_or_a_rep_with_work_is_refused(visitor, team, world,
+                                                                   action):
+    admin = visitor(team.admin)
+    mine = admin.get(f"/admin/users/{team.admin.id}/remove")
+    assert "You cannot remove or erase yourself" in mine.text and "<form method=\"post\"" \
+        not in mine.text.split("<main", 1)[-1].split("</main>", 1)[0]
+    response = admin.post(f"/admin/users/{team.admin.id}/remove", {"action": action},
+                          form_on="/admin/users")
+    assert response.status_code == 422 and "Admins cannot" in response.text
+    assert world.get(User, team.admin.id).active is True
+    world.customer(rep=team.rep)
+    response = admin.post(f"/admin/users/{team.rep.id}/remove", {"action": action})
+    assert response.status_code == 422 and "Reassign the rep&#39;s 1 customer(s)" in response.text
+    assert world.get(User, team.rep.id).deleted_at is None
+
+
+def test_removing_a_user_without_the_csrf_token_is_refused(visitor, team, world):
+    response = visitor(team.admin).post(f"/admin/users/{team.rep2.id}/remove",
+                                        {"action": "erase"}, csrf=False)
+    assert response.status_code == 400
+    assert world.get(User, team.rep2.id).erased_at is None
