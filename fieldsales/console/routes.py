@@ -1287,23 +1287,42 @@ def _demand_export(export: str):
 FEEDBACK_READERS = ("admin", "manager", "procurement", "rep")  # as GET /feedback/summary
 
 
+FEEDBACK_FILTERS = ("from", "to", "team_id", "rep_id")
+FEEDBACK_PERIODS = (7, 30, 90)  # the quick periods, in days up to today
+
+
 @blp.get("/feedback")
 @page(*FEEDBACK_READERS)
 @reads_from_replica
 def feedback(user: User):
     """The feedback summary of a period (inclusive UTC days `from`/`to`, default the last
-    30): categories, the weekly rating trend, most requested and praised products, repeat
-    complainers. A bad period is shown by its field, with the default period's figures."""
-    args, errors = forms.load(FeedbackSummaryArgs(), request.args, fields=("from", "to"))
-    summary, refused = forms.attempt(lambda: feedback_summary.visible(
-        viewer=user, args=args or FeedbackSummaryArgs().load({})))
-    if summary is None:  # a range the report refuses (longer than two years)
-        summary = feedback_summary.visible(viewer=user, args=FeedbackSummaryArgs().load({}))
-    errors = {**errors, **refused}
+    30), of a team (admins, procurement) or a rep (everyone but reps, who see their own), as
+    GET /feedback/summary: categories, the weekly rating trend, most requested and praised
+    products, repeat complainers. A bad filter is shown by its field, with the default
+    figures; a team or rep out of the user's scope is a 404 page, as the API's 404."""
+    args, errors = forms.load(FeedbackSummaryArgs(), request.args, fields=FEEDBACK_FILTERS)
+    default = FeedbackSummaryArgs().load({})
+    try:
+        summary = feedback_summary.visible(viewer=user, args=args or default)
+    except ApiError as error:
+        if error.status != 422:
+            raise
+        errors = {**errors, **forms.errors_of(error)}  # a range the report refuses
+        summary = feedback_summary.visible(viewer=user, args=default)
+    today = utc_today()
     return render("feedback.html", user, 422 if errors else 200, summary=summary,
                   chart=charts.rating_trend(summary["rating_trend"]), errors=errors,
                   values=request.args,
-                  last_day=periods.ms_date(summary["to_ms"] - DAY_MS))
+                  last_day=periods.ms_date(summary["to_ms"] - DAY_MS),
+                  team_options=[(t.id, t.name) for t in _teams(user)]
+                  if user.role in ("admin", "procurement") else [],
+                  rep_options=[(r.id, r.name) for r in _reps(user)]
+                  if user.role != "rep" else [],
+                  quick=[(days, {"from": (today - timedelta(days=days - 1)).isoformat(),
+                                 "to": today.isoformat(),
+                                 **{k: v for k, v in request.args.items()
+                                    if k in ("team_id", "rep_id") and v}})
+                         for days in FEEDBACK_PERIODS])
 
 
 TERRITORY_FILTERS = ("flag", "sort", "cursor", "team_id")

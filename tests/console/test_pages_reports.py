@@ -124,6 +124,60 @@ def test_a_bad_period_is_shown_by_its_field_never_a_500(visitor, team, feedback,
     assert "<h2>By category</h2>" in response.text  # the page, with the default period
 
 
+def test_the_filters_narrow_to_a_rep_or_a_team_as_the_api_does(visitor, client, team,
+                                                               feedback):
+    manager = visitor(team.manager)
+    page = manager.get("/feedback").text
+    assert 'name="rep_id"' in page and 'name="team_id"' not in page  # a manager's own team
+    assert f'value="{team.rep2.id}"' in page and f'value="{team.other_rep.id}"' not in page
+    page = manager.get(f"/feedback{RANGE}&rep_id={team.rep2.id}").text
+    api = client.get(f"/api/v1/feedback/summary{RANGE}&rep_id={team.rep2.id}",
+                     headers=team.headers["manager"]).json
+    assert f"<strong>{api['total']}</strong> feedback" in page and api["total"] == 1
+    assert items(page, "requested") == ["P2 Gadget: 4 asked for in 1 request"]
+    procurement = visitor(team.procurement)
+    page = procurement.get("/feedback").text
+    assert 'name="team_id"' in page and 'name="rep_id"' in page
+    page = procurement.get(f"/feedback{RANGE}&team_id={team.other_manager.team_id}").text
+    assert "<strong>1</strong> feedback" in page
+    assert items(page, "requested") == ["P3 Gizmo: 100 asked for in 1 request"]
+    assert "Corner Store" not in page
+    assert 'name="rep_id"' not in visitor(team.rep).get("/feedback").text  # their own only
+
+
+def test_the_quick_periods_end_today_and_keep_the_rep(visitor, team, feedback):
+    from datetime import timedelta
+
+    from fieldsales.targets.periods import utc_today
+    today = utc_today()
+    page = visitor(team.manager).get(f"/feedback?rep_id={team.rep.id}").text
+    week = (f'href="/feedback?from={(today - timedelta(days=6)).isoformat()}'
+            f'&amp;to={today.isoformat()}&amp;rep_id={team.rep.id}"')
+    assert week in page
+    assert re.search(r'aria-current="true" href="[^"]+">Last 30 days', page)
+
+
+@pytest.mark.parametrize("query, field, status", [
+    ("?rep_id=", None, 200),  # "Every rep"
+    ("?rep_id=bad%20id!", "rep_id", 422),
+    ("?team_id=bad%20id!", "team_id", 422),
+])
+def test_a_bad_filter_is_shown_by_its_field(visitor, team, feedback, query, field, status):
+    response = visitor(team.admin).get("/feedback" + query)
+    assert response.status_code == status
+    if field:
+        assert f'id="{field}-error"' in response.text
+
+
+def test_another_teams_rep_or_team_is_a_404_page_as_in_the_api(visitor, client, team,
+                                                             feedback):
+    for query in (f"?rep_id={team.other_rep.id}", f"?team_id={team.other_manager.team_id}"):
+        response = visitor(team.manager).get("/feedback" + query)
+        assert response.status_code == 404 and response.mimetype == "text/html"
+        assert client.get("/api/v1/feedback/summary" + query,
+                          headers=team.headers["manager"]).status_code == 404
+
+
 # --- territories -----------------------------------------------------------------------------
 @pytest.fixture
 def territories(app, world, team, monkeypatch):
