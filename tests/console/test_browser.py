@@ -185,3 +185,39 @@ def test_the_demo_manager_signs_in_follows_the_team_and_sets_a_target(browser, d
         assert tab.errors == []
     finally:
         tab.close()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_demo_manager_reads_the_feedback_chart_and_the_territory_map(browser, demo, size):
+    tab = Tab(browser, demo.base_url, size)
+    page = tab.page
+    try:
+        page.goto("/signin")
+        tab.sign_in(MANAGER, lands_on="/today")
+
+        # Feedback: the last 90 days of the demo's feedback, its weekly rating line.
+        page.get_by_role("link", name="Feedback", exact=True).click()
+        page.wait_for_url("**/feedback")
+        page.get_by_role("link", name="Last 90 days", exact=True).click()
+        page.wait_for_url(re.compile(r"/feedback\?from="))
+        assert page.locator("svg.rating-chart circle.dot").count() >= 1
+        assert page.locator("#categories tbody tr").count() >= 1
+        tab.shot("feedback")
+        # One rep's own: the filter as the API's rep_id.
+        page.get_by_label("Rep", exact=True).select_option(index=1)
+        page.get_by_role("button", name="Show").click()
+        page.wait_for_url(re.compile(r"rep_id="))
+        assert "feedback, average rating" in page.locator("#period").inner_text()
+        tab.shot("feedback-rep")
+
+        # Territories: each rep's customers on the map (no tile server), a load bar per rep.
+        page.get_by_role("link", name="Territories", exact=True).click()
+        page.wait_for_url("**/territories")
+        page.wait_for_selector("#map[data-drawn]", state="attached")
+        assert page.locator("path.customer-marker").count() >= TEAM_SIZE
+        assert page.locator("svg.load-bar").count() == TEAM_SIZE
+        tab.shot("territories")
+
+        assert tab.errors == []
+    finally:
+        tab.close()
