@@ -103,27 +103,29 @@ blp = Blueprint("console", __name__, template_folder="templates", static_folder=
 blp.before_request(session.check_csrf)
 
 MANAGING = ("admin", "manager")
-# The navigation: (endpoint, label, roles). A new page adds its line here.
+# The navigation: (endpoint, label, roles, group), in the menu's order. A new page adds its
+# line here. On a phone a long menu (more than PHONE_MENU_AT links) folds into a "Menu"
+# disclosure that lists the links by group; on a laptop it is one row.
 NAV = (
-    ("console.today", "Today", MANAGING),
-    ("console.my_day", "My day", ("rep",)),
-    ("console.team", "Team", MANAGING),
-    ("console.plans", "Plans", MANAGING),
-    ("console.targets", "Targets", MANAGING),
-    # console-admin:
-    ("console.customers", "Customers", ("admin", "manager", "procurement", "rep")),
-    ("console.duplicates_list", "Duplicates", MANAGING),
-    ("console.quarantine_list", "Quarantine", ("admin",)),
-    ("console.job_runs", "Jobs", ("admin", "manager", "procurement")),
-    ("console.users", "Users", ("admin",)),
-    ("console.imports", "Imports", ("admin", "manager", "procurement")),
-    ("console.backlog", "Backlog", ("admin", "procurement", "manager")),
-    ("console.demand", "Demand", ("admin", "procurement", "manager")),
-    ("console.feedback", "Feedback", ("admin", "manager", "procurement", "rep")),
-    ("console.territories", "Territories", MANAGING),
-    ("console.alerts", "Alerts", MANAGING),
-    ("console.webhooks", "Webhooks", ("admin",)),
+    ("console.today", "Today", MANAGING, "Field"),
+    ("console.my_day", "My day", ("rep",), "Field"),
+    ("console.team", "Team", MANAGING, "Field"),
+    ("console.plans", "Plans", MANAGING, "Field"),
+    ("console.targets", "Targets", MANAGING, "Field"),
+    ("console.alerts", "Alerts", MANAGING, "Field"),
+    ("console.customers", "Customers", ("admin", "manager", "procurement", "rep"), "Customers"),
+    ("console.duplicates_list", "Duplicates", MANAGING, "Customers"),
+    ("console.backlog", "Backlog", ("admin", "procurement", "manager"), "Stock"),
+    ("console.demand", "Demand", ("admin", "procurement", "manager"), "Stock"),
+    ("console.feedback", "Feedback", ("admin", "manager", "procurement", "rep"), "Reports"),
+    ("console.territories", "Territories", MANAGING, "Reports"),
+    ("console.imports", "Imports", ("admin", "manager", "procurement"), "Admin"),
+    ("console.job_runs", "Jobs", ("admin", "manager", "procurement"), "Admin"),
+    ("console.quarantine_list", "Quarantine", ("admin",), "Admin"),
+    ("console.users", "Users", ("admin",), "Admin"),
+    ("console.webhooks", "Webhooks", ("admin",), "Admin"),
 )
+PHONE_MENU_AT = 5
 LANDING = {"admin": "console.today", "manager": "console.today", "rep": "console.my_day",
            "procurement": "console.backlog"}
 
@@ -161,9 +163,14 @@ def duration(seconds: float | None) -> str:
 
 
 def render(template: str, user: User | None, status: int = 200, **context):
-    nav = [(endpoint, label) for endpoint, label, roles in NAV
-           if user is not None and user.role in roles]
-    return render_template(template, user=user, nav=nav, **context), status
+    links = [(endpoint, label, group) for endpoint, label, roles, group in NAV
+             if user is not None and user.role in roles]
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for endpoint, label, group in links:
+        groups.setdefault(group, []).append((endpoint, label))
+    return render_template(template, user=user, nav=[link[:2] for link in links],
+                           nav_groups=list(groups.items()) if len(links) > PHONE_MENU_AT
+                           else [], **context), status
 
 
 # --- errors: pages, not JSON ---------------------------------------------------------------

@@ -87,6 +87,14 @@ class Tab:
         self.page.get_by_role("button", name="Sign in").click()
         self.page.wait_for_url(f"**{lands_on}")
 
+    def go(self, label: str) -> None:
+        """Follow the menu's link `label`; on a phone a long menu is folded: open it first."""
+        menu = self.page.locator("details.menu")
+        if menu.count() and menu.is_visible() and menu.get_attribute("open") is None:
+            menu.locator("summary").click()
+        self.page.get_by_role("navigation", name="Main").get_by_role(
+            "link", name=label, exact=True).click()
+
     def shot(self, name: str) -> None:
         """A full-page screenshot; and the page never scrolls sideways."""
         SHOTS.mkdir(parents=True, exist_ok=True)
@@ -146,7 +154,7 @@ def test_the_demo_manager_signs_in_follows_the_team_and_sets_a_target(browser, d
         tab.shot("rep-day")
 
         # Team: switch the period to the month.
-        page.get_by_role("link", name="Team", exact=True).click()
+        tab.go("Team")
         page.wait_for_url("**/team")
         page.get_by_label("A day in the period", exact=True).fill(last_weekday_before_today())
         page.get_by_role("button", name="Show").click()
@@ -161,7 +169,7 @@ def test_the_demo_manager_signs_in_follows_the_team_and_sets_a_target(browser, d
         tab.shot("team-month")
 
         # Targets: a bad goal is shown by its field and kept; then the target is created.
-        page.get_by_role("link", name="Targets", exact=True).click()
+        tab.go("Targets")
         tab.shot("targets")
         page.get_by_role("link", name="New target").click()
         page.get_by_label("For", exact=True).select_option(index=1)
@@ -195,8 +203,16 @@ def test_the_demo_manager_reads_the_feedback_chart_and_the_territory_map(browser
         page.goto("/signin")
         tab.sign_in(MANAGER, lands_on="/today")
 
+        # On a phone the long menu is folded: opened, it lists the pages by group.
+        if size == "phone":
+            assert not page.get_by_role("link", name="Feedback", exact=True).is_visible()
+            page.locator("details.menu summary").click()
+            assert page.locator("details.menu .menu-group h2").all_text_contents() == [
+                "Field", "Customers", "Stock", "Reports", "Admin"]
+            tab.shot("menu")
+
         # Feedback: the last 90 days of the demo's feedback, its weekly rating line.
-        page.get_by_role("link", name="Feedback", exact=True).click()
+        tab.go("Feedback")
         page.wait_for_url("**/feedback")
         page.get_by_role("link", name="Last 90 days", exact=True).click()
         page.wait_for_url(re.compile(r"/feedback\?from="))
@@ -211,7 +227,7 @@ def test_the_demo_manager_reads_the_feedback_chart_and_the_territory_map(browser
         tab.shot("feedback-rep")
 
         # Territories: each rep's customers on the map (no tile server), a load bar per rep.
-        page.get_by_role("link", name="Territories", exact=True).click()
+        tab.go("Territories")
         page.wait_for_url("**/territories")
         page.wait_for_selector("#map[data-drawn]", state="attached")
         assert page.locator("path.customer-marker").count() >= TEAM_SIZE

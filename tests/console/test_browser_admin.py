@@ -76,7 +76,7 @@ def test_the_admin_replays_a_quarantined_record_and_merges_a_duplicate_pair(brow
         tab.sign_in(ADMIN, lands_on="/today")
 
         # The quarantine: the pushed record is listed with its reason; inspect it.
-        page.get_by_role("link", name="Quarantine", exact=True).click()
+        tab.go("Quarantine")
         page.wait_for_url("**/admin/quarantine")
         row = page.locator(f"tr:has-text('{record['id']}')")
         assert "rating" in row.inner_text()
@@ -103,7 +103,7 @@ def test_the_admin_replays_a_quarantined_record_and_merges_a_duplicate_pair(brow
 
         # Duplicates: the pair side by side, the suggested one to keep chosen (with no history
         # on either side, the pair's first); keep the other one instead.
-        page.get_by_role("link", name="Duplicates", exact=True).click()
+        tab.go("Duplicates")
         page.wait_for_url("**/customers/duplicates")
         suggested, other = sorted((first, second))
         names = {first: shop, second: shop.upper() + "."}
@@ -119,7 +119,7 @@ def test_the_admin_replays_a_quarantined_record_and_merges_a_duplicate_pair(brow
         tab.shot("duplicates-merged")
 
         # Customers: a search by name finds the kept record; jobs and users fit the screen.
-        page.get_by_role("link", name="Customers", exact=True).click()
+        tab.go("Customers")
         page.get_by_label("Name contains", exact=True).fill("pastelaria teste")
         page.get_by_role("button", name="Search").click()
         page.wait_for_url("**/customers?*")
@@ -127,11 +127,11 @@ def test_the_admin_replays_a_quarantined_record_and_merges_a_duplicate_pair(brow
         assert names[other] in page.locator("tbody").inner_text()
         assert names[suggested] not in page.locator("tbody").inner_text()
         tab.shot("customers")
-        page.get_by_role("link", name="Jobs", exact=True).click()
+        tab.go("Jobs")
         page.wait_for_url("**/admin/jobs")
         assert page.locator("tbody tr").count() >= 3  # the demo's runs (jobs run all)
         tab.shot("admin-jobs")
-        page.get_by_role("link", name="Users", exact=True).click()
+        tab.go("Users")
         page.wait_for_url("**/admin/users")
         tab.shot("admin-users")
 
@@ -141,3 +141,49 @@ def test_the_admin_replays_a_quarantined_record_and_merges_a_duplicate_pair(brow
     admin = Api(demo.base_url, ADMIN)
     assert admin.call("GET", f"/api/v1/customers/{other}")["deleted_at"] is None
     admin.call("GET", f"/api/v1/customers/{suggested}", expect=404)  # merged away
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_admin_imports_a_small_products_csv(browser, demo, size):
+    skus = [uid(f"BR-{size}-")[-20:].upper() for _ in range(2)]
+    csv = ("sku,name,unit,unit_price,stock_on_hand,lead_time_days\n"
+           f"{skus[0]},Browser Espresso Beans,kg,18.50,40,7\n"
+           f"{skus[1]},Browser Paper Cups,box,4.20,200,3\n").encode()
+    tab = Tab(browser, demo.base_url, size)
+    page = tab.page
+    try:
+        page.goto("/signin")
+        tab.sign_in(ADMIN, lands_on="/today")
+        tab.go("Imports")
+        page.wait_for_url("**/imports")
+        tab.shot("imports")
+
+        # A dry run first: every row checked, nothing written.
+        page.get_by_label("Kind", exact=True).select_option("products")
+        file = {"name": "products.csv", "mimeType": "text/csv", "buffer": csv}
+        page.get_by_label("File (.csv or .xlsx)").set_input_files(files=[file])
+        dry_run = page.get_by_role("checkbox", name="Dry run")
+        dry_run.check()
+        page.get_by_role("button", name="Import").click()
+        page.wait_for_selector("#report-title")
+        assert page.locator("#report-title").inner_text() == "Dry run: nothing written"
+        assert page.locator("tr.row-line").count() == 2
+        tab.shot("imports-dry-run")
+
+        # Then for real: both products created, the run at the top of the recent imports.
+        page.get_by_label("Kind", exact=True).select_option("products")
+        page.get_by_label("File (.csv or .xlsx)").set_input_files(files=[file])
+        dry_run.uncheck()  # the form came back as it was sent
+        page.get_by_role("button", name="Import").click()
+        page.wait_for_selector("#report-title")
+        assert page.locator("#report-title").inner_text() == "Imported"
+        assert "2 created" in page.locator("main .stats").inner_text().replace("\n", " ")
+        assert "applied: 2 created" in page.locator("tr.import-run").first.inner_text()
+        tab.shot("imports-done")
+
+        assert tab.errors == []
+    finally:
+        tab.close()
+    admin = Api(demo.base_url, ADMIN)
+    found = admin.call("GET", "/api/v1/products?q=browser&limit=50")["items"]
+    assert {p["sku"] for p in found} >= set(skus)

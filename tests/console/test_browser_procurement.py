@@ -37,7 +37,7 @@ def test_procurement_records_a_delivery_from_the_backlog_and_reads_the_demand_ch
         late = page.locator("li.order").count()
         assert late <= orders.count()
         tab.shot("backlog-late")
-        page.get_by_role("link", name="Backlog", exact=True).click()
+        tab.go("Backlog")
         page.wait_for_url("**/backlog")
 
         # Record a delivery of the first order whose stock can fill a line now.
@@ -61,7 +61,7 @@ def test_procurement_records_a_delivery_from_the_backlog_and_reads_the_demand_ch
         tab.shot("backlog-delivered")
 
         # Demand: flagged products first, each with its weekly chart and forecast.
-        page.get_by_role("link", name="Demand", exact=True).click()
+        tab.go("Demand")
         page.wait_for_url("**/demand")
         charts = page.locator("svg.demand-chart")
         assert charts.count() >= 1

@@ -256,3 +256,24 @@ def test_bad_working_hours_are_shown_next_to_their_field_and_nothing_is_saved(cl
     api = client.get(f"/api/v1/teams/{team.manager.team_id}/working-hours",
                      headers=team.headers["manager"]).json
     assert api["defaults"] is True
+
+
+# --- the menu -------------------------------------------------------------------------------
+def test_a_long_menu_folds_into_groups_for_phones_and_a_short_one_does_not(visitor, team):
+    page = visitor(team.admin).get("/admin/users").text
+    folded = page[page.index('<details class="menu">'):page.index("</details>")]
+    assert re.findall(r"<h2 [^>]*>([^<]+)</h2>", folded) == [
+        "Field", "Customers", "Stock", "Reports", "Admin"]
+    admin_group = folded[folded.index(">Admin</h2>"):]
+    assert re.findall(r'<a href="[^"]+"[^>]*>([^<]+)</a>', admin_group) == [
+        "Imports", "Jobs", "Quarantine", "Users"]
+    assert '<span class="here">· Users</span>' in folded
+    assert 'href="/admin/users" aria-current="page"' in folded
+    # The laptop's row holds the same links.
+    bar = page[page.index('<nav aria-label="Main" class="bar folds">'):]
+    bar = bar[:bar.index("</nav>")]
+    assert re.findall(r">([^<]+)</a>", bar) == re.findall(r'<a href="[^"]+"[^>]*>([^<]+)</a>',
+                                                           folded)
+    rep_page = visitor(team.rep).get("/me").text
+    assert '<details class="menu">' not in rep_page  # three links: no need to fold
+    assert '<nav aria-label="Main" class="bar">' in rep_page

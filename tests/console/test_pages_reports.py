@@ -262,7 +262,7 @@ def test_a_manager_asking_for_another_team_gets_a_404_page(visitor, team, territ
 def test_the_menu_offers_each_report_to_whom_its_api_serves(visitor, team):
     def menu(user) -> str:
         page = visitor(user).get("/customers").text
-        return page[page.index('<nav aria-label="Main">'):page.index("</nav>")]
+        return page[page.index('<nav aria-label="Main"'):page.index("</nav>")]
 
     for user in (team.admin, team.manager):
         assert ">Feedback<" in menu(user) and ">Territories<" in menu(user)
