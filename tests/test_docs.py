@@ -19,6 +19,16 @@ def test_the_readme_names_no_file_outside_the_clone():
         assert (ROOT / target).is_file(), target
 
 
+def test_the_readmes_screenshots_are_kept_in_docs_and_each_is_shown():
+    readme = (ROOT / "README.md").read_text()
+    shown = re.findall(r'<img src="([^"]+)" alt="[^"]+"', readme)
+    assert 2 <= len(shown) <= 3  # issue 12: two or three screenshots, kept in docs/
+    for image in shown:
+        assert image.startswith("docs/") and (ROOT / image).is_file(), image
+    kept = {f"docs/console/{p.name}" for p in (ROOT / "docs" / "console").glob("*.png")}
+    assert kept == set(shown), "a screenshot in docs/console/ the README does not show"
+
+
 @pytest.mark.parametrize(("copy", "spec"), sorted(COPIES.items()))
 def test_the_docs_copy_of_the_spec_is_the_spec(copy, spec):
     text = (ROOT / "docs" / copy).read_text()
