@@ -168,7 +168,11 @@ def render(template: str, user: User | None, status: int = 200, **context):
     groups: dict[str, list[tuple[str, str]]] = {}
     for endpoint, label, group in links:
         groups.setdefault(group, []).append((endpoint, label))
-    return render_template(template, user=user, nav=[link[:2] for link in links],
+    # The menu's current page: this endpoint's, or the page a form posted back to (POST
+    # /imports answers the Imports page).
+    here = next((label for endpoint, label, _ in links if endpoint == request.endpoint
+                 or url_for(endpoint) == request.path), None)
+    return render_template(template, user=user, nav=[link[:2] for link in links], here=here,
                            nav_groups=list(groups.items()) if len(links) > PHONE_MENU_AT
                            else [], **context), status
 

@@ -274,6 +274,9 @@ def test_a_long_menu_folds_into_groups_for_phones_and_a_short_one_does_not(visit
     bar = bar[:bar.index("</nav>")]
     assert re.findall(r">([^<]+)</a>", bar) == re.findall(r'<a href="[^"]+"[^>]*>([^<]+)</a>',
                                                            folded)
+    # A form posted back to its page (POST /imports, no file): still that page's.
+    refused = visitor(team.admin).post("/imports", {"kind": "products"}).text
+    assert '<span class="here">· Imports</span>' in refused
     rep_page = visitor(team.rep).get("/me").text
     assert '<details class="menu">' not in rep_page  # three links: no need to fold
     assert '<nav aria-label="Main" class="bar">' in rep_page
