@@ -237,3 +237,36 @@ def test_the_demo_manager_reads_the_feedback_chart_and_the_territory_map(browser
         assert tab.errors == []
     finally:
         tab.close()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_demo_manager_creates_a_customer(browser, demo, size):
+    tab = Tab(browser, demo.base_url, size)
+    page = tab.page
+    name = f"Quiosque Novo {size}"
+    try:
+        page.goto("/signin")
+        tab.sign_in(MANAGER, lands_on="/today")
+        tab.go("Customers")
+        page.get_by_role("link", name="New customer", exact=True).click()
+        page.wait_for_url("**/customers/new")
+        page.get_by_label("Name", exact=True).fill(name)
+        page.get_by_label("Address", exact=True).fill("Rua Nova 1, Lisboa")
+        page.get_by_label("Latitude", exact=True).fill("north")
+        page.get_by_label("Longitude", exact=True).fill("-9.15")
+        page.get_by_label("Kind", exact=True).select_option("account")
+        page.get_by_label("Assigned rep", exact=True).select_option(index=1)
+        page.get_by_role("button", name="Create customer").click()
+        assert page.locator("#latitude-error").inner_text() == "Not a valid number."
+        assert page.get_by_label("Name", exact=True).input_value() == name  # kept
+        tab.expected("the form's own 422", "status of 422")
+        tab.shot("customer-new-error")
+        page.get_by_label("Latitude", exact=True).fill("38.71")
+        page.get_by_role("button", name="Create customer").click()
+        page.wait_for_url("**/customers?*")
+        assert f"{name}: created." in page.locator(".flash").inner_text()
+        assert name in page.locator("tbody").inner_text()
+        tab.shot("customer-created")
+        assert tab.errors == []
+    finally:
+        tab.close()

@@ -187,3 +187,33 @@ def test_the_admin_imports_a_small_products_csv(browser, demo, size):
     admin = Api(demo.base_url, ADMIN)
     found = admin.call("GET", "/api/v1/products?q=browser&limit=50")["items"]
     assert {p["sku"] for p in found} >= set(skus)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_admin_removes_a_user_after_the_confirmation(browser, demo, size):
+    admin = Api(demo.base_url, ADMIN)
+    leaver = admin.call("POST", "/api/v1/users", {
+        "email": f"leaver-{size}@demo.fieldsales.dev", "password": PASSWORD,
+        "name": f"Leaver {size.title()}", "role": "procurement"}, expect=201)
+    tab = Tab(browser, demo.base_url, size)
+    page = tab.page
+    try:
+        page.goto("/signin")
+        tab.sign_in(ADMIN, lands_on="/today")
+        page.goto(f"/admin/users/{leaver['id']}")
+        page.get_by_role("link", name=f"Remove or erase {leaver['name']}…").click()
+        page.wait_for_url(f"**/admin/users/{leaver['id']}/remove")
+        page.get_by_role("button", name="Confirm").click()  # nothing chosen yet
+        assert page.locator("#action-error").inner_text() == "Choose remove or erase."
+        tab.expected("the form's own 422", "status of 422")
+        tab.shot("user-remove-error")
+        page.get_by_label("Remove: deactivate", exact=False).check()
+        page.get_by_role("button", name="Confirm").click()
+        page.wait_for_url("**/admin/users")
+        assert "removed and signed out everywhere" in page.locator(".flash").inner_text()
+        assert leaver["email"] not in page.locator("main").inner_text()
+        tab.shot("user-removed")
+        assert tab.errors == []
+    finally:
+        tab.close()
+    admin.call("GET", f"/api/v1/users/{leaver['id']}", expect=404)
