@@ -44,6 +44,10 @@ def last_weekday() -> str:
     return day.isoformat()
 
 
+def ninety_days_before(day: str) -> str:
+    return (datetime.fromisoformat(day).date() - timedelta(days=89)).isoformat()
+
+
 def timed(client, path: str, **kwargs) -> float:
     started = time.perf_counter()
     response = client.get(path, **kwargs)
@@ -105,6 +109,13 @@ def measure(app, *, team_id: str, rep_id: str, runs: int) -> None:
         ("Backlog CSV", "/backlog.csv", "/api/v1/backlog?format=csv"),
         ("Demand", "/demand", "/api/v1/demand?limit=20"),
         ("Demand CSV", "/demand.csv", "/api/v1/demand?format=csv"),
+        ("Customers", "/customers", "/api/v1/customers?sort=name"),
+        ("New customer", "/customers/new", "/api/v1/users/me"),
+        ("Feedback", "/feedback", "/api/v1/feedback/summary"),
+        ("Feedback 90d", f"/feedback?from={ninety_days_before(day)}&to={day}",
+         f"/api/v1/feedback/summary?from={ninety_days_before(day)}&to={day}"),
+        ("Feedback rep", f"/feedback?rep_id={rep_id}", f"/api/v1/feedback/summary?rep_id={rep_id}"),
+        ("Territories", "/territories", "/api/v1/territories/balance?limit=20"),
     ]
     print(f"\n== server time per request, ms ({runs} runs each, after one warm-up)")
     print(f"{'page':<14} {'console median':>15} {'max':>7} {'API median':>11} {'max':>7}  budget")
