@@ -71,9 +71,15 @@ from fieldsales.reports.feedback_summary_schemas import FeedbackSummaryArgs
 from fieldsales.reports.routes import DUPLICATES, TERRITORIES
 from fieldsales.reports.team_overview_schemas import OVERVIEW_PERIODS, OverviewArgs
 from fieldsales.reports.territory_schemas import TERRITORY_FLAGS, TerritoryArgs
+from fieldsales.sync import history as sync_history
 from fieldsales.sync import quarantine
 from fieldsales.sync.models import QuarantinedRecord
-from fieldsales.sync.schemas import QUARANTINE_STATUSES, QuarantineListArgs, ReplaySchema
+from fieldsales.sync.schemas import (
+    QUARANTINE_STATUSES,
+    QuarantineListArgs,
+    ReplaySchema,
+    SyncLogArgs,
+)
 from fieldsales.sync.tables import TABLES as SYNC_TABLES
 from fieldsales.targets import periods
 from fieldsales.targets import service as targets_service
@@ -122,6 +128,7 @@ NAV = (
     ("console.imports", "Imports", ("admin", "manager", "procurement"), "Admin"),
     ("console.job_runs", "Jobs", ("admin", "manager", "procurement"), "Admin"),
     ("console.quarantine_list", "Quarantine", ("admin",), "Admin"),
+    ("console.sync_log", "Sync log", MANAGING, "Admin"),
     ("console.users", "Users", ("admin",), "Admin"),
     ("console.webhooks", "Webhooks", ("admin",), "Admin"),
 )
@@ -975,6 +982,23 @@ def job_runs(user: User):
                   errors=errors, values=request.args,
                   job_options=[(name, name) for name in job_names()],
                   status_options=[(s, s) for s in JOB_STATUSES])
+
+
+@blp.get("/admin/sync-log")
+@page(*MANAGING)
+@reads_from_replica
+def sync_log(user: User):
+    """Every push and pull, newest first, as GET /sync/log (its filters and scope: an admin's
+    every rep, a manager's team)."""
+    args, errors = forms.load(SyncLogArgs(), request.args,
+                              fields=("user_id", "direction", "outcome", "cursor"))
+    listing = sync_history.LOG.page(args=args or SyncLogArgs().load({}),
+                                    query=sync_history.visible_entries(viewer=user))
+    reps = _reps(user)
+    return render("sync_log.html", user, 200 if not errors else 422, page=listing,
+                  errors=errors, values=request.args, names={r.id: r.name for r in reps},
+                  rep_options=[(r.id, r.name) for r in reps],
+                  direction_options=[("push", "push"), ("pull", "pull")])
 
 
 @blp.post("/admin/jobs/run")

@@ -77,6 +77,8 @@ PAGES = {
     # Job runs: read as GET /jobs/runs (admins, managers, procurement); admins run one now
     # (an empty form names no job: 422).
     ("/admin/jobs", "GET"): row(302, 200, 200, 200, 200, 403, 403),
+    # The sync log, as GET /sync/log (admins: every rep; managers: their team's).
+    ("/admin/sync-log", "GET"): MANAGERS_ONLY,
     ("/admin/jobs/run", "POST"): row(302, 422, 403, 403, 403, 403, 403),
     # Users (admins, as POST /users and PATCH /users/<id>; `<user_id>` is the manager's rep).
     # An empty new-user form misses its fields; an empty edit form changes nothing.

@@ -266,7 +266,7 @@ def test_a_long_menu_folds_into_groups_for_phones_and_a_short_one_does_not(visit
         "Field", "Customers", "Stock", "Reports", "Admin"]
     admin_group = folded[folded.index(">Admin</h2>"):]
     assert re.findall(r'<a href="[^"]+"[^>]*>([^<]+)</a>', admin_group) == [
-        "Imports", "Jobs", "Quarantine", "Users", "Webhooks"]
+        "Imports", "Jobs", "Quarantine", "Sync log", "Users", "Webhooks"]
     assert '<span class="here">· Users</span>' in folded
     assert 'href="/admin/users" aria-current="page"' in folded
     # The laptop's row holds the same links.

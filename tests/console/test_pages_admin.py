@@ -363,3 +363,27 @@ def test_removing_a_user_without_the_csrf_token_is_refused(visitor, team, world)
                                         {"action": "erase"}, csrf=False)
     assert response.status_code == 400
     assert world.get(User, team.rep2.id).erased_at is None
+
+
+# --- the sync log ------------------------------------------------------------------------------
+PUSH_CELL, PULL_CELL = 'data-label="Direction">push<', 'data-label="Direction">pull<'
+
+
+def test_the_sync_log_shows_each_sync_newest_first_scoped_as_the_api(client, visitor, team, world):
+    customer = world.customer(rep=team.rep, name="Kiosk Mitte")
+    phone = Phone(client, team.headers["rep"], device="rep-phone-7")
+    phone.pull()
+    phone.push(changes(feedback={"created": [feedback_record(customer, rating=4)]}))
+    Phone(client, team.headers["other_rep"], device="their-phone").pull()
+
+    mine = visitor(team.manager).get("/admin/sync-log")
+    assert mine.status_code == 200
+    assert "rep-phone-7" in mine.text and "their-phone" not in mine.text
+    assert mine.text.index(PUSH_CELL) < mine.text.index(PULL_CELL)  # newest first
+    assert "feedback 1" in mine.text
+    everyone = visitor(team.admin).get("/admin/sync-log").text
+    assert "rep-phone-7" in everyone and "their-phone" in everyone
+    pushes = visitor(team.admin).get("/admin/sync-log?direction=push").text
+    assert PULL_CELL not in pushes and PUSH_CELL in pushes
+    bad = visitor(team.admin).get("/admin/sync-log?direction=sideways")
+    assert bad.status_code == 422 and 'id="direction-error"' in bad.text
