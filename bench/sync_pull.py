@@ -245,6 +245,8 @@ def main() -> None:
     parser.add_argument("--first-repeat", type=int, default=15, help="first pulls timed")
     parser.add_argument("--profile", action="store_true",
                         help="also print cProfile of the incremental and first pulls")
+    parser.add_argument("--sort", default="cumulative", help="cProfile sort key (tottime, ...)")
+    parser.add_argument("--lines", type=int, default=30, help="cProfile lines printed")
     parser.add_argument("--statements", action="store_true",
                         help="also print the SQL of one incremental pull")
     args = parser.parse_args()
@@ -359,7 +361,7 @@ def main() -> None:
                         cursor = response.get_json()["timestamp"]
                 profiler.disable()
                 print(f"\n  cProfile, {what}:")
-                pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+                pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.lines)
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
