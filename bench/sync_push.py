@@ -83,11 +83,12 @@ def setup(url: str):
     return app, headers, rep_id
 
 
-def mixed(n: int, run: str, pings_only: bool = False) -> dict:
-    """n records for one push, phone-made ids unique per run."""
+def mixed(n: int, run: str, pings_only: bool = False, start: int | None = None) -> dict:
+    """n records for one push, phone-made ids unique per run; pings every 5 s from `start`
+    (default: ending now)."""
     body = {name: {"created": [], "updated": [], "deleted": []} for name in TABLES}
     now = now_ms()
-    start = now - n * 5_000
+    start = now - n * 5_000 if start is None else start
     counts = ({"location_pings": n} if pings_only else
               {"visits": n // 10, "feedback": n // 20, "orders": n // 20,
                "order_lines": n // 10})
@@ -264,10 +265,13 @@ def small_push(app, client, headers, repeat: int) -> None:
         client.get("/api/v1/users/me", headers=headers)
         floor.append(time.perf_counter() - started)
     times, counts = [], []
+    empty_tables(app)
+    # One phone's successive pushes: each its own 150 s of pings, after the previous one's.
+    first = now_ms() - (repeat + 1) * 150_000
     sa.event.listen(engine, "before_cursor_execute", seen)
     try:
         for run in range(repeat):
-            body = mixed(30, f"s{run}x", pings_only=True)
+            body = mixed(30, f"s{run}x", pings_only=True, start=first + run * 150_000)
             body["visits"]["created"] = mixed(10, f"s{run}x")["visits"]["created"][:1]
             statements.clear()
             times.append(push(app, client, headers, body))
@@ -281,6 +285,22 @@ def small_push(app, client, headers, repeat: int) -> None:
           f"{'met' if median <= GOAL_SMALL_MS else 'not met'}")
 
 
+def profile_small(app, client, headers) -> None:
+    empty_tables(app)
+    first = now_ms() - 51 * 150_000
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for run in range(50):
+        body = mixed(30, f"p{run}x", pings_only=True, start=first + run * 150_000)
+        body["visits"]["created"] = mixed(10, f"p{run}x")["visits"]["created"][:1]
+        push(app, client, headers, body)
+    profiler.disable()
+    print("  cProfile, 50 pushes of 30 pings and a visit:")
+    stats = pstats.Stats(profiler)
+    stats.sort_stats("cumulative").print_stats(45)
+    stats.sort_stats("tottime").print_stats(25)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--database-url", help="also run on this PostgreSQL (scratch schema)")
@@ -289,9 +309,13 @@ def main() -> None:
                         help="pushes of 30 pings and a visit timed")
     parser.add_argument("--profile", action="store_true",
                         help="profile a 10,000-ping push and the small pushes")
+    parser.add_argument("--skip-sqlite", action="store_true",
+                        help="with --database-url: run on PostgreSQL only")
+    parser.add_argument("--small-only", action="store_true",
+                        help="only the push of 30 pings and a visit (and its profile)")
     args = parser.parse_args()
 
-    targets = [("sqlite", None)]
+    targets = [] if args.skip_sqlite and args.database_url else [("sqlite", None)]
     if args.database_url:
         targets.append(("postgresql", args.database_url))
     for label, url in targets:
@@ -299,6 +323,12 @@ def main() -> None:
         try:
             app, headers, _rep_id = setup(database)
             client = app.test_client()
+            if args.small_only:
+                print(f"\n{label}:", end="")
+                small_push(app, client, headers, args.small_repeat)
+                if args.profile:
+                    profile_small(app, client, headers)
+                continue
             print(f"\n{label}: POST /api/v1/sync vs Core executemany of the same rows")
             print(f"{'records':>22} {'push s':>8} {'push rec/s':>11} {'executemany s':>14} "
                   f"{'rec/s':>10} {'ratio':>6}")
@@ -357,15 +387,7 @@ def main() -> None:
                 push(app, client, headers, body)
                 profiler.disable()
                 pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
-                profiler = cProfile.Profile()
-                profiler.enable()
-                for run in range(50):
-                    body = mixed(30, f"p{run}x", pings_only=True)
-                    body["visits"]["created"] = mixed(10, f"p{run}x")["visits"]["created"][:1]
-                    push(app, client, headers, body)
-                profiler.disable()
-                print("  cProfile, 50 pushes of 30 pings and a visit:")
-                pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+                profile_small(app, client, headers)
             with app.app_context():
                 db.session.remove()
                 db.engine.dispose()
