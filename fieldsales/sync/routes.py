@@ -72,16 +72,19 @@ def _outcome(error: Exception) -> str:
 
 
 class _Logged:
-    """Times a sync call and writes its log row, also when it fails."""
+    """Times a sync call and writes its log row, also when it fails. The rep's id is read
+    once, at the start: after the pull's commits, reading it from the user would load the
+    user again."""
 
     def __init__(self, direction: str):
+        self.user_id = current_user().id
         self.direction = direction
         self.started_at = now_ms()
         self.clock = time.perf_counter()
         self.last_pulled_at: int | None = None
 
     def write(self, outcome: str, **fields) -> None:
-        history.record(user_id=current_user().id, direction=self.direction,
+        history.record(user_id=self.user_id, direction=self.direction,
                        device_id=request.headers.get("X-Device-Id"),
                        started_at=self.started_at,
                        duration_ms=round((time.perf_counter() - self.clock) * 1000),
