@@ -23,7 +23,7 @@ import json
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import literal, or_, select, union_all
 
 from fieldsales.changes import clock
 from fieldsales.changes.models import AccessChange
@@ -115,35 +115,96 @@ def get_changes(*, user_id: str, last_pulled_at: int | None, timestamp: int,
     `window_start`: rows older than this ("the last 30 days") are pulled only while open.
     `migrated_from`: the phone's old version, when it migrates: what that version lacked
     comes whole (see the module's docstring).
+
+    An incremental pull reads its window in few statements, whatever the number of tables:
+    one for the rep's access changes of every table (`_access_changes`), one that names the
+    tables with a row in the window the rep may see or could have seen (`_changed_tables`);
+    then only those tables, and the tables with access changes, are read. A pull with
+    nothing new reads nothing more.
     """
-    changes = {}
-    for name, table in tables_of(schema_version).items():
+    tables = tables_of(schema_version)
+    since_of = {}
+    for name, table in tables.items():
         since = last_pulled_at
         if migrated_from is not None and table.since_version > migrated_from:
             since = None  # a table new to the phone: everything it may see, as created
-        changes[name] = _table_changes(table, user_id=user_id, since=since, until=timestamp,
-                                       window_start=window_start, version=schema_version)
+        since_of[name] = since
+    conditions = {name: (table.visible(user_id, window_start),
+                         table.tombstones(user_id, window_start))
+                  for name, table in tables.items()
+                  if table.visible is not None and table.tombstones is not None}
+    incremental = {name: conditions[name] for name in conditions
+                   if since_of[name] is not None}
+    access: dict = {}
+    changed: set[str] = set()
+    if last_pulled_at is not None and incremental:
+        access = _access_changes(user_id=user_id, since=last_pulled_at, until=timestamp)
+        changed = _changed_tables(tables, incremental, since=last_pulled_at, until=timestamp)
+    changes = {}
+    for name, table in tables.items():
+        since = since_of[name]
+        empty: dict[str, list] = {"created": [], "updated": [], "deleted": []}
+        if name not in conditions:  # not pulled
+            changes[name] = empty
+            continue
+        visible, tombstones = conditions[name]
+        if since is None:
+            changes[name] = _all_visible(table, visible, until=timestamp,
+                                         version=schema_version)
+        elif name in changed or name in access:
+            granted, revoked = access.get(name, (set(), set()))
+            changes[name] = _table_changes(table, visible, tombstones, user_id=user_id,
+                                           since=since, until=timestamp,
+                                           granted=granted, revoked=revoked,
+                                           version=schema_version)
+        else:  # nothing in the window the rep may see, could have seen, or gained or lost
+            changes[name] = empty
         if (since is not None and migrated_from is not None
                 and any(c.since_version > migrated_from for c in table.columns_of(schema_version))):
-            _resend_whole(table, changes[name], user_id=user_id, until=timestamp,
-                          window_start=window_start, version=schema_version)
+            _resend_whole(table, changes[name], visible, until=timestamp,
+                          version=schema_version)
     return changes
 
 
-def _resend_whole(table: SyncTable, changes: dict, *, user_id: str, until: int,
-                  window_start: int, version: int) -> None:
-    """Every row the rep may see, beyond those already created in `changes`, as updated:
-    a table whose rows gained columns on the phone (their values come whole)."""
-    if table.visible is None:  # not pulled
-        return
+def _resend_whole(table: SyncTable, changes: dict, visible, *, until: int,
+                  version: int) -> None:
+    """Every row the rep may see (`visible`), beyond those already created in `changes`, as
+    updated: a table whose rows gained columns on the phone (their values come whole)."""
     t = table.table
     serialize = table.serializer(version)
     created = {record["id"] for record in changes["created"]}
     columns = [t.c.id, *(t.c[col.name] for col in table.columns_of(version))]
-    query = select(*columns).where(table.visible(user_id, window_start),
-                                   t.c.changed_seq <= until).order_by(t.c.id)
+    query = select(*columns).where(visible, t.c.changed_seq <= until).order_by(t.c.id)
     changes["updated"] = [serialize(row) for row in db.session.execute(query)
                           if row.id not in created]
+
+
+def _access_changes(*, user_id: str, since: int, until: int) -> dict[str, tuple[set, set]]:
+    """The rep's access changes in the window, every table in one query: table -> (ids
+    granted, ids revoked)."""
+    found: dict[str, tuple[set, set]] = {}
+    query = select(AccessChange.table_name, AccessChange.record_id, AccessChange.granted).where(
+        AccessChange.user_id == user_id, AccessChange.stamp > since,
+        AccessChange.stamp <= until)
+    for table_name, record_id, granted in db.session.execute(query):
+        granted_ids, revoked_ids = found.setdefault(table_name, (set(), set()))
+        (granted_ids if granted else revoked_ids).add(record_id)
+    return found
+
+
+def _changed_tables(tables: dict[str, SyncTable], conditions: dict, *, since: int,
+                    until: int) -> set[str]:
+    """The tables (of `conditions`: name -> (visible, tombstones)) holding a row changed in
+    the window that the rep may see or could have seen, in one query (UNION ALL of one
+    EXISTS per table). A table not named has nothing for the window's created, updated or
+    tombstone deletions; what access changes bring is read apart (`_access_changes`)."""
+    probes = []
+    for name, (visible, tombstones) in conditions.items():
+        t = tables[name].table
+        probes.append(select(literal(name).label("name")).where(
+            select(t.c.id).where(t.c.changed_seq > since, t.c.changed_seq <= until,
+                                 or_(visible, tombstones)).exists()))
+    return set(db.session.scalars(union_all(*probes)))
 
 
 def _access(table: SyncTable, *, user_id: str, granted: bool, since: int, until: int):
@@ -153,35 +214,40 @@ def _access(table: SyncTable, *, user_id: str, granted: bool, since: int, until:
         AccessChange.stamp <= until)
 
 
-def _table_changes(table: SyncTable, *, user_id: str, since: int | None, until: int,
-                   window_start: int, version: int) -> dict:
+def _columns(table: SyncTable, version: int) -> list:
+    t = table.table
+    return [t.c.id, *(t.c[col.name] for col in table.columns_of(version)), t.c.created_seq]
+
+
+def _all_visible(table: SyncTable, visible, *, until: int, version: int) -> dict:
+    """A first pull's table: every row the rep may see, as created."""
+    serialize = table.serializer(version)
+    query = select(*_columns(table, version)).where(
+        visible, table.table.c.changed_seq <= until).order_by(table.table.c.id)
+    return {"created": [serialize(row) for row in db.session.execute(query)],
+            "updated": [], "deleted": []}
+
+
+def _table_changes(table: SyncTable, visible, tombstones, *, user_id: str, since: int,
+                   until: int, granted: set, revoked: set, version: int) -> dict:
+    """One table's window: `visible` / `tombstones` are its conditions for the rep,
+    `granted` / `revoked` the ids the rep gained or lost sight of in the window."""
     changes: dict[str, list] = {"created": [], "updated": [], "deleted": []}
-    if table.visible is None or table.tombstones is None:  # not pulled
-        return changes
     t = table.table
     serialize = table.serializer(version)
-    columns = [t.c.id, *(t.c[col.name] for col in table.columns_of(version)), t.c.created_seq]
-    visible = table.visible(user_id, window_start)
-    if since is None:
-        query = select(*columns).where(visible, t.c.changed_seq <= until).order_by(t.c.id)
-        changes["created"] = [serialize(row) for row in db.session.execute(query)]
-        return changes
-
-    gained = _access(table, user_id=user_id, granted=True, since=since, until=until)
-    granted = set(db.session.scalars(gained))
     in_window = (t.c.changed_seq > since) & (t.c.changed_seq <= until)
     if granted:
+        gained = _access(table, user_id=user_id, granted=True, since=since, until=until)
         in_window = or_(in_window, t.c.id.in_(gained))
-    for row in db.session.execute(select(*columns).where(visible, in_window).order_by(t.c.id)):
+    query = select(*_columns(table, version)).where(visible, in_window).order_by(t.c.id)
+    for row in db.session.execute(query):
         kind = "created" if row.created_seq > since or row.id in granted else "updated"
         changes[kind].append(serialize(row))
 
     deleted = set(db.session.scalars(select(t.c.id).where(
-        table.tombstones(user_id, window_start), t.c.changed_seq > since,
-        t.c.changed_seq <= until)))
-    lost = _access(table, user_id=user_id, granted=False, since=since, until=until)
-    revoked = set(db.session.scalars(lost))
+        tombstones, t.c.changed_seq > since, t.c.changed_seq <= until)))
     if revoked:
+        lost = _access(table, user_id=user_id, granted=False, since=since, until=until)
         still_visible = set(db.session.scalars(select(t.c.id).where(visible, t.c.id.in_(lost))))
         deleted |= revoked - still_visible
     changes["deleted"] = sorted(deleted)

@@ -1,7 +1,8 @@
 """Sync payloads. The push body is parsed by hand (fieldsales/sync/push/parse.py); the pull's
-and the push's answers are built by their services with the contract's exact JSON types, and
-these schemas dump them without converting a record's values (WatermelonDB turns a wrong type
-into null). They also shape the admin endpoints."""
+and the push's answers are built by their services with the contract's exact JSON types
+(WatermelonDB turns a wrong type into null). The push's is dumped by its schema without
+converting a value; the pull's, thousands of records in a first pull, is sent as built, and
+`PullSchema` documents it. They also shape the admin endpoints."""
 import marshmallow as ma
 from marshmallow import validate
 
