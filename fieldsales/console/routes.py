@@ -621,22 +621,34 @@ def working_hours(user: User):
 TARGET_FIELDS = ("team_id", "rep_id", "metric", "period", "period_start", "goal")
 
 
-def _target_list_args(extra: dict) -> dict:
+TARGET_FILTERS = ("rep_id", "metric", "period", "active_on")
+
+
+def _target_list_args(extra: dict) -> tuple[dict, dict]:
+    """The list's arguments from the page's filters, as GET /targets takes them (a bad one:
+    the page answers 422 with the message by its field, listing as without it)."""
     args, errors = forms.load(TargetListArgs(), {**request.args, **extra},
-                              fields=("cursor", "format", "period", "metric"))
+                              fields=("cursor", "format", *TARGET_FILTERS))
     if errors:
-        raise ApiError(422, "validation_error", _sentence(errors))
-    return args or {}
+        args, _ = forms.load(TargetListArgs(), extra, fields=("format",))
+    return args or {}, errors
 
 
 @blp.get("/targets")
 @page(*MANAGING)
 @reads_from_replica
 def targets(user: User):
-    listing = TARGETS.respond(args=_target_list_args({}),
-                              query=targets_service.visible_targets(user),
+    """Targets as GET /targets, filtered by rep, metric, period and a day in the period; the
+    exports carry the same filters."""
+    args, errors = _target_list_args({})
+    listing = TARGETS.respond(args=args, query=targets_service.visible_targets(user),
                               decorate=targets_service.as_items)
-    return render("targets.html", user, page=listing, names=_names(listing["items"]))
+    keep = {k: v for k, v in request.args.items() if k in TARGET_FILTERS and v and not errors}
+    return render("targets.html", user, 422 if errors else 200, page=listing,
+                  names=_names(listing["items"]), errors=errors, values=request.args,
+                  keep=keep, rep_options=[(r.id, r.name) for r in _reps(user)],
+                  metric_options=[(m, m.replace("_", " ")) for m in TARGET_METRICS],
+                  period_options=[(p, p) for p in TARGET_PERIODS])
 
 
 @blp.get("/targets.csv")
@@ -654,8 +666,10 @@ def targets_xlsx(user: User):
 
 
 def _targets_export(user: User, export: str):
-    return TARGETS.respond(args=_target_list_args({"format": export}),
-                           query=targets_service.visible_targets(user),
+    args, errors = _target_list_args({"format": export})
+    if errors:
+        raise ApiError(422, "validation_error", _sentence(errors))
+    return TARGETS.respond(args=args, query=targets_service.visible_targets(user),
                            decorate=targets_service.as_items)
 
 

@@ -193,6 +193,25 @@ def test_targets_export_as_csv_with_what_the_api_exports(client, visitor, team):
     assert csv.text.splitlines()[1].split(",")[:6] == api.text.splitlines()[1].split(",")[:6]
 
 
+def test_targets_filter_by_rep_metric_period_and_day_and_export_what_is_shown(visitor, team,
+                                                                              world):
+    world.target(rep=team.rep, metric="visits", period="month", start=at("2026-01-01"),
+                 end=at("2026-02-01"), goal=40)
+    world.target(rep=team.rep2, metric="order_value", period="week", start=at("2026-01-05"),
+                 end=at("2026-01-12"), goal=900)
+    manager = visitor(team.manager)
+    page = manager.get(f"/targets?rep_id={team.rep2.id}").text
+    assert 'data-label="Metric">order value<' in page and 'data-label="Metric">visits<' not in page
+    assert manager.get("/targets?metric=visits&period=month&active_on=2026-01-20").text.count(
+        'data-label="Metric">') == 1
+    assert "No targets match these filters." in manager.get(
+        "/targets?active_on=2026-03-01").text
+    exported = manager.get(f"/targets.csv?rep_id={team.rep2.id}").text.splitlines()
+    assert len(exported) == 2 and "order_value" in exported[1]
+    bad = manager.get("/targets?metric=smiles")
+    assert bad.status_code == 422 and 'id="metric-error"' in bad.text
+
+
 def test_the_edit_form_names_who_the_target_is_for_and_keeps_a_bad_goal(visitor, team, world):
     target = world.target(rep=team.rep, metric="visits", period="day", start=at("2026-01-05"),
                           end=at("2026-01-06"), goal=5)
