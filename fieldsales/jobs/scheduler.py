@@ -49,7 +49,10 @@ def start_in_background(app: Flask) -> BackgroundScheduler | None:
 def run_in_foreground(app: Flask) -> None:
     """Run the jobs on their schedule until Ctrl-C or SIGTERM; a job under way finishes first."""
     scheduler = _scheduled(BlockingScheduler, app)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop as on Ctrl-C
+    # Stop on Ctrl-C and on SIGTERM, also when started with SIGINT ignored (a shell runs a
+    # background job `&` so, and Python then leaves it ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     log.info("Scoring scheduler running: %s", job_intervals(app))
     try:
         scheduler.start()
