@@ -28,7 +28,7 @@ REPLICA_VIEWS = {
         "today", "my_day", "rep_day", "team", "targets", "targets_csv", "targets_xlsx",
         "quarantine_list", "duplicates_list", "customers", "job_runs", "users", "backlog",
         "backlog_csv", "backlog_xlsx", "demand", "demand_csv", "demand_xlsx", "feedback",
-        "territories")),
+        "territories", "sync_log")),
 }
 
 
