@@ -1,8 +1,9 @@
 """Exactly once under `kill -9` (issue 16): a worker killed between the change and its commit
 leaves neither the change nor its event; one killed after the commit and before the delivery
-leaves the event, once, and the next run delivers it; a webhooks job killed while a receiver
-is answering leaves the delivery pending, and the next run sends it again with the same
-`webhook-id`, so the receiver acts on it once."""
+leaves the event, once, and the next run delivers it; a webhooks job (the runner, as `flask
+jobs run webhooks` calls it) killed while a receiver is answering leaves the delivery
+pending, and the next run sends it again with the same `webhook-id`, so the receiver acts on
+it once."""
 import json
 import os
 import signal
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from fieldsales.common import now_ms
 from fieldsales.events.models import Event
 from fieldsales.extensions import db
 from fieldsales.orders.models import Order
@@ -22,13 +24,22 @@ from tests.factories import changes, order_record, uid
 
 ROOT = Path(__file__).resolve().parents[2]
 
+# Every child starts at the test's instant (the suite may run at another time: conftest --at),
+# so the tokens and times it meets are as fresh to it as to the test.
+AT_THE_TESTS_TIME = """
+import datetime, os, time_machine
+time_machine.travel(datetime.datetime.fromtimestamp(int(os.environ["TEST_NOW_MS"]) / 1000,
+                                                    datetime.UTC), tick=True).start()
+"""
+
 # A worker that pushes one order through the real endpoint, then dies by SIGKILL: before its
 # transaction commits ("before_commit", once the order's event is written in it) or after.
-PUSH_AND_DIE = """
+PUSH_AND_DIE = AT_THE_TESTS_TIME + """
 import json, os, signal, sys
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 from fieldsales import create_app
+from fieldsales.common import now_ms
 from fieldsales.events.models import Event
 
 when, token, body = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -50,8 +61,18 @@ os.kill(os.getpid(), signal.SIGKILL)
 """
 
 
+# The webhooks job, as `flask jobs run webhooks` runs it.
+RUN_WEBHOOKS = AT_THE_TESTS_TIME + """
+from fieldsales import create_app
+from fieldsales.jobs.runner import run_job
+app = create_app()
+with app.app_context():
+    print(run_job("webhooks"), flush=True)
+"""
+
+
 def child_env(app, **settings):
-    return {**os.environ, "FIELDSALES_CONFIG": "testing",
+    return {**os.environ, "FIELDSALES_CONFIG": "testing", "TEST_NOW_MS": str(now_ms()),
             "DATABASE_URL": str(app.config["SQLALCHEMY_DATABASE_URI"]),
             **{name: str(value) for name, value in settings.items()}}
 
@@ -88,7 +109,7 @@ def test_killed_after_the_commit_the_event_is_there_once_and_delivered_once(
     order_id, body = order_push
     assert push_and_die(app, team, body, "after_commit") == "200"
     assert count(app, Event, Event.type == "order.created", Event.subject_id == order_id) == 1
-    world.run("webhooks", now=int(time.time() * 1000))
+    world.run("webhooks", now=now_ms())
     assert [r["body"]["data"]["subject_id"] for r in receiver.received] == [order_id]
     assert receiver.handled == {receiver.received[0]["id"]}
 
@@ -100,7 +121,7 @@ def test_a_webhooks_job_killed_mid_delivery_sends_it_again_and_the_receiver_acts
     push_and_die(app, team, body, "after_commit")
     receiver.mode = "hang"
     job = subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "jobs", "run", "webhooks"], cwd=ROOT,
+        [sys.executable, "-c", RUN_WEBHOOKS], cwd=ROOT,
         env=child_env(app, WEBHOOKS_ALLOWED_HOSTS='["127.0.0.1"]',
                       SCORING_JOB_LOCK_TTL_SECONDS=2, SCORING_JOB_LOCK_HEARTBEAT_SECONDS=0.5),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -117,7 +138,7 @@ def test_a_webhooks_job_killed_mid_delivery_sends_it_again_and_the_receiver_acts
     receiver.mode = "ok"
     receiver.release.set()
     time.sleep(2.5)  # SQLite: the dead job's lock lease runs out (PostgreSQL frees it at once)
-    world.run("webhooks", now=int(time.time() * 1000))
+    world.run("webhooks", now=now_ms())
     ids = [r["id"] for r in receiver.received]
     assert len(ids) == 2 and ids[0] == ids[1]  # the same message again: at least once
     assert receiver.handled == {ids[0]}  # acted on once
