@@ -24,6 +24,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from fieldsales.alerts import service as alerts_service
+from fieldsales.alerts.schemas import AlertListArgs
 from fieldsales.auth import service as auth_service
 from fieldsales.auth.schemas import LoginSchema
 from fieldsales.common import DAY_MS, ROLES, now_ms
@@ -1097,12 +1098,11 @@ def user_edit(user: User, user_id: str):
     fields = ["name", "password", "active"] + (["team_id"] if person.role == "rep" else [])
     data, errors = forms.load(UserUpdateSchema(), request.form, fields=fields,
                               verbatim=("password",))
-    if data is not None and data.get("active") is False and person.id == user.id:
-        errors = {"active": ["You cannot deactivate yourself."]}
-    elif data is not None:
+    if data is not None:
         changes = {k: v for k, v in data.items()
                    if k == "password" or v != getattr(person, k)}
-        _, errors = forms.attempt(lambda: users_service.update(user=person, changes=changes))
+        _, errors = forms.attempt(lambda: users_service.update(user=person, changes=changes,
+                                                               by=user))
         if not errors:
             db.session.commit()
             flash(f"{person.name}: saved." + (" Their sessions were signed out."
@@ -1404,15 +1404,21 @@ def territories(user: User):
 
 
 # --- alerts (GET /api/v1/alerts, POST /api/v1/alerts/<id>/acknowledge) -------------------
+ALERTS_PAGE = 100
+
 @blp.get("/alerts")
 @page("admin", "manager")
 def alerts(user: User):
     """The alerts feed, newest first, as GET /alerts (a manager's team's, an admin's all);
     `?all=1` shows the acknowledged ones too."""
     everything = request.args.get("all") == "1"
-    items = alerts_service.feed(viewer=user, team_id=None, unacknowledged=not everything,
-                                limit=200)["items"]
-    return render("alerts.html", user, items=items, everything=everything)
+    args, errors = forms.load(AlertListArgs(), request.args, fields=("cursor",))
+    if errors:
+        raise ApiError(422, "validation_error", _sentence(errors))
+    found = alerts_service.feed(viewer=user, team_id=None, unacknowledged=not everything,
+                                limit=ALERTS_PAGE, cursor=(args or {}).get("cursor"))
+    return render("alerts.html", user, items=found["items"], everything=everything,
+                  next_cursor=found["next_cursor"])
 
 
 @blp.post("/alerts/<alert_id>/acknowledge")

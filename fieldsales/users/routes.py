@@ -83,13 +83,15 @@ class UserById(MethodView):
 
     @require("admin")
     @answers(409, "`duplicate_email`: another user has this email; `rep_has_work`: a rep moving "
-                  "team still has customers or open tasks.")
+                  "team still has customers or open tasks; `cannot_deactivate_self`: an admin "
+                  "deactivating themselves.")
     @blp.arguments(UserUpdateSchema)
     @blp.response(200, UserSchema)
     def patch(self, data, user_id):
         """Change a user (admin). A new password or deactivation revokes their tokens."""
-        user = service.update(user=service.get_visible(viewer=current_user(), user_id=user_id),
-                              changes=data)
+        viewer = current_user()
+        user = service.update(user=service.get_visible(viewer=viewer, user_id=user_id),
+                              changes=data, by=viewer)
         db.session.commit()
         return user
 

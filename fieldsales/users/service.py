@@ -69,7 +69,12 @@ def create(*, email: str, password: str, name: str, role: str,
     return user
 
 
-def update(*, user: User, changes: dict) -> User:
+def update(*, user: User, changes: dict, by: User | None = None) -> User:
+    """Apply a PATCH's changes. `by`: the admin making them (None from the command line);
+    deactivating yourself is refused (nobody could sign in to undo it)."""
+    if changes.get("active") is False and by is not None and by.id == user.id:
+        raise ApiError(409, "cannot_deactivate_self", "You cannot deactivate yourself.",
+                       {"active": ["You cannot deactivate yourself."]})
     if "email" in changes:
         other = get_by_email(email=changes["email"])
         if other is not None and other.id != user.id:

@@ -95,6 +95,15 @@ class TestAdminManagesUsers:
         response = client.delete(f"{USERS}/{team.admin.id}", headers=team.headers["admin"])
         assert response.status_code == 409
 
+    def test_admin_cannot_deactivate_themselves(self, client, team):
+        url = f"{USERS}/{team.admin.id}"
+        refused = client.patch(url, json={"active": False}, headers=team.headers["admin"])
+        assert refused.status_code == 409
+        assert refused.json["error"]["code"] == "cannot_deactivate_self"
+        assert client.get(url, headers=team.headers["admin"]).json["active"] is True
+        renamed = client.patch(url, json={"name": "Still here"}, headers=team.headers["admin"])
+        assert renamed.status_code == 200
+
     def test_only_admins_change_users(self, client, team):
         url = f"{USERS}/{team.rep.id}"
         manager = team.headers["manager"]
