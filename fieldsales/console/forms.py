@@ -25,14 +25,21 @@ def load(schema: ma.Schema, submitted: Mapping[str, str], *, fields: Iterable[st
 
     Values are stripped of surrounding spaces, except `verbatim` ones (a password). An empty
     field is left out (so a required one says so), or is None for `blank_as_none` (an
-    optional choice such as "the whole team").
+    optional choice such as "the whole team"). A list field takes every value submitted
+    under its name (checkboxes).
     """
     nullable, kept = set(blank_as_none), set(verbatim)
     raw: dict = {}
     for name in fields:
+        field = schema.fields.get(name)
+        if isinstance(field, ma.fields.List) and hasattr(submitted, "getlist"):
+            # Checkboxes sharing a name: the ones ticked, as the JSON list the API takes.
+            chosen = [value.strip() for value in submitted.getlist(name) if value.strip()]
+            if chosen:
+                raw[name] = chosen
+            continue
         value = submitted.get(name) or ""
         value = value if name in kept else value.strip()
-        field = schema.fields.get(name)
         if value and isinstance(field, ma.fields.Integer) and field.strict \
                 and value.lstrip("-").isdigit():
             # A form's digits are the JSON integer a strict Integer field takes.

@@ -1435,11 +1435,12 @@ WEBHOOK_LOG_ROWS = 100
 
 
 def _webhooks_page(user: User, status: int = 200, *, errors=None, values=None, made=None):
+    """The page; `values`: the form as submitted (its ticked event types stay ticked)."""
     return render("webhooks.html", user, status, subscriptions=[
         webhooks_service.as_shown(row) for row in webhooks_service.list_subscriptions()],
         event_types=list(EVENT_TYPES), team_names={t.id: t.name for t in _teams(user)},
-        errors=errors or {},
-        values=values or {}, chosen=set((values or {}).get("event_types", [])), made=made)
+        errors=errors or {}, values=values or {},
+        chosen=set(values.getlist("event_types")) if values else set(), made=made)
 
 
 @blp.get("/webhooks")
@@ -1454,20 +1455,15 @@ def webhooks(user: User):
 def webhook_create(user: User):
     """Subscribe, as POST /webhooks; the page shows the secret this once (no redirect: it
     is not kept anywhere the next page could read it)."""
-    values = {"url": (request.form.get("url") or "").strip(),
-              "event_types": request.form.getlist("event_types"),
-              "team_id": request.form.get("team_id") or None,
-              "description": (request.form.get("description") or "").strip() or None}
-    try:
-        data = SubscriptionCreateSchema().load(values)
-    except ma.ValidationError as error:
-        messages = error.messages if isinstance(error.messages, dict) else {}
-        return _webhooks_page(user, 422, values=values, errors={
-            name: forms.texts(problem) for name, problem in messages.items()})
+    data, errors = forms.load(SubscriptionCreateSchema(), request.form,
+                              fields=("url", "event_types", "team_id", "description"),
+                              blank_as_none=("team_id", "description"))
+    if data is None:
+        return _webhooks_page(user, 422, values=request.form, errors=errors)
     made, errors = forms.attempt(lambda: webhooks_service.create_subscription(
         creator=user, **data))
     if errors or made is None:
-        return _webhooks_page(user, 422, values=values, errors=errors)
+        return _webhooks_page(user, 422, values=request.form, errors=errors)
     db.session.commit()
     return _webhooks_page(user, made=webhooks_service.as_shown(made, with_secret=True))
 

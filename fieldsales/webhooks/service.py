@@ -127,7 +127,8 @@ def as_shown(row: WebhookSubscription, *, with_secret: bool = False) -> dict:
 # --- the delivery log --------------------------------------------------------------------
 
 def deliveries_of(*, subscription_id: str):
-    """The query of a subscription's deliveries with their events (for the log's pages)."""
+    """The query of a subscription's deliveries (for the log's pages; 404 for no such
+    subscription)."""
     get_subscription(subscription_id=subscription_id)
     return select(WebhookDelivery).where(WebhookDelivery.subscription_id == subscription_id)
 
@@ -192,7 +193,7 @@ def fan_out(*, now: int) -> int:
     return written
 
 
-def _message(delivery: WebhookDelivery, event: Event) -> tuple[str, str]:
+def _message(event: Event) -> tuple[str, str]:
     """The webhook-id (the event's: the same on every attempt, so a receiver dedupes) and
     the body."""
     data = {**(event.payload or {}), "event_id": event.id, "subject_id": event.subject_id,
@@ -246,7 +247,7 @@ def send_due(*, now: int) -> dict:
         subscription = db.session.get_one(WebhookSubscription, delivery.subscription_id)
         if not subscription.active or delivery.status != "pending":
             continue  # disabled by an earlier failure of this run
-        message_id, body = _message(delivery, db.session.get_one(Event, delivery.event_id))
+        message_id, body = _message(db.session.get_one(Event, delivery.event_id))
         url, secret = subscription.url, subscription.secret
         db.session.commit()  # no transaction stays open while the receiver answers
         outcome = sending.post(url=url, secret=secret, message_id=message_id, body=body)
