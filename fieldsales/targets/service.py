@@ -32,7 +32,8 @@ from fieldsales.targets import periods
 from fieldsales.targets.models import Target
 from fieldsales.tasks.models import Task
 from fieldsales.users import scope
-from fieldsales.users.models import Team, User
+from fieldsales.users import service as users_service
+from fieldsales.users.models import User
 from fieldsales.visits.models import Visit
 
 
@@ -179,8 +180,7 @@ def _owner(*, viewer: User, team_id: str | None, rep_id: str | None) -> tuple[st
     if team_id is None:
         raise ApiError(422, "validation_error", "Name the team or the rep of the target.",
                        {"team_id": ["Required when rep_id is not given."]})
-    if db.session.get(Team, team_id) is None:
-        raise ApiError(422, "validation_error", "No such team.", {"team_id": ["No such team."]})
+    users_service.get_named_team(team_id=team_id)
     return team_id, rep_id
 
 

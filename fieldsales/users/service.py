@@ -17,6 +17,15 @@ def get_by_email(*, email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == email.strip().lower()))
 
 
+def get_named_team(*, team_id: str) -> Team:
+    """The team a payload names; 422 by `team_id` when there is none (a field of the body,
+    not a path: so not a 404)."""
+    team = db.session.get(Team, team_id)
+    if team is None:
+        raise ApiError(422, "validation_error", "No such team.", {"team_id": ["No such team."]})
+    return team
+
+
 def get_named_manager(*, manager_id: str | None) -> User | None:
     """The user a new rep's `manager_id` names (None for none); an unknown id is the
     payload's fault (422). `create` checks the role."""
@@ -91,8 +100,7 @@ def update(*, user: User, changes: dict, by: User | None = None) -> User:
         if changes["team_id"] is None:
             raise ApiError(422, "validation_error", "A rep belongs to one manager's team.",
                            {"team_id": ["Required for a rep."]})
-        if db.session.get(Team, changes["team_id"]) is None:
-            raise ApiError(422, "validation_error", "No such team.", {"team_id": ["No such team."]})
+        get_named_team(team_id=changes["team_id"])
         if user.team_id is None:
             signals.rep_joining_team.send(user, team_id=changes["team_id"])
         elif changes["team_id"] != user.team_id:

@@ -20,7 +20,8 @@ from fieldsales.errors import ApiError
 from fieldsales.events.models import Event
 from fieldsales.events.service import read_events
 from fieldsales.extensions import db
-from fieldsales.users.models import Team, User
+from fieldsales.users import service as users_service
+from fieldsales.users.models import User
 from fieldsales.webhooks import sending
 from fieldsales.webhooks.models import WebhookDelivery, WebhookSubscription
 
@@ -43,8 +44,8 @@ def _checked_url(url: str) -> str:
 
 
 def _checked_team(team_id: str | None) -> str | None:
-    if team_id is not None and db.session.get(Team, team_id) is None:
-        raise ApiError(422, "validation_error", "No such team.", {"team_id": ["No such team."]})
+    if team_id is not None:
+        users_service.get_named_team(team_id=team_id)
     return team_id
 
 
