@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from types import SimpleNamespace
 
 from tests.support.phones import Fleet, Plan
-from tests.support.phones.report import percentiles
+from tests.support.phones.report import rates
 
 
 @dataclass
@@ -95,21 +95,18 @@ class Merged:
         for s in shares:
             counts.update(s.figures["counts"])
             world.update({k: v for k, v in s.figures["world"].items() if k != "seconds"})
-        total = sum(s.figures["records"] for s in shares)
-        pushes = sum(s.figures["pushes"] for s in shares)
         self.client_cpu_s = sum(s.cpu_s for s in shares)
         admin_edits: Counter = Counter()
         for s in shares:
             admin_edits.update(s.figures["admin_edits"])
         self.figures = {
             "world": {**world, "seconds": max(s.figures["world"]["seconds"] for s in shares)},
-            "seconds": seconds, "records": total,
-            "records_per_s": round(total / seconds, 1),
-            "records_accepted_per_s": round(counts["records_accepted"] / seconds, 1),
-            "pushes": pushes, "pushes_per_s": round(pushes / seconds, 1),
-            "pulls": sum(s.figures["pulls"] for s in shares),
-            "push_ms": percentiles([ms for s in shares for ms in s.push_ms]),
-            "pull_ms": percentiles([ms for s in shares for ms in s.pull_ms]),
+            **rates(seconds=seconds, records=sum(s.figures["records"] for s in shares),
+                    accepted=counts["records_accepted"],
+                    pushes=sum(s.figures["pushes"] for s in shares),
+                    pulls=sum(s.figures["pulls"] for s in shares),
+                    push_ms=[ms for s in shares for ms in s.push_ms],
+                    pull_ms=[ms for s in shares for ms in s.pull_ms]),
             "errors": sum(s.figures["errors"] for s in shares),
             "counts": dict(sorted(counts.items())), "admin_edits": dict(admin_edits),
             "samples": [x for s in shares for x in s.figures["samples"]][:20],

@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from tests.support.phones.phone import Phone
 from tests.support.phones.plan import OWNED, PASSWORD, Plan
-from tests.support.phones.report import percentiles
+from tests.support.phones.report import rates
 from tests.support.phones.transport import BenchError, GiveUp, Http
 from tests.support.phones.world import Admin, Rep, build_world
 
@@ -118,15 +118,9 @@ class Fleet:
                                         "quarantined_unexpectedly", "crashed", "still_running",
                                         "admin_server_errors", "admin_edits_failed"))
         self.figures.update({
-            "seconds": round(seconds, 1),
-            "records": stored + bad,
-            "records_per_s": round((stored + bad) / seconds, 1),
-            "records_accepted_per_s": round(stats["records_accepted"] / seconds, 1),
-            "pushes": stats["pushes"],
-            "pushes_per_s": round(stats["pushes"] / seconds, 1),
-            "pulls": stats["pulls"],
-            "push_ms": percentiles(push_ms),
-            "pull_ms": percentiles(pull_ms),
+            **rates(seconds=seconds, records=stored + bad, accepted=stats["records_accepted"],
+                    pushes=stats["pushes"], pulls=stats["pulls"], push_ms=push_ms,
+                    pull_ms=pull_ms),
             "errors": errors,
             "counts": dict(sorted(stats.items())),
             "admin_edits": dict(self.admin_edits),

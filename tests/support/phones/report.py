@@ -46,6 +46,16 @@ def report_text(plan: Plan, figures: dict, result: dict, where: str) -> str:
     return "\n".join(lines)
 
 
+def rates(*, seconds: float, records: int, accepted: int, pushes: int, pulls: int,
+          push_ms: list[float], pull_ms: list[float]) -> dict:
+    """A run's throughput and latency figures (one fleet, or several processes' together)."""
+    return {"seconds": round(seconds, 1), "records": records,
+            "records_per_s": round(records / seconds, 1),
+            "records_accepted_per_s": round(accepted / seconds, 1),
+            "pushes": pushes, "pushes_per_s": round(pushes / seconds, 1), "pulls": pulls,
+            "push_ms": percentiles(push_ms), "pull_ms": percentiles(pull_ms)}
+
+
 def percentiles(values: list[float]) -> dict:
     """p50, p95, p99 and the maximum, rounded to 0.1."""
     if not values:
