@@ -217,3 +217,36 @@ def test_the_admin_removes_a_user_after_the_confirmation(browser, demo, size):
     finally:
         tab.close()
     admin.call("GET", f"/api/v1/users/{leaver['id']}", expect=404)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_admin_reads_the_sync_log_and_subscribes_a_webhook(browser, demo, size):
+    quarantine_a_feedback(demo.base_url)  # the demo rep's phone pulls and pushes
+    tab = Tab(browser, demo.base_url, size)
+    page = tab.page
+    try:
+        page.goto("/signin")
+        tab.sign_in(ADMIN, lands_on="/today")
+        tab.go("Sync log")
+        page.wait_for_url("**/admin/sync-log")
+        newest = page.locator("tbody tr").first  # the phone's push of the rated-9 feedback
+        assert newest.locator("[data-label=Direction]").inner_text() == "push"
+        assert newest.locator("[data-label=Quarantined]").inner_text() == "1"
+        tab.shot("admin-sync-log")
+
+        tab.go("Webhooks")
+        page.wait_for_url("**/webhooks")
+        page.get_by_label("URL (http or https)").fill("http://127.0.0.1:9/hook")
+        page.get_by_label("order.created", exact=True).check()
+        page.get_by_role("button", name="Subscribe").click()
+        assert "not a public address" in page.locator("#url-error").inner_text()
+        assert page.get_by_label("order.created", exact=True).is_checked()  # kept
+        tab.expected("the form's own 422", "status of 422")
+        tab.shot("webhooks-refused")
+        page.get_by_label("URL (http or https)").fill(f"https://93.184.215.14/{size}")
+        page.get_by_role("button", name="Subscribe").click()
+        assert page.locator("#secret").inner_text().startswith("whsec_")
+        tab.shot("webhooks-subscribed")
+        assert tab.errors == []
+    finally:
+        tab.close()
